@@ -1,0 +1,112 @@
+/* net.h: networks over one flat parameter vector.
+ *
+ * A wg_net is an architecture (SimpleCNN or MLP, as docs/METHODS.md defines them), the
+ * layout table of its parameter vector, and the activation buffers for batches of
+ * up to `cap` images, all allocated by wg_net_init so that a lack of memory shows
+ * before any training.  Parameters are NOT owned by the net: theta (and dtheta,
+ * optimizer moments) are caller-owned float arrays of wg_net.nparams, so the same
+ * net evaluates any point of the landscape. */
+#ifndef WEDGE_NET_H
+#define WEDGE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { WG_ARCH_SIMPLECNN = 0, WG_ARCH_MLP, WG_ARCH_TOY } wg_arch;
+typedef enum { WG_ACT_TANH = 0, WG_ACT_RELU } wg_act;
+
+typedef struct wg_net_opts {
+    wg_arch arch;
+    int width;        /* SimpleCNN channel multiplier c: 16c/32c/32c channels */
+    int depth;        /* MLP hidden layers */
+    int hidden;       /* MLP hidden units per layer */
+    wg_act activation;
+    float dropout;    /* drop probability in [0,1) */
+    int in_h, in_w, in_c, classes;
+} wg_net_opts;
+
+/* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout, 28x28x1, 10. */
+void wg_net_opts_default(wg_net_opts *o);
+
+int wg_arch_parse(const char *s, wg_arch *out);
+const char *wg_arch_name(wg_arch a);
+int wg_act_parse(const char *s, wg_act *out);
+const char *wg_act_name(wg_act a);
+
+/* One named tensor of the parameter vector. */
+typedef struct wg_tensor_info {
+    char name[24];      /* "conv1.w", "fc.b", ... */
+    size_t offset, count;
+    int ndim, shape[4];
+    int is_weight;      /* 1 for weights (L2 applies, Glorot init), 0 for biases */
+    int fan_in, fan_out;
+} wg_tensor_info;
+
+typedef enum {
+    WG_LAYER_CONV3, WG_LAYER_DENSE, WG_LAYER_TANH, WG_LAYER_RELU, WG_LAYER_MAXPOOL,
+    WG_LAYER_DROPOUT
+} wg_layer_kind;
+
+typedef struct wg_layer {
+    wg_layer_kind kind;
+    int h, w, c;        /* input shape per image (dense: h = w = 1, c = features) */
+    int k;              /* output channels / features (conv, dense) */
+    int oh, ow, oc;     /* output shape per image */
+    int param;          /* index of the weight tensor in the layout, -1 if none */
+    float *out;         /* (cap, oh, ow, oc); aliases the input for in-place layers */
+    float *col;         /* conv: im2col cache */
+    float *mask;        /* dropout: mask cache */
+} wg_layer;
+
+typedef struct wg_net {
+    wg_net_opts opts;
+    size_t nparams;
+    int ntensors, nlayers;
+    wg_tensor_info *tensors;
+    wg_layer *layers;
+    size_t cap;         /* largest batch the buffers hold */
+    size_t chunk;       /* images per pass through the layers (<= cap) */
+    size_t in_size;     /* floats per input image */
+    size_t max_act;     /* floats per image of the largest activation */
+    float *input;       /* (cap, in_size): wg_net_forward reads the batch from here */
+    float *logits;      /* (cap, classes), = last layer's out */
+    float *dlogits;     /* (cap, classes) */
+    float *grad[2];     /* (chunk, max_act) ping-pong buffers for backward */
+    int last_train;     /* whether the last forward ran in training mode */
+    size_t last_batch;
+} wg_net;
+
+/* Build the architecture and allocate buffers for batches up to cap.  On failure
+ * the net is left safe to free and the error record says why (bad option, memory). */
+int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap);
+void wg_net_free(wg_net *net);
+
+/* Glorot-uniform weights (limit sqrt(6/(fan_in+fan_out))), zero biases, from stream
+ * `stream` of `seed`. */
+void wg_net_init_params(const wg_net *net, float *theta, uint64_t seed, uint64_t stream);
+
+/* Forward the B <= cap images in net->input.  train != 0 enables dropout with masks
+ * keyed by (seed, stream); otherwise dropout is the identity.  Returns net->logits. */
+const float *wg_net_forward(wg_net *net, const float *theta, size_t B, int train,
+                            uint64_t seed, uint64_t stream);
+
+/* Cross-entropy of the last forward's logits against labels y: returns the summed
+ * loss over the batch, the correct count, and (if want_grad) leaves
+ * d(mean loss)/dlogits in net->dlogits. */
+double wg_net_loss(wg_net *net, const int *y, size_t B, int want_grad, size_t *correct);
+
+/* Backpropagate net->dlogits of the last forward: OVERWRITES dtheta (nparams). */
+void wg_net_backward(wg_net *net, const float *theta, float *dtheta);
+
+/* lambda * |weights|^2 (biases excluded); if dtheta, adds 2*lambda*w to it. */
+double wg_net_l2(const wg_net *net, const float *theta, float *dtheta, double lambda);
+
+/* Forward-only floating point operations per image (multiply-adds count as 2), and
+ * the training step's (forward + backward). */
+double wg_net_flops(const wg_net *net, int train);
+
+/* Write a one-line description and the layout table (for --help/--verbose). */
+void wg_net_describe(const wg_net *net, FILE *f);
+
+#endif

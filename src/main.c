@@ -1,0 +1,45 @@
+/* main.c: the wedge command line: dispatches to subcommands, owns the decision to
+ * stop and the exit status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wedge COMMAND [OPTIONS]\n"
+            "\n"
+            "wedge studies the large-scale structure of neural-network loss landscapes\n"
+            "(Fort & Jastrzebski, NeurIPS 2019).\n"
+            "\n"
+            "commands:\n"
+            "  train      train one network and print per-epoch statistics\n"
+            "\n"
+            "  wedge COMMAND --help    options of a command\n"
+            "  wedge --version         print the version\n"
+            "\n"
+            "exit status: 0 success, 1 an error stopped the command, 2 bad command line\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return WG_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return WG_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("wedge %s\n", WG_VERSION);
+        return WG_EXIT_OK;
+    }
+    if (strcmp(cmd, "train") == 0)
+        return wg_cli_train(argc - 1, argv + 1);
+    fprintf(stderr, "wedge: unknown command '%s' (try 'wedge --help')\n", cmd);
+    return WG_EXIT_USAGE;
+}

@@ -1,0 +1,556 @@
+/* net.c: SimpleCNN and MLP as layer lists over one flat parameter vector.
+ *
+ * wg_net_init turns options into a layout table (named views into theta) and a
+ * list of layers, and allocates every activation, cache and gradient buffer for
+ * batches of up to `cap` images in one go.  Elementwise activations run in place
+ * on their input (their backward needs only their output); dropout has its own
+ * buffer because the activation before it must keep its output.  This file owns
+ * the wiring, layers.c the arithmetic. */
+#include "wedge/net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wedge/error.h"
+#include "wedge/layers.h"
+#include "wedge/rng.h"
+
+#define MAX_TENSORS 64
+#define MAX_LAYERS 64
+#define CHUNK_BYTES (4u << 20) /* working set of one chunk of images */
+#define MIN_CHUNK 16
+
+void wg_net_opts_default(wg_net_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->arch = WG_ARCH_SIMPLECNN;
+    o->width = 1;
+    o->depth = 2;
+    o->hidden = 256;
+    o->activation = WG_ACT_TANH;
+    o->dropout = 0.0f;
+    o->in_h = 28;
+    o->in_w = 28;
+    o->in_c = 1;
+    o->classes = 10;
+}
+
+static const char *arch_names[] = {"simplecnn", "mlp", "toy"};
+static const char *act_names[] = {"tanh", "relu"};
+
+static int parse_name(const char *s, const char *const *names, int n, int *out,
+                      const char *what)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    char list[128] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n)
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    return WG_FAIL(WG_EARG, "unknown %s '%s' (expected one of: %s)", what, s, list);
+}
+
+int wg_arch_parse(const char *s, wg_arch *out)
+{
+    int v = 0;
+    int rc = parse_name(s, arch_names, 3, &v, "architecture");
+    if (rc == 0)
+        *out = (wg_arch)v;
+    return rc;
+}
+
+const char *wg_arch_name(wg_arch a) { return (unsigned)a < 3 ? arch_names[a] : "?"; }
+
+int wg_act_parse(const char *s, wg_act *out)
+{
+    int v = 0;
+    int rc = parse_name(s, act_names, 2, &v, "activation");
+    if (rc == 0)
+        *out = (wg_act)v;
+    return rc;
+}
+
+const char *wg_act_name(wg_act a) { return (unsigned)a < 2 ? act_names[a] : "?"; }
+
+/* ---- building the layer list ------------------------------------------------- */
+
+typedef struct builder {
+    wg_net *net;
+    int h, w, c; /* current activation shape per image */
+} builder;
+
+static int add_tensor(wg_net *net, const char *name, int ndim, const int *shape,
+                      int is_weight, int fan_in, int fan_out)
+{
+    if (net->ntensors >= MAX_TENSORS)
+        return WG_FAIL(WG_EARG, "network too deep (more than %d tensors)", MAX_TENSORS);
+    wg_tensor_info *t = &net->tensors[net->ntensors];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->offset = net->nparams;
+    t->count = 1;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->count *= (size_t)shape[i];
+    }
+    t->is_weight = is_weight;
+    t->fan_in = fan_in;
+    t->fan_out = fan_out;
+    net->nparams += t->count;
+    return net->ntensors++;
+}
+
+static wg_layer *add_layer(builder *bd, wg_layer_kind kind)
+{
+    wg_net *net = bd->net;
+    if (net->nlayers >= MAX_LAYERS) {
+        WG_FAIL(WG_EARG, "network too deep (more than %d layers)", MAX_LAYERS);
+        return NULL;
+    }
+    wg_layer *L = &net->layers[net->nlayers++];
+    memset(L, 0, sizeof *L);
+    L->kind = kind;
+    L->h = bd->h;
+    L->w = bd->w;
+    L->c = bd->c;
+    L->oh = bd->h;
+    L->ow = bd->w;
+    L->oc = bd->c;
+    L->param = -1;
+    return L;
+}
+
+static int add_conv(builder *bd, int k, int idx)
+{
+    wg_layer *L = add_layer(bd, WG_LAYER_CONV3);
+    if (!L)
+        return WG_EARG;
+    char name[24];
+    snprintf(name, sizeof name, "conv%d.w", idx);
+    int ws[2] = {9 * bd->c, k}, bs[1] = {k};
+    int t = add_tensor(bd->net, name, 2, ws, 1, 9 * bd->c, 9 * k);
+    snprintf(name, sizeof name, "conv%d.b", idx);
+    if (t < 0 || add_tensor(bd->net, name, 1, bs, 0, 0, 0) < 0)
+        return WG_EARG;
+    L->k = k;
+    L->oc = k;
+    L->param = t;
+    bd->c = k;
+    return 0;
+}
+
+static int add_dense(builder *bd, int k, const char *prefix)
+{
+    int in = bd->h * bd->w * bd->c;
+    bd->h = bd->w = 1;
+    bd->c = in;
+    wg_layer *L = add_layer(bd, WG_LAYER_DENSE);
+    if (!L)
+        return WG_EARG;
+    char name[24];
+    snprintf(name, sizeof name, "%s.w", prefix);
+    int ws[2] = {in, k}, bs[1] = {k};
+    int t = add_tensor(bd->net, name, 2, ws, 1, in, k);
+    snprintf(name, sizeof name, "%s.b", prefix);
+    if (t < 0 || add_tensor(bd->net, name, 1, bs, 0, 0, 0) < 0)
+        return WG_EARG;
+    L->k = k;
+    L->oc = k;
+    L->param = t;
+    bd->c = k;
+    return 0;
+}
+
+static int add_simple(builder *bd, wg_layer_kind kind)
+{
+    wg_layer *L = add_layer(bd, kind);
+    if (!L)
+        return WG_EARG;
+    if (kind == WG_LAYER_MAXPOOL) {
+        L->oh = bd->h / 2;
+        L->ow = bd->w / 2;
+        bd->h = L->oh;
+        bd->w = L->ow;
+    }
+    return 0;
+}
+
+static int build(builder *bd, const wg_net_opts *o)
+{
+    wg_layer_kind act = o->activation == WG_ACT_RELU ? WG_LAYER_RELU : WG_LAYER_TANH;
+    int rc = 0;
+    if (o->arch == WG_ARCH_SIMPLECNN) {
+        const int ch[3] = {16 * o->width, 32 * o->width, 32 * o->width};
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            rc = add_conv(bd, ch[i], i + 1);
+            if (rc == 0)
+                rc = add_simple(bd, act);
+            if (rc == 0)
+                rc = add_simple(bd, WG_LAYER_MAXPOOL);
+        }
+        if (rc == 0 && o->dropout > 0.0f)
+            rc = add_simple(bd, WG_LAYER_DROPOUT);
+        if (rc == 0)
+            rc = add_dense(bd, o->classes, "fc");
+        return rc;
+    }
+    for (int i = 0; i < o->depth && rc == 0; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "fc%d", i + 1);
+        rc = add_dense(bd, o->hidden, name);
+        if (rc == 0)
+            rc = add_simple(bd, act);
+        if (rc == 0 && o->dropout > 0.0f)
+            rc = add_simple(bd, WG_LAYER_DROPOUT);
+    }
+    if (rc == 0)
+        rc = add_dense(bd, o->classes, "out");
+    return rc;
+}
+
+static int check_opts(const wg_net_opts *o)
+{
+    if (o->arch != WG_ARCH_SIMPLECNN && o->arch != WG_ARCH_MLP)
+        return WG_FAIL(WG_EARG, "architecture '%s' is not a network", wg_arch_name(o->arch));
+    if (o->in_h < 1 || o->in_w < 1 || o->in_c < 1 || o->in_h > 4096 || o->in_w > 4096 ||
+        o->in_c > 64)
+        return WG_FAIL(WG_EARG, "input shape %dx%dx%d out of range", o->in_h, o->in_w,
+                       o->in_c);
+    if (o->classes < 2 || o->classes > 100000)
+        return WG_FAIL(WG_EARG, "classes = %d: need at least 2", o->classes);
+    if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
+        return WG_FAIL(WG_EARG, "dropout = %g: must be in [0, 1)", (double)o->dropout);
+    if (o->arch == WG_ARCH_SIMPLECNN) {
+        if (o->width < 1 || o->width > 64)
+            return WG_FAIL(WG_EARG, "width = %d: must be in [1, 64]", o->width);
+        if (o->in_h < 8 || o->in_w < 8)
+            return WG_FAIL(WG_EARG, "simplecnn needs inputs of at least 8x8 (three 2x2 pools), got %dx%d",
+                           o->in_h, o->in_w);
+    } else {
+        if (o->depth < 0 || o->depth > 32)
+            return WG_FAIL(WG_EARG, "depth = %d: must be in [0, 32]", o->depth);
+        if (o->hidden < 1 || o->hidden > 1 << 16)
+            return WG_FAIL(WG_EARG, "hidden = %d: must be in [1, 65536]", o->hidden);
+    }
+    return 0;
+}
+
+int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap)
+{
+    memset(net, 0, sizeof *net);
+    int rc = check_opts(opts);
+    if (rc)
+        return rc;
+    if (cap < 1 || cap > (1u << 20))
+        return WG_FAIL(WG_EARG, "batch capacity %zu out of range", cap);
+    net->opts = *opts;
+    net->cap = cap;
+    net->tensors = wg_calloc(MAX_TENSORS, sizeof *net->tensors, "layout table");
+    net->layers = wg_calloc(MAX_LAYERS, sizeof *net->layers, "layer list");
+    if (!net->tensors || !net->layers) {
+        wg_net_free(net);
+        return WG_ENOMEM;
+    }
+    builder bd = {net, opts->in_h, opts->in_w, opts->in_c};
+    net->in_size = (size_t)opts->in_h * opts->in_w * opts->in_c;
+    rc = build(&bd, opts);
+    if (rc) {
+        wg_net_free(net);
+        return rc;
+    }
+
+    /* Size every buffer, then carve them from separate allocations (sizes are in
+     * floats per image times cap; overflow-checked). */
+    net->max_act = net->in_size;
+    float *prev = NULL;
+    net->input = wg_alloc(cap, net->in_size * sizeof(float), "network input batch");
+    if (!net->input) {
+        wg_net_free(net);
+        return WG_ENOMEM;
+    }
+    prev = net->input;
+    for (int i = 0; i < net->nlayers; i++) {
+        wg_layer *L = &net->layers[i];
+        size_t in_n = (size_t)L->h * L->w * L->c, out_n = (size_t)L->oh * L->ow * L->oc;
+        if (out_n > net->max_act)
+            net->max_act = out_n;
+        if (in_n > net->max_act)
+            net->max_act = in_n;
+        switch (L->kind) {
+        case WG_LAYER_TANH:
+        case WG_LAYER_RELU:
+            L->out = prev;
+            break;
+        case WG_LAYER_CONV3:
+            L->col = wg_alloc(cap, (size_t)L->h * L->w * 9 * L->c * sizeof(float),
+                              "im2col cache");
+            L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
+            break;
+        case WG_LAYER_MAXPOOL:
+            L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
+            break;
+        case WG_LAYER_DROPOUT:
+            L->mask = wg_alloc(cap, out_n * sizeof(float), "dropout mask");
+            L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
+            break;
+        case WG_LAYER_DENSE:
+            L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
+            break;
+        }
+        if (!L->out || (L->kind == WG_LAYER_CONV3 && !L->col) ||
+            (L->kind == WG_LAYER_DROPOUT && !L->mask)) {
+            wg_net_free(net);
+            return WG_ENOMEM;
+        }
+        prev = L->out;
+    }
+    net->logits = prev;
+    /* Layers run over chunks of the batch small enough that a chunk's activations and
+     * im2col rows stay in cache between layers (measured on SimpleCNN c = 1: 16-image
+     * chunks train 1.4x faster than whole 128-image batches); nets with small
+     * activations (MLPs) keep whole batches, where sgemm is most efficient. */
+    size_t per_image = net->in_size;
+    for (int i = 0; i < net->nlayers; i++) {
+        const wg_layer *L = &net->layers[i];
+        per_image += (size_t)L->oh * L->ow * L->oc;
+        if (L->kind == WG_LAYER_CONV3)
+            per_image += (size_t)L->h * L->w * 9 * L->c;
+    }
+    net->chunk = (CHUNK_BYTES / sizeof(float)) / per_image;
+    if (net->chunk < MIN_CHUNK)
+        net->chunk = MIN_CHUNK;
+    if (net->chunk > cap)
+        net->chunk = cap;
+    net->dlogits = wg_alloc(cap, (size_t)opts->classes * sizeof(float), "logit gradients");
+    net->grad[0] = wg_alloc(cap, net->max_act * sizeof(float), "backward buffer");
+    net->grad[1] = wg_alloc(cap, net->max_act * sizeof(float), "backward buffer");
+    if (!net->dlogits || !net->grad[0] || !net->grad[1]) {
+        wg_net_free(net);
+        return WG_ENOMEM;
+    }
+    return 0;
+}
+
+void wg_net_free(wg_net *net)
+{
+    if (!net)
+        return;
+    if (net->layers)
+        for (int i = 0; i < net->nlayers; i++) {
+            wg_layer *L = &net->layers[i];
+            if (L->kind != WG_LAYER_TANH && L->kind != WG_LAYER_RELU)
+                free(L->out);
+            free(L->col);
+            free(L->mask);
+        }
+    free(net->layers);
+    free(net->tensors);
+    free(net->input);
+    free(net->dlogits);
+    free(net->grad[0]);
+    free(net->grad[1]);
+    memset(net, 0, sizeof *net);
+}
+
+void wg_net_init_params(const wg_net *net, float *theta, uint64_t seed, uint64_t stream)
+{
+    for (int i = 0; i < net->ntensors; i++) {
+        const wg_tensor_info *t = &net->tensors[i];
+        float *p = theta + t->offset;
+        if (!t->is_weight) {
+            memset(p, 0, t->count * sizeof *p);
+            continue;
+        }
+        /* each tensor its own sub-stream: adding a layer never shifts another's init */
+        wg_rng r;
+        wg_rng_init(&r, seed, wg_rng_stream(WG_RNG_INIT, stream, (uint64_t)i, 0));
+        float limit = (float)sqrt(6.0 / (double)(t->fan_in + t->fan_out));
+        wg_rng_fill_uniform(&r, p, t->count, -limit, limit);
+    }
+}
+
+/* ---- forward / backward --------------------------------------------------------- */
+
+/* Per-image float sizes of a layer's input and output. */
+static size_t in_floats(const wg_layer *L) { return (size_t)L->h * L->w * L->c; }
+static size_t out_floats(const wg_layer *L) { return (size_t)L->oh * L->ow * L->oc; }
+
+/* Forward images [c0, c0+n) through every layer. */
+static void forward_chunk(wg_net *net, const float *theta, size_t c0, size_t n, int train,
+                          uint64_t seed, uint64_t stream)
+{
+    const float *in = net->input + c0 * net->in_size;
+    const int b = (int)n;
+    for (int i = 0; i < net->nlayers; i++) {
+        wg_layer *L = &net->layers[i];
+        const size_t ni = in_floats(L), no = out_floats(L), cnt = n * ni;
+        float *out = L->out + c0 * no;
+        const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
+        switch (L->kind) {
+        case WG_LAYER_CONV3:
+            wg_conv3_forward(out, L->col + c0 * 9 * ni, in, theta + t->offset,
+                             theta + t[1].offset, b, L->h, L->w, L->c, L->k);
+            break;
+        case WG_LAYER_DENSE:
+            wg_dense_forward(out, in, theta + t->offset, theta + t[1].offset, b, L->c, L->k);
+            break;
+        case WG_LAYER_TANH:
+            wg_tanh_forward(out, in, cnt);
+            break;
+        case WG_LAYER_RELU:
+            wg_relu_forward(out, in, cnt);
+            break;
+        case WG_LAYER_MAXPOOL:
+            wg_maxpool_forward(out, in, b, L->h, L->w, L->c);
+            break;
+        case WG_LAYER_DROPOUT:
+            if (train)
+                wg_dropout_forward(out, L->mask + c0 * ni, in, cnt, net->opts.dropout, seed,
+                                   wg_rng_stream(WG_RNG_DROPOUT, stream, (uint64_t)i, 0),
+                                   c0 * ni);
+            else
+                memcpy(out, in, cnt * sizeof *in);
+            break;
+        }
+        in = out;
+    }
+}
+
+const float *wg_net_forward(wg_net *net, const float *theta, size_t B, int train,
+                            uint64_t seed, uint64_t stream)
+{
+    for (size_t c0 = 0; c0 < B; c0 += net->chunk)
+        forward_chunk(net, theta, c0, B - c0 < net->chunk ? B - c0 : net->chunk, train,
+                      seed, stream);
+    net->last_train = train;
+    net->last_batch = B;
+    return net->logits;
+}
+
+double wg_net_loss(wg_net *net, const int *y, size_t B, int want_grad, size_t *correct)
+{
+    return wg_softmax_xent(want_grad ? net->dlogits : NULL, NULL, net->logits, y, (int)B,
+                           net->opts.classes, 1.0f / (float)B, correct);
+}
+
+/* Backpropagate images [c0, c0+n); beta 0 for the first chunk, 1 after. */
+static void backward_chunk(wg_net *net, const float *theta, float *dtheta, size_t c0,
+                           size_t n, float beta)
+{
+    const int b = (int)n;
+    float *g = net->dlogits + c0 * (size_t)net->opts.classes;
+    int which = 0;
+    for (int i = net->nlayers - 1; i >= 0; i--) {
+        wg_layer *L = &net->layers[i];
+        const size_t ni = in_floats(L), no = out_floats(L), cnt = n * ni;
+        const float *in = i > 0 ? net->layers[i - 1].out + c0 * ni : net->input + c0 * ni;
+        const float *out = L->out + c0 * no;
+        float *din = i > 0 ? net->grad[which] : NULL;
+        const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
+        switch (L->kind) {
+        case WG_LAYER_CONV3:
+            wg_conv3_backward(din, dtheta + t->offset, dtheta + t[1].offset,
+                              L->col + c0 * 9 * ni, g, theta + t->offset, beta, b, L->h,
+                              L->w, L->c, L->k);
+            break;
+        case WG_LAYER_DENSE:
+            wg_dense_backward(din, dtheta + t->offset, dtheta + t[1].offset, g, in,
+                              theta + t->offset, beta, b, L->c, L->k);
+            break;
+        case WG_LAYER_MAXPOOL:
+            if (din)
+                wg_maxpool_backward(din, g, out, in, b, L->h, L->w, L->c);
+            break;
+        case WG_LAYER_TANH: /* in place: the output y is L->out */
+            wg_tanh_backward(g, g, out, cnt);
+            continue;
+        case WG_LAYER_RELU:
+            wg_relu_backward(g, g, out, cnt);
+            continue;
+        case WG_LAYER_DROPOUT:
+            if (din) {
+                if (net->last_train)
+                    wg_dropout_backward(din, g, L->mask + c0 * ni, cnt);
+                else
+                    memcpy(din, g, cnt * sizeof *g);
+            }
+            break;
+        }
+        g = din;
+        which ^= 1;
+    }
+}
+
+void wg_net_backward(wg_net *net, const float *theta, float *dtheta)
+{
+    const size_t B = net->last_batch;
+    for (size_t c0 = 0; c0 < B; c0 += net->chunk)
+        backward_chunk(net, theta, dtheta, c0, B - c0 < net->chunk ? B - c0 : net->chunk,
+                       c0 == 0 ? 0.0f : 1.0f);
+}
+
+double wg_net_l2(const wg_net *net, const float *theta, float *dtheta, double lambda)
+{
+    double sum = 0.0;
+    for (int i = 0; i < net->ntensors; i++) {
+        const wg_tensor_info *t = &net->tensors[i];
+        if (!t->is_weight)
+            continue;
+        const float *w = theta + t->offset;
+        for (size_t j = 0; j < t->count; j++)
+            sum += (double)w[j] * w[j];
+        if (dtheta && lambda != 0.0) {
+            float *d = dtheta + t->offset;
+            const float s = (float)(2.0 * lambda);
+            for (size_t j = 0; j < t->count; j++)
+                d[j] += s * w[j];
+        }
+    }
+    return lambda * sum;
+}
+
+double wg_net_flops(const wg_net *net, int train)
+{
+    double f = 0.0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const wg_layer *L = &net->layers[i];
+        double mac;
+        if (L->kind == WG_LAYER_CONV3)
+            mac = (double)L->h * L->w * 9.0 * L->c * L->k;
+        else if (L->kind == WG_LAYER_DENSE)
+            mac = (double)L->c * L->k;
+        else
+            continue;
+        /* forward; backward adds the weight gradient and, past layer 0, the input's */
+        f += 2.0 * mac * (train ? (i == 0 ? 2.0 : 3.0) : 1.0);
+    }
+    return f;
+}
+
+void wg_net_describe(const wg_net *net, FILE *f)
+{
+    const wg_net_opts *o = &net->opts;
+    if (o->arch == WG_ARCH_SIMPLECNN)
+        fprintf(f, "simplecnn width %d (%d/%d/%d channels), %s, dropout %g",
+                o->width, 16 * o->width, 32 * o->width, 32 * o->width,
+                wg_act_name(o->activation), (double)o->dropout);
+    else
+        fprintf(f, "mlp depth %d hidden %d, %s, dropout %g", o->depth, o->hidden,
+                wg_act_name(o->activation), (double)o->dropout);
+    fprintf(f, " on %dx%dx%d inputs: D = %zu parameters\n", o->in_h, o->in_w, o->in_c,
+            net->nparams);
+    for (int i = 0; i < net->ntensors; i++) {
+        const wg_tensor_info *t = &net->tensors[i];
+        fprintf(f, "  %-10s offset %8zu  count %8zu  shape", t->name, t->offset, t->count);
+        for (int d = 0; d < t->ndim; d++)
+            fprintf(f, "%s%d", d ? "x" : " ", t->shape[d]);
+        fputc('\n', f);
+    }
+}

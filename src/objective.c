@@ -1,0 +1,169 @@
+/* objective.c: L(theta) and its gradient for a network on a probe set and for the
+ * toy wedge model, behind one interface.  The network objective is the mean
+ * cross-entropy over the whole probe set with dropout off and no L2 (docs/METHODS.md);
+ * its gradient is the exact gradient of that mean, accumulated batch by batch. */
+#include "wedge/objective.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wedge/error.h"
+#include "wedge/toy.h"
+
+int wg_objective_loss(const wg_objective *f, const float *theta, double *loss)
+{
+    return wg_objective_grad(f, theta, loss, NULL);
+}
+
+int wg_objective_grad(const wg_objective *f, const float *theta, double *loss, float *grad)
+{
+    int rc = f->eval(f->ctx, theta, loss, grad);
+    if (rc == 0 && !isfinite(*loss))
+        return WG_FAIL(WG_EDIVERGED, "loss is %g", *loss);
+    return rc;
+}
+
+void wg_objective_free(wg_objective *f)
+{
+    if (!f)
+        return;
+    if (f->free && f->ctx)
+        f->free(f->ctx);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- network on a probe set ---------------------------------------------------------- */
+
+typedef struct net_ctx {
+    wg_net net;
+    const wg_dataset *probe;
+    int *labels;
+    float *gbuf; /* one batch's gradient */
+} net_ctx;
+
+static int net_eval(void *ctx, const float *theta, double *loss, float *grad)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    double total = 0.0;
+    if (grad)
+        memset(grad, 0, net->nparams * sizeof *grad);
+    for (size_t first = 0; first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        wg_net_forward(net, theta, B, 0, 0, 0);
+        total += wg_net_loss(net, c->labels, B, grad != NULL, NULL);
+        if (grad) {
+            /* dlogits are d(batch mean)/dz; weight the batch by B/n */
+            wg_net_backward(net, theta, c->gbuf);
+            const float w = (float)((double)B / (double)ds->n);
+            for (size_t j = 0; j < net->nparams; j++)
+                grad[j] += w * c->gbuf[j];
+        }
+    }
+    *loss = total / (double)ds->n;
+    return 0;
+}
+
+static int net_accuracy(void *ctx, const float *theta, double *acc)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    size_t right = 0;
+    for (size_t first = 0; first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap, ok;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        wg_net_forward(net, theta, B, 0, 0, 0);
+        wg_net_loss(net, c->labels, B, 0, &ok);
+        right += ok;
+    }
+    *acc = (double)right / (double)ds->n;
+    return 0;
+}
+
+static void net_free(void *ctx)
+{
+    net_ctx *c = ctx;
+    wg_net_free(&c->net);
+    free(c->labels);
+    free(c->gbuf);
+    free(c);
+}
+
+int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset *probe,
+                     size_t batch)
+{
+    memset(f, 0, sizeof *f);
+    if (probe->n == 0)
+        return WG_FAIL(WG_EARG, "empty probe set");
+    if (batch > probe->n)
+        batch = probe->n;
+    net_ctx *c = wg_calloc(1, sizeof *c, "objective");
+    if (!c)
+        return WG_ENOMEM;
+    int rc = wg_net_init(&c->net, opts, batch);
+    if (rc == 0) {
+        c->probe = probe;
+        c->labels = wg_alloc(batch, sizeof *c->labels, "labels");
+        c->gbuf = wg_alloc(c->net.nparams, sizeof *c->gbuf, "gradient");
+        if (!c->labels || !c->gbuf)
+            rc = WG_ENOMEM;
+    }
+    if (rc) {
+        net_free(c);
+        return rc;
+    }
+    f->dim = c->net.nparams;
+    f->ctx = c;
+    f->eval = net_eval;
+    f->accuracy = net_accuracy;
+    f->free = net_free;
+    return 0;
+}
+
+/* ---- toy wedge model ------------------------------------------------------------------ */
+
+typedef struct toy_ctx {
+    size_t D, n;
+    float *work;
+} toy_ctx;
+
+static int toy_eval(void *ctx, const float *theta, double *loss, float *grad)
+{
+    toy_ctx *c = ctx;
+    *loss = wg_toy_loss(theta, c->D, c->n, grad, c->work);
+    return 0;
+}
+
+static void toy_free(void *ctx)
+{
+    toy_ctx *c = ctx;
+    free(c->work);
+    free(c);
+}
+
+int wg_objective_toy(wg_objective *f, size_t D, size_t n)
+{
+    memset(f, 0, sizeof *f);
+    if (D < 1 || n >= D)
+        return WG_FAIL(WG_EARG, "toy model needs 0 <= long < dim (got dim %zu, long %zu)", D,
+                       n);
+    toy_ctx *c = wg_calloc(1, sizeof *c, "toy objective");
+    if (!c)
+        return WG_ENOMEM;
+    c->D = D;
+    c->n = n;
+    c->work = wg_alloc(D, sizeof *c->work, "toy scratch");
+    if (!c->work) {
+        toy_free(c);
+        return WG_ENOMEM;
+    }
+    f->dim = D;
+    f->ctx = c;
+    f->eval = toy_eval;
+    f->free = toy_free;
+    return 0;
+}

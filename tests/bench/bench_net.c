@@ -1,0 +1,150 @@
+/* bench_net.c: `make bench`: training and evaluation throughput of wedge's
+ * networks on Fashion-MNIST at batch 128 and one BLAS thread, with achieved
+ * GFLOP/s and, for scale, OpenBLAS's own sgemm rate on this machine.
+ * tools/bench-torch.py prints the same table for PyTorch; run both in one sitting
+ * and compare ratios (absolute figures drift with machine load). */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wedge/data.h"
+#include "wedge/error.h"
+#include "wedge/net.h"
+#include "wedge/optim.h"
+#include "wedge/rng.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Best of `reps` timings of n_steps, in seconds per step (best-of filters out
+ * interference from other processes on a shared machine). */
+typedef struct bench_ctx {
+    wg_net *net;
+    float *theta, *grad;
+    wg_optim *opt;
+    const wg_dataset *ds;
+    int *labels;
+    size_t B;
+} bench_ctx;
+
+static void step(bench_ctx *c, long s, int train)
+{
+    size_t first = ((size_t)s * c->B) % (c->ds->n - c->B);
+    wg_data_batch(c->ds, NULL, first, c->B, c->net->input, c->labels);
+    wg_net_forward(c->net, c->theta, c->B, train, 1, (uint64_t)s);
+    if (!train) {
+        wg_net_loss(c->net, c->labels, c->B, 0, NULL);
+        return;
+    }
+    wg_net_loss(c->net, c->labels, c->B, 1, NULL);
+    wg_net_backward(c->net, c->theta, c->grad);
+    wg_optim_step(c->opt, c->theta, c->grad, 1e-3);
+}
+
+static double time_steps(bench_ctx *c, int train, double budget)
+{
+    long s = 0;
+    for (int w = 0; w < 3; w++)
+        step(c, s++, train);
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        long n = 0;
+        double t0 = now(), t;
+        do {
+            step(c, s++, train);
+            n++;
+            t = now() - t0;
+        } while (t < budget / 5);
+        if (t / n < best)
+            best = t / n;
+    }
+    return best;
+}
+
+static double sgemm_rate(int n)
+{
+    float *a = calloc((size_t)n * n, sizeof *a), *b = calloc((size_t)n * n, sizeof *b);
+    float *c = calloc((size_t)n * n, sizeof *c);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        a[i] = b[i] = 1.0f / (float)(1 + i % 7);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c,
+                    n);
+        double t = now() - t0;
+        if (t < best)
+            best = t;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * (double)n * n / best / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    double budget = argc > 1 ? atof(argv[1]) : 3.0;
+    openblas_set_num_threads(1);
+    wg_data data;
+    wg_data_opts dopts = {.kind = WG_DATA_FASHION_MNIST, .test_size = 1};
+    if (wg_data_load(&data, &dopts) != 0) {
+        fprintf(stderr, "bench: %s\n(run tools/setup.sh to install Fashion-MNIST)\n",
+                wg_err_msg());
+        return 1;
+    }
+    double peak = sgemm_rate(1024);
+    printf("# wedge %s, OpenBLAS %s, 1 thread, batch 128, Fashion-MNIST\n", WG_VERSION,
+           openblas_get_config());
+    printf("# OpenBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
+    printf("%-14s %10s %10s %9s %9s %7s %7s\n", "model", "train/s", "eval/s", "trainGF",
+           "evalGF", "train%", "eval%");
+    struct { const char *name; wg_arch arch; int width; } models[] = {
+        {"simplecnn-c1", WG_ARCH_SIMPLECNN, 1},
+        {"simplecnn-c2", WG_ARCH_SIMPLECNN, 2},
+        {"simplecnn-c4", WG_ARCH_SIMPLECNN, 4},
+        {"mlp-256x2", WG_ARCH_MLP, 0},
+    };
+    const char *only = argc > 2 ? argv[2] : NULL;
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        if (only && !strstr(models[m].name, only))
+            continue;
+        wg_net_opts o;
+        wg_net_opts_default(&o);
+        o.arch = models[m].arch;
+        if (models[m].width)
+            o.width = models[m].width;
+        wg_net net;
+        wg_optim opt;
+        if (wg_net_init(&net, &o, 128) != 0) {
+            fprintf(stderr, "bench: %s\n", wg_err_msg());
+            return 1;
+        }
+        float *theta = malloc(net.nparams * sizeof *theta);
+        float *grad = malloc(net.nparams * sizeof *grad);
+        int labels[128];
+        wg_optim_init(&opt, WG_OPT_ADAM, net.nparams, 0.0);
+        wg_net_init_params(&net, theta, 1, 0);
+        size_t bb = getenv("BB") ? (size_t)atoi(getenv("BB")) : 128;
+        bench_ctx c = {&net, theta, grad, &opt, &data.train, labels, bb};
+        double tt = time_steps(&c, 1, budget), te = time_steps(&c, 0, budget);
+        double ft = wg_net_flops(&net, 1), fe = wg_net_flops(&net, 0);
+        double gt = ft * bb / tt / 1e9, ge = fe * bb / te / 1e9;
+        printf("%-14s %10.0f %10.0f %9.2f %9.2f %6.0f%% %6.0f%%\n", models[m].name,
+               bb / tt, bb / te, gt, ge, 100 * gt / peak, 100 * ge / peak);
+        fflush(stdout);
+        wg_optim_free(&opt);
+        free(theta);
+        free(grad);
+        wg_net_free(&net);
+    }
+    wg_data_free(&data);
+    return 0;
+}

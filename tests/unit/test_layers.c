@@ -1,0 +1,419 @@
+/* test_layers.c: every layer kernel against naive double-precision loops, and its
+ * backward against central differences of the double reference.
+ *
+ * Tolerances: kernels compute in float (24-bit mantissa) and sum up to 9*C*K terms
+ * of size <= 1, so forward results must match the double reference to 1e-5 times
+ * the number of summed terms.  Central differences in double with h = 1e-5 have
+ * truncation error ~h^2 and rounding error ~1e-11, far below the float gradients'
+ * own error; gradients must agree to 1e-3 relative plus 1e-4 of the largest entry
+ * (float backprop loses ~1e-6; the margin absorbs summation order). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "refnet.h"
+#include "wedge/layers.h"
+#include "wedge/rng.h"
+
+static double *to_double(const float *x, size_t n)
+{
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = x[i];
+    return d;
+}
+
+static void assert_grad_close(const char *what, const float *got, const double *want,
+                              size_t n)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        double tol = 1e-3 * fabs(want[i]) + 1e-4 * mx + 1e-9;
+        if (fabs(got[i] - want[i]) > tol)
+            fail_msg("%s[%zu]: analytic %.8g vs numeric %.8g (tol %.3g)", what, i,
+                     (double)got[i], want[i], tol);
+    }
+}
+
+/* ---- forward vs reference on random shapes ------------------------------------ */
+
+static void test_layers_conv_matches_reference(void **state)
+{
+    (void)state;
+    wg_rng r;
+    wg_rng_init(&r, 11, wg_rng_stream(WG_RNG_TEST, 1, 0, 0));
+    for (int trial = 0; trial < 40; trial++) {
+        int B = 1 + (int)wg_rng_below(&r, 3), H = 1 + (int)wg_rng_below(&r, 9);
+        int W = 1 + (int)wg_rng_below(&r, 9), C = 1 + (int)wg_rng_below(&r, 6);
+        int K = 1 + (int)wg_rng_below(&r, 9);
+        size_t nin = (size_t)B * H * W * C, nw = (size_t)9 * C * K, nout = (size_t)B * H * W * K;
+        float *in = malloc(nin * 4), *w = malloc(nw * 4), *b = malloc(K * 4);
+        float *out = malloc(nout * 4), *col = malloc((size_t)B * H * W * 9 * C * 4);
+        ref_fill(in, nin, -1, 1, 100 + trial);
+        ref_fill(w, nw, -1, 1, 200 + trial);
+        ref_fill(b, K, -1, 1, 300 + trial);
+        wg_conv3_forward(out, col, in, w, b, B, H, W, C, K);
+        double *din = to_double(in, nin), *dw = to_double(w, nw), *db = to_double(b, K);
+        double *ref = malloc(nout * sizeof *ref);
+        ref_conv3(ref, din, dw, db, B, H, W, C, K);
+        for (size_t i = 0; i < nout; i++)
+            if (fabs(out[i] - ref[i]) > 1e-5 * (1 + 9 * C))
+                fail_msg("conv B%d H%d W%d C%d K%d: out[%zu] = %g, reference %g", B, H, W, C,
+                         K, i, (double)out[i], ref[i]);
+        free(in), free(w), free(b), free(out), free(col), free(din), free(dw), free(db),
+            free(ref);
+    }
+}
+
+static void test_layers_dense_matches_reference(void **state)
+{
+    (void)state;
+    wg_rng r;
+    wg_rng_init(&r, 12, wg_rng_stream(WG_RNG_TEST, 2, 0, 0));
+    for (int trial = 0; trial < 40; trial++) {
+        int B = 1 + (int)wg_rng_below(&r, 7), C = 1 + (int)wg_rng_below(&r, 40);
+        int K = 1 + (int)wg_rng_below(&r, 20);
+        float *in = malloc((size_t)B * C * 4), *w = malloc((size_t)C * K * 4);
+        float *b = malloc(K * 4), *out = malloc((size_t)B * K * 4);
+        ref_fill(in, (size_t)B * C, -1, 1, 400 + trial);
+        ref_fill(w, (size_t)C * K, -1, 1, 500 + trial);
+        ref_fill(b, K, -1, 1, 600 + trial);
+        wg_dense_forward(out, in, w, b, B, C, K);
+        double *din = to_double(in, (size_t)B * C), *dw = to_double(w, (size_t)C * K);
+        double *db = to_double(b, K), *ref = malloc((size_t)B * K * sizeof *ref);
+        ref_dense(ref, din, dw, db, B, C, K);
+        for (int i = 0; i < B * K; i++)
+            if (fabs(out[i] - ref[i]) > 1e-5 * (1 + C))
+                fail_msg("dense B%d C%d K%d: out[%d] = %g, reference %g", B, C, K, i,
+                         (double)out[i], ref[i]);
+        free(in), free(w), free(b), free(out), free(din), free(dw), free(db), free(ref);
+    }
+}
+
+static void test_layers_maxpool_matches_reference(void **state)
+{
+    (void)state;
+    wg_rng r;
+    wg_rng_init(&r, 13, wg_rng_stream(WG_RNG_TEST, 3, 0, 0));
+    for (int trial = 0; trial < 40; trial++) {
+        /* odd sizes included: floor drops the last row/column */
+        int B = 1 + (int)wg_rng_below(&r, 3), H = 2 + (int)wg_rng_below(&r, 9);
+        int W = 2 + (int)wg_rng_below(&r, 9), C = 1 + (int)wg_rng_below(&r, 20);
+        size_t nin = (size_t)B * H * W * C, nout = (size_t)B * (H / 2) * (W / 2) * C;
+        float *in = malloc(nin * 4), *out = malloc(nout * 4);
+        ref_fill(in, nin, -1, 1, 700 + trial);
+        wg_maxpool_forward(out, in, B, H, W, C);
+        double *din = to_double(in, nin), *ref = malloc(nout * sizeof *ref);
+        ref_maxpool(ref, din, B, H, W, C);
+        for (size_t i = 0; i < nout; i++)
+            assert_true(out[i] == (float)ref[i]); /* max is exact */
+        free(in), free(out), free(din), free(ref);
+    }
+}
+
+static void test_layers_tanh_accuracy(void **state)
+{
+    (void)state;
+    /* The rational approximation must stay within 5e-7 absolute of tanh over the whole
+     * line: 8 float ulps near +-1, where float spacing is 6e-8 (measured worst: 3.7e-7
+     * near |x| = 5.8), and 3e-7 relative near zero (measured worst: 1.5e-7). */
+    enum { N = 400001 };
+    float *x = malloc(N * 4), *y = malloc(N * 4);
+    for (int i = 0; i < N; i++)
+        x[i] = -20.0f + 40.0f * (float)i / (N - 1);
+    wg_tanh_forward(y, x, N);
+    double worst = 0.0;
+    for (int i = 0; i < N; i++)
+        worst = fmax(worst, fabs(y[i] - tanh((double)x[i])));
+    assert_true(worst < 5e-7);
+    /* near zero: relative accuracy, and odd symmetry */
+    float small[9] = {1e-30f, -1e-30f, 1e-8f, -1e-6f, 1e-4f, 3e-4f, 5e-4f, -0.01f, 0.1f};
+    float ys[9];
+    wg_tanh_forward(ys, small, 9);
+    for (int i = 0; i < 9; i++)
+        assert_true(fabs(ys[i] - tanh((double)small[i])) <= 3e-7 * fabs(tanh((double)small[i])));
+    /* the vector body and the scalar tail agree: compare odd offsets */
+    float y2[13];
+    wg_tanh_forward(y2, x + 1000, 13);
+    for (int i = 0; i < 13; i++)
+        assert_true(y2[i] == y[1000 + i]);
+    float sp[5] = {INFINITY, -INFINITY, 0.0f, -0.0f, NAN}, ysp[5];
+    wg_tanh_forward(ysp, sp, 5);
+    assert_true(ysp[0] == 1.0f && ysp[1] == -1.0f && ysp[2] == 0.0f);
+    assert_true(signbit(ysp[3]) && ysp[3] == 0.0f);
+    assert_true(isnan(ysp[4]));
+    free(x), free(y);
+}
+
+/* ---- backward vs central differences ----------------------------------------- */
+
+typedef double (*scalar_fn)(void *ctx);
+
+/* d f / d p[i] by central differences of f, perturbing the double p in place. */
+static void numeric_grad(double *g, double *p, size_t n, scalar_fn f, void *ctx)
+{
+    const double h = 1e-5;
+    for (size_t i = 0; i < n; i++) {
+        double keep = p[i];
+        p[i] = keep + h;
+        double up = f(ctx);
+        p[i] = keep - h;
+        double down = f(ctx);
+        p[i] = keep;
+        g[i] = (up - down) / (2 * h);
+    }
+}
+
+typedef struct conv_case {
+    int B, H, W, C, K;
+    double *in, *w, *b, *R, *out;
+    int dense;
+} conv_case;
+
+/* sum(out * R): its gradient wrt out is R, so dout = R in the analytic backward */
+static double conv_obj(void *ctx)
+{
+    conv_case *c = ctx;
+    size_t nout;
+    if (c->dense) {
+        ref_dense(c->out, c->in, c->w, c->b, c->B, c->C, c->K);
+        nout = (size_t)c->B * c->K;
+    } else {
+        ref_conv3(c->out, c->in, c->w, c->b, c->B, c->H, c->W, c->C, c->K);
+        nout = (size_t)c->B * c->H * c->W * c->K;
+    }
+    double s = 0.0;
+    for (size_t i = 0; i < nout; i++)
+        s += c->out[i] * c->R[i];
+    return s;
+}
+
+static void check_linear_layer(int dense, int B, int H, int W, int C, int K)
+{
+    size_t nin = dense ? (size_t)B * C : (size_t)B * H * W * C;
+    size_t nw = dense ? (size_t)C * K : (size_t)9 * C * K;
+    size_t nout = dense ? (size_t)B * K : (size_t)B * H * W * K;
+    float *in = malloc(nin * 4), *w = malloc(nw * 4), *b = malloc(K * 4), *R = malloc(nout * 4);
+    float *out = malloc(nout * 4), *col = malloc((size_t)B * H * W * 9 * C * 4 + 4);
+    float *din = malloc(nin * 4), *dw = malloc(nw * 4), *db = malloc(K * 4);
+    ref_fill(in, nin, -1, 1, 1);
+    ref_fill(w, nw, -0.5f, 0.5f, 2);
+    ref_fill(b, K, -0.5f, 0.5f, 3);
+    ref_fill(R, nout, -1, 1, 4);
+    if (dense) {
+        wg_dense_forward(out, in, w, b, B, C, K);
+        wg_dense_backward(din, dw, db, R, in, w, 0.0f, B, C, K);
+    } else {
+        wg_conv3_forward(out, col, in, w, b, B, H, W, C, K);
+        wg_conv3_backward(din, dw, db, col, R, w, 0.0f, B, H, W, C, K);
+    }
+    conv_case c = {B, H, W, C, K, to_double(in, nin), to_double(w, nw), to_double(b, K),
+                   to_double(R, nout), malloc(nout * sizeof(double)), dense};
+    double *g = malloc((nin > nw ? nin : nw) * sizeof *g);
+    numeric_grad(g, c.in, nin, conv_obj, &c);
+    assert_grad_close(dense ? "dense din" : "conv din", din, g, nin);
+    numeric_grad(g, c.w, nw, conv_obj, &c);
+    assert_grad_close(dense ? "dense dw" : "conv dw", dw, g, nw);
+    numeric_grad(g, c.b, K, conv_obj, &c);
+    assert_grad_close(dense ? "dense db" : "conv db", db, g, K);
+    /* a NULL din (first layer) must leave the parameter gradients unchanged */
+    if (!dense) {
+        float *dw2 = malloc(nw * 4), *db2 = malloc(K * 4);
+        wg_conv3_forward(out, col, in, w, b, B, H, W, C, K);
+        wg_conv3_backward(NULL, dw2, db2, col, R, w, 0.0f, B, H, W, C, K);
+        assert_memory_equal(dw, dw2, nw * 4);
+        assert_memory_equal(db, db2, K * 4);
+        free(dw2), free(db2);
+    }
+    free(in), free(w), free(b), free(R), free(out), free(col), free(din), free(dw), free(db);
+    free(c.in), free(c.w), free(c.b), free(c.R), free(c.out), free(g);
+}
+
+static void test_layers_conv_gradient(void **state)
+{
+    (void)state;
+    check_linear_layer(0, 2, 5, 4, 3, 4);
+    check_linear_layer(0, 1, 1, 3, 2, 2); /* 1-pixel-high image: padding everywhere */
+    check_linear_layer(0, 2, 4, 4, 1, 3); /* C = 1 path of im2col */
+}
+
+static void test_layers_dense_gradient(void **state)
+{
+    (void)state;
+    check_linear_layer(1, 3, 1, 1, 7, 5);
+    check_linear_layer(1, 1, 1, 1, 1, 1);
+}
+
+typedef struct pool_case {
+    int B, H, W, C;
+    double *in, *R, *out;
+} pool_case;
+
+static double pool_obj(void *ctx)
+{
+    pool_case *c = ctx;
+    ref_maxpool(c->out, c->in, c->B, c->H, c->W, c->C);
+    double s = 0.0;
+    for (size_t i = 0; i < (size_t)c->B * (c->H / 2) * (c->W / 2) * c->C; i++)
+        s += c->out[i] * c->R[i];
+    return s;
+}
+
+static void test_layers_maxpool_gradient(void **state)
+{
+    (void)state;
+    const int shapes[3][4] = {{2, 4, 6, 3}, {1, 5, 7, 9}, {2, 6, 4, 16}}; /* odd; vector path */
+    for (int s = 0; s < 3; s++) {
+        int B = shapes[s][0], H = shapes[s][1], W = shapes[s][2], C = shapes[s][3];
+        size_t nin = (size_t)B * H * W * C, nout = (size_t)B * (H / 2) * (W / 2) * C;
+        float *in = malloc(nin * 4), *out = malloc(nout * 4), *R = malloc(nout * 4);
+        float *din = malloc(nin * 4);
+        ref_fill(in, nin, -1, 1, 10 + s); /* distinct values: no ties, differentiable */
+        ref_fill(R, nout, -1, 1, 20 + s);
+        for (size_t i = 0; i < nin; i++)
+            din[i] = NAN; /* every entry must be written, including uncovered ones */
+        wg_maxpool_forward(out, in, B, H, W, C);
+        wg_maxpool_backward(din, R, out, in, B, H, W, C);
+        pool_case c = {B, H, W, C, to_double(in, nin), to_double(R, nout),
+                       malloc(nout * sizeof(double))};
+        double *g = malloc(nin * sizeof *g);
+        numeric_grad(g, c.in, nin, pool_obj, &c);
+        assert_grad_close("maxpool din", din, g, nin);
+        free(in), free(out), free(R), free(din), free(c.in), free(c.R), free(c.out), free(g);
+    }
+}
+
+static void test_layers_maxpool_ties_go_to_first(void **state)
+{
+    (void)state;
+    /* tanh saturates to exactly +-1, so ties happen: one input gets the gradient */
+    float in[4] = {1.0f, 1.0f, 1.0f, 1.0f}, out[1], din[4], g[1] = {2.5f};
+    wg_maxpool_forward(out, in, 1, 2, 2, 1);
+    wg_maxpool_backward(din, g, out, in, 1, 2, 2, 1);
+    assert_true(din[0] == 2.5f && din[1] == 0.0f && din[2] == 0.0f && din[3] == 0.0f);
+    float in2[4] = {0.0f, 1.0f, 0.5f, 1.0f};
+    wg_maxpool_forward(out, in2, 1, 2, 2, 1);
+    wg_maxpool_backward(din, g, out, in2, 1, 2, 2, 1);
+    assert_true(din[0] == 0.0f && din[1] == 2.5f && din[2] == 0.0f && din[3] == 0.0f);
+}
+
+static void test_layers_activation_gradients(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    float x[N], y[N], dy[N], dx[N];
+    ref_fill(x, N, -4, 4, 30);
+    ref_fill(dy, N, -1, 1, 31);
+    wg_tanh_forward(y, x, N);
+    wg_tanh_backward(dx, dy, y, N);
+    for (int i = 0; i < N; i++) {
+        double h = 1e-5, num = (tanh((double)x[i] + h) - tanh((double)x[i] - h)) / (2 * h);
+        assert_true(fabs(dx[i] - dy[i] * num) <= 1e-6 + 1e-5 * fabs(dy[i] * num));
+    }
+    wg_relu_forward(y, x, N);
+    wg_relu_backward(dx, dy, y, N);
+    for (int i = 0; i < N; i++) {
+        assert_true(y[i] == (x[i] > 0 ? x[i] : 0.0f));
+        assert_true(dx[i] == (x[i] > 0 ? dy[i] : 0.0f));
+    }
+    /* in place, as net.c uses them */
+    memcpy(y, x, sizeof x);
+    wg_tanh_forward(y, y, N);
+    for (int i = 0; i < N; i++)
+        assert_true(fabs(y[i] - tanh((double)x[i])) < 5e-7);
+}
+
+static void test_layers_dropout_mask(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    float *x = malloc(N * 4), *y = malloc(N * 4), *m = malloc(N * 4), *m2 = malloc(N * 4);
+    ref_fill(x, N, -1, 1, 40);
+    const float p = 0.3f;
+    wg_dropout_forward(y, m, x, N, p, 5, 77, 0);
+    size_t dropped = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(m[i] == 0.0f || m[i] == 1.0f / (1.0f - p));
+        assert_true(y[i] == x[i] * m[i]);
+        dropped += m[i] == 0.0f;
+    }
+    /* binomial: sd = sqrt(N p (1-p)) = 145; allow 5 sd */
+    assert_true(fabs((double)dropped - N * 0.3) < 5 * 145);
+    wg_dropout_forward(y, m2, x, N, p, 5, 77, 0);
+    assert_memory_equal(m, m2, N * 4); /* keyed, not stateful */
+    wg_dropout_forward(y, m2, x, N, p, 5, 78, 0);
+    assert_true(memcmp(m, m2, N * 4) != 0);
+    float dy[8] = {1, 2, 3, 4, 5, 6, 7, 8}, dx[8];
+    wg_dropout_backward(dx, dy, m, 8);
+    for (int i = 0; i < 8; i++)
+        assert_true(dx[i] == dy[i] * m[i]);
+    free(x), free(y), free(m), free(m2);
+}
+
+static void test_layers_softmax_xent(void **state)
+{
+    (void)state;
+    enum { B = 5, K = 7 };
+    float z[B * K], dz[B * K], probs[B * K];
+    int y[B] = {0, 3, 6, 2, 2};
+    ref_fill(z, B * K, -5, 5, 50);
+    size_t correct;
+    double sum = wg_softmax_xent(dz, probs, z, y, B, K, 1.0f / B, &correct);
+    double zd[B * K];
+    for (int i = 0; i < B * K; i++)
+        zd[i] = z[i];
+    assert_true(fabs(sum / B - ref_xent(zd, y, B, K)) < 1e-12 * B * K + 1e-9);
+    size_t right = 0;
+    for (int b = 0; b < B; b++) {
+        int best = 0;
+        double ps = 0.0;
+        for (int k = 0; k < K; k++) {
+            if (z[b * K + k] > z[b * K + best])
+                best = k;
+            ps += probs[b * K + k];
+        }
+        right += best == y[b];
+        assert_true(fabs(ps - 1.0) < 1e-6);
+    }
+    assert_int_equal(correct, right);
+    for (int i = 0; i < B * K; i++) {
+        double keep = zd[i], h = 1e-6;
+        zd[i] = keep + h;
+        double up = ref_xent(zd, y, B, K);
+        zd[i] = keep - h;
+        double down = ref_xent(zd, y, B, K);
+        zd[i] = keep;
+        assert_true(fabs(dz[i] - (up - down) / (2 * h)) < 1e-6);
+    }
+    /* huge logits: no overflow */
+    float big[2] = {1e30f, -1e30f};
+    int yb[1] = {1};
+    double l = wg_softmax_xent(NULL, NULL, big, yb, 1, 2, 1.0f, NULL);
+    assert_true(isfinite(l) && l > 1e29);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layers_conv_matches_reference),
+        cmocka_unit_test(test_layers_dense_matches_reference),
+        cmocka_unit_test(test_layers_maxpool_matches_reference),
+        cmocka_unit_test(test_layers_tanh_accuracy),
+        cmocka_unit_test(test_layers_conv_gradient),
+        cmocka_unit_test(test_layers_dense_gradient),
+        cmocka_unit_test(test_layers_maxpool_gradient),
+        cmocka_unit_test(test_layers_maxpool_ties_go_to_first),
+        cmocka_unit_test(test_layers_activation_gradients),
+        cmocka_unit_test(test_layers_dropout_mask),
+        cmocka_unit_test(test_layers_softmax_xent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
