@@ -98,6 +98,7 @@ static int parse(train_cli *c, int argc, char **argv)
     double d;
     long l;
     optind = 1;
+    argv[0] = "wedge train"; /* getopt's messages name the command */
     while ((ch = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
         const char *name = NULL;
         for (const struct option *o = long_opts; o->name; o++)
@@ -123,12 +124,11 @@ static int parse(train_cli *c, int argc, char **argv)
                 c->data.test_size = (size_t)l;
             break;
         case O_ARCH:
-            if (wg_arch_parse(optarg, &c->net.arch) || c->net.arch == WG_ARCH_TOY) {
-                if (c->net.arch == WG_ARCH_TOY)
-                    fprintf(stderr, "wedge train: --arch toy is not a network; use a sweep\n");
-                else
-                    wg_cli_report("train");
+            if (strcmp(optarg, "simplecnn") != 0 && strcmp(optarg, "mlp") != 0) {
+                fprintf(stderr, "wedge train: --arch '%s': expected simplecnn or mlp\n", optarg);
                 bad = 1;
+            } else {
+                wg_arch_parse(optarg, &c->net.arch);
             }
             break;
         case O_WIDTH:

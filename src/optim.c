@@ -71,7 +71,9 @@ static void update(wg_optim *o, float *delta, float *theta, const float *grad, d
     float *restrict m = o->m;
     if (o->kind == WG_OPT_ADAM) {
         float *restrict v = o->v;
+        /* 1 - beta from the double betas: 1 - (float)0.999 is 1.3e-5 off */
         const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+        const float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
         const double c1 = 1.0 - pow(o->beta1, (double)o->t);
         const double c2 = 1.0 - pow(o->beta2, (double)o->t);
         /* lr_t = lr * sqrt(c2)/c1 with eps scaled to match PyTorch's
@@ -80,8 +82,8 @@ static void update(wg_optim *o, float *delta, float *theta, const float *grad, d
         const float rc2 = (float)(1.0 / sqrt(c2));
         const float eps = (float)o->eps;
         for (size_t i = 0; i < n; i++) {
-            m[i] = b1 * m[i] + (1.0f - b1) * grad[i];
-            v[i] = b2 * v[i] + (1.0f - b2) * grad[i] * grad[i];
+            m[i] = b1 * m[i] + a1 * grad[i];
+            v[i] = b2 * v[i] + a2 * grad[i] * grad[i];
             float d = -step * m[i] / (sqrtf(v[i]) * rc2 + eps);
             if (theta)
                 theta[i] += d;

@@ -5,14 +5,31 @@
 #include "wedge/toy.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 /* k-th smallest (0-based) of a[0..n), reordering a.  Three-way partitioning keeps
  * runs of equal values (and NaNs, which compare neither way) from degrading it. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
 static float select_kth(float *a, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    int rounds = 0;
     while (hi > lo) {
-        size_t mid = lo + (hi - lo) / 2;
+        /* a pseudo-random middle sample defeats inputs built against a fixed rule;
+         * past 64 rounds (never seen on real inputs) sort the rest: O(D log D) */
+        if (++rounds > 64) {
+            qsort(a + lo, hi - lo + 1, sizeof *a, cmp_float);
+            return a[k];
+        }
+        h = h * 6364136223846793005ull + 1442695040888963407ull;
+        size_t mid = lo + (size_t)((h >> 33) % (hi - lo + 1));
         float x = a[lo], y = a[mid], z = a[hi];
         float p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
         size_t lt = lo, i = lo, gt = hi; /* [lo,lt) < p, [lt,i) == p, (gt,hi] > p */
@@ -46,8 +63,11 @@ double wg_toy_loss(const float *P, size_t D, size_t n, float *grad, float *work)
             grad[j] = 0.0f;
     if (m == 0)
         return 0.0;
-    for (size_t j = 0; j < D; j++)
+    for (size_t j = 0; j < D; j++) {
         work[j] = fabsf(P[j]);
+        if (isnan(work[j]))
+            return NAN; /* a diverged point has no loss */
+    }
     float thr = select_kth(work, D, m - 1);
     /* everything strictly below thr is selected; then ties at thr by index */
     size_t below = 0;

@@ -2,7 +2,8 @@
  *
  * L(P) = sqrt(sum of squares of the D-n smallest |P_j|): the loss is zero on the
  * union of n-dimensional "wedges" (points with at most n non-zero coordinates).
- * The selection is exact, in expected O(D) time (quickselect), ties included. */
+ * The selection is exact, ties included, in expected O(D) time (quickselect with
+ * pseudo-random pivots; O(D log D) at worst).  A NaN coordinate gives a NaN loss. */
 #ifndef WEDGE_TOY_H
 #define WEDGE_TOY_H
 
