@@ -9,10 +9,15 @@
 enum {
     WG_EXIT_OK = 0,
     WG_EXIT_FAIL = 1,   /* an error stopped the command */
-    WG_EXIT_USAGE = 2   /* bad command line */
+    WG_EXIT_USAGE = 2,  /* bad command line */
+    WG_EXIT_TASKS = 3,  /* the sweep ran, some tasks failed or diverged */
+    WG_EXIT_RESUME = 75 /* interrupted by a signal: rerun with --resume (EX_TEMPFAIL) */
 };
 
 int wg_cli_train(int argc, char **argv);
+int wg_cli_run(int argc, char **argv);
+int wg_cli_expand(int argc, char **argv);
+int wg_cli_status(int argc, char **argv);
 
 /* Parse a whole string as a number within [lo, hi]; on failure print
  * "wedge OPT: ..." to stderr and return WG_EARG. */

@@ -15,12 +15,17 @@ static void usage(FILE *f)
             "(Fort & Jastrzebski, NeurIPS 2019).\n"
             "\n"
             "commands:\n"
+            "  run        run a YAML sweep (under mpirun: rank 0 schedules, the other\n"
+            "             ranks train) into one NetCDF file\n"
+            "  expand     validate a sweep and print its tasks without running them\n"
+            "  status     done/failed/pending tasks of a sweep's output file\n"
             "  train      train one network and print per-epoch statistics\n"
             "\n"
             "  wedge COMMAND --help    options of a command\n"
             "  wedge --version         print the version\n"
             "\n"
-            "exit status: 0 success, 1 an error stopped the command, 2 bad command line\n");
+            "exit status: 0 success, 1 an error stopped the command, 2 bad command line,\n"
+            "3 a sweep ran but some tasks failed, 75 interrupted: rerun with --resume\n");
 }
 
 int main(int argc, char **argv)
@@ -40,6 +45,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "train") == 0)
         return wg_cli_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return wg_cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "expand") == 0)
+        return wg_cli_expand(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return wg_cli_status(argc - 1, argv + 1);
     fprintf(stderr, "wedge: unknown command '%s' (try 'wedge --help')\n", cmd);
     return WG_EXIT_USAGE;
 }

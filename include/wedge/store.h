@@ -1,0 +1,54 @@
+/* store.h: the NetCDF-4 output of a sweep: schema, parallel create/open, writes.
+ *
+ * All ranks create (or reopen) the file together and define every dimension and
+ * variable from the plan; then each worker writes its own tasks' rows with
+ * independent access, status last, so a row marked done is complete.  Fixed-size
+ * dimensions only, no compression on independently written variables. */
+#ifndef WEDGE_STORE_H
+#define WEDGE_STORE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wedge/result.h"
+#include "wedge/sweep.h"
+
+typedef struct wg_store {
+    int ncid;
+    int open;
+    size_t ntasks, nepochs, nsnap, nparam;
+    int v_status, v_message, v_wall, v_rank, v_nparams;
+    int v_train_loss, v_train_acc, v_test_loss, v_test_acc, v_norm, v_snap_epoch, v_params;
+} wg_store;
+
+/* Metadata written as global attributes. */
+typedef struct wg_store_meta {
+    const char *version;
+    int mpi_size;
+    const char *blas_config;
+    int blas_threads;
+    const char *command;   /* for the history attribute */
+} wg_store_meta;
+
+/* Largest parameter count over the plan's tasks. */
+size_t wg_plan_max_params(const wg_plan *plan);
+
+/* Collective: create path (refusing to overwrite unless `clobber`), define the schema,
+ * write the per-task coordinates.  0 or WG_ENETCDF/WG_EIO with a message. */
+int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
+                    const wg_store_meta *meta, MPI_Comm comm, int clobber);
+/* Collective: reopen an existing output for resuming; WG_EARG if it was written by
+ * a different sweep (the message quotes the first line that changed). */
+int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm comm);
+/* Read the status of every task (status[ntasks]). */
+int wg_store_read_status(wg_store *s, uint8_t *status);
+/* Independent: write one task's row (all variables, status last). */
+int wg_store_write(wg_store *s, const wg_result *r);
+/* Collective: close. */
+int wg_store_close(wg_store *s);
+
+/* Append "date: text" to the history attribute (while open). */
+int wg_store_history(wg_store *s, const char *text);
+
+#endif

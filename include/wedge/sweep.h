@@ -1,0 +1,99 @@
+/* sweep.h: a YAML sweep file -> a validated plan of tasks.
+ *
+ * This is the only module that touches libyaml.  A sweep names a base setting
+ * (data, model, train), grids over any of its scalar keys (Cartesian products and
+ * zipped lists) and the replicate seeds; wg_sweep_load expands it into tasks whose
+ * settings are fully resolved and validated, so nothing starts running on an
+ * invalid sweep.  Every error reads "FILE:LINE:COLUMN: message".  The full
+ * format is documented in docs/sweep-format.md. */
+#ifndef WEDGE_SWEEP_H
+#define WEDGE_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wedge/data.h"
+#include "wedge/net.h"
+#include "wedge/train.h"
+
+#define WG_MAX_AXES 16
+#define WG_MAX_SNAPSHOTS 32
+#define WG_MAX_VALUES 4096 /* values of one axis */
+
+/* Everything one training task needs: no pointers, so it can be copied and sent. */
+typedef struct wg_setting {
+    wg_data_kind data;
+    char data_path[512];        /* "" = the kind's default */
+    size_t train_size, test_size;      /* 0 = whole split */
+    size_t synth_train, synth_test;    /* synthetic only (defaults 2000/500) */
+    int synth_size, synth_channels;    /* synthetic only (defaults 28, 1) */
+    wg_net_opts net;            /* in_h/in_w/in_c/classes filled from the dataset kind */
+    wg_train_opts train;        /* train.seed is DERIVED: wg_setting_seed() */
+    long replicate;             /* the sweep's `seed` key */
+    int nsnapshots;             /* epochs whose parameters are kept, ascending, */
+    int snapshots[WG_MAX_SNAPSHOTS]; /* always ending with the final epoch */
+} wg_setting;
+
+/* The 64-bit seed of a task's streams: a hash of the master seed and the replicate,
+ * so the same replicate of two settings starts from the same initialisation. */
+uint64_t wg_setting_seed(uint64_t master, long replicate);
+
+/* One swept key and its values. */
+typedef struct wg_axis {
+    char key[48];               /* dotted path as written: "train.lr", "seed" */
+    char name[32];              /* output variable name: "lr", "seed", "batch_size" */
+    int is_text;                /* values are names (arch, optimizer, ...) */
+    int zip_group;              /* -1: crossed on its own; >= 0: zip group id */
+    size_t n;
+    double *num;                /* n numeric values (owned), or NULL */
+    char (*text)[32];           /* n names (owned), or NULL */
+    int line, column;           /* where the axis was declared */
+} wg_axis;
+
+typedef enum { WG_TASK_TRAIN = 0 } wg_task_kind;
+
+typedef struct wg_task {
+    size_t id;                  /* index in the plan */
+    wg_task_kind kind;
+    wg_setting set;
+    uint32_t axis_index[WG_MAX_AXES]; /* which value of each axis */
+    double cost;                /* expected relative cost (for longest-first) */
+    size_t ndeps;
+    size_t deps[4];             /* ids of tasks whose results this one needs */
+} wg_task;
+
+typedef struct wg_plan {
+    char file[512];             /* path as given, for messages */
+    char name[128];             /* `name:`; becomes the output's title */
+    char output[512];           /* `output:`, default "<name>.nc" */
+    uint64_t seed;              /* master seed */
+    char *text;                 /* the file's full text (owned), NUL-terminated */
+    size_t text_len;
+    char sha256[65];            /* hex SHA-256 of text */
+    wg_setting base;            /* the setting before sweeping */
+    size_t naxes;
+    wg_axis axes[WG_MAX_AXES];
+    size_t ntasks;
+    wg_task *tasks;             /* owned */
+    int max_epochs, max_snapshots;
+} wg_plan;
+
+/* Read, parse, validate and expand a sweep file.  0 or WG_EIO / WG_EYAML / WG_EARG
+ * with "FILE:LINE:COLUMN: message" in the error record.  On failure the plan is
+ * safe to free. */
+int wg_sweep_load(wg_plan *plan, const char *path);
+/* The same from text in memory; `file` names it in messages. */
+int wg_sweep_parse(wg_plan *plan, const char *text, size_t len, const char *file);
+void wg_plan_free(wg_plan *plan);
+
+/* One line per task ("id kind key=value ... deps: ...") and the totals. */
+void wg_plan_print(const wg_plan *plan, FILE *f);
+
+/* Value of axis a for task t as a double (names: their index in the axis). */
+double wg_task_axis_value(const wg_plan *plan, const wg_task *t, size_t a);
+
+/* Hex SHA-256 of a buffer into out[65]. */
+void wg_sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif

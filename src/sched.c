@@ -1,0 +1,532 @@
+/* sched.c: the MPI runner.
+ *
+ * Protocol: rank 0 sends TASK(id) messages, keeping up to two per worker so that
+ * a worker finishing one task starts the next without a round trip; a worker
+ * answers DONE(id, status, wall time, message) after its record is in the journal
+ * and in the NetCDF file.  Nobody spins while waiting: probes back off to sleeps of
+ * up to 2 ms (Open MPI's blocking receives would burn a core per idle rank).  On
+ * SIGTERM/SIGUSR1 rank 0 stops dispatching, running tasks may finish within the
+ * grace period, unstarted ones stay pending, and every rank closes the file.
+ * Which rank runs a task never changes its numbers: every stream is keyed by the
+ * task's setting. */
+#include "wedge/sched.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wedge/error.h"
+#include "wedge/exec.h"
+#include "wedge/result.h"
+#include "wedge/store.h"
+
+volatile sig_atomic_t wg_stop_requested = 0;
+
+enum { TAG_TASK = 1, TAG_DONE = 2, TAG_STOP = 3 };
+enum { DONE_RAN = 0, DONE_ABANDONED = 1, DONE_ERROR = 2 };
+
+typedef struct done_msg {
+    int64_t task;
+    int32_t outcome;  /* DONE_* */
+    int32_t status;   /* WG_STATUS_* when ran */
+    double wall;
+    char message[WG_MSG_LEN];
+} done_msg;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Sleep a little longer each time nothing happens: ~50 us up to 2 ms. */
+static void backoff(int *level)
+{
+    long ns = 50000L << (*level < 5 ? *level : 5);
+    if (ns > 2000000L)
+        ns = 2000000L;
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+    if (*level < 6)
+        (*level)++;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    wg_stop_requested = 1;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- per-rank execution --------------------------------------------------------- */
+
+typedef struct worker {
+    const wg_plan *plan;
+    const wg_run_opts *opts;
+    wg_store *store;
+    wg_exec exec;
+    char journal[1100];
+    int rank;
+    MPI_Comm comm;
+    double stop_since; /* when this rank learnt of a stop, 0 if not */
+} worker;
+
+static int stop_seen(worker *w)
+{
+    if (!w->stop_since) {
+        int flag = 0;
+        if (w->rank != 0)
+            MPI_Iprobe(0, TAG_STOP, w->comm, &flag, MPI_STATUS_IGNORE);
+        if (flag || wg_stop_requested)
+            w->stop_since = now();
+    }
+    return w->stop_since != 0.0;
+}
+
+/* Between epochs: abandon the task once a stop is older than the grace period. */
+static int should_abandon(void *user)
+{
+    worker *w = user;
+    return stop_seen(w) && now() - w->stop_since > w->opts->grace;
+}
+
+/* Run one task and store its record; fill the reply for rank 0. */
+static void run_one(worker *w, size_t id, done_msg *d)
+{
+    memset(d, 0, sizeof *d);
+    d->task = (int64_t)id;
+    wg_result r;
+    int rc = wg_exec_task(&w->exec, w->plan, &w->plan->tasks[id], w->rank, should_abandon,
+                          w, &r);
+    if (rc == WG_EINTR) {
+        d->outcome = DONE_ABANDONED;
+        wg_result_free(&r);
+        return;
+    }
+    if (rc == 0)
+        rc = wg_journal_write(w->journal, &r);
+    if (rc == 0)
+        rc = wg_store_write(w->store, &r);
+    if (rc == 0) {
+        d->outcome = DONE_RAN;
+        d->status = r.status;
+        d->wall = r.wall_time;
+        memcpy(d->message, r.message, WG_MSG_LEN);
+    } else {
+        /* the record could not be kept (disk full, ...): the task stays pending */
+        d->outcome = DONE_ERROR;
+        snprintf(d->message, WG_MSG_LEN, "%s", wg_err_msg());
+        wg_err_clear();
+    }
+    wg_result_free(&r);
+}
+
+static void worker_loop(worker *w)
+{
+    int level = 0;
+    for (;;) {
+        MPI_Status st;
+        int flag = 0;
+        MPI_Iprobe(0, MPI_ANY_TAG, w->comm, &flag, &st);
+        if (!flag) {
+            backoff(&level);
+            continue;
+        }
+        level = 0;
+        if (st.MPI_TAG == TAG_STOP) {
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, w->comm, MPI_STATUS_IGNORE);
+            return;
+        }
+        int64_t id;
+        MPI_Recv(&id, 1, MPI_INT64_T, 0, TAG_TASK, w->comm, MPI_STATUS_IGNORE);
+        done_msg d;
+        if (stop_seen(w)) { /* a queued task after a stop is not started */
+            memset(&d, 0, sizeof d);
+            d.task = id;
+            d.outcome = DONE_ABANDONED;
+        } else {
+            run_one(w, (size_t)id, &d);
+        }
+        MPI_Send(&d, (int)sizeof d, MPI_BYTE, 0, TAG_DONE, w->comm);
+    }
+}
+
+/* ---- rank 0: scheduling -------------------------------------------------------------- */
+
+typedef struct sched {
+    const wg_plan *plan;
+    uint8_t *status;      /* WG_STATUS_* per task */
+    uint8_t *state;       /* 0 waiting, 1 sent/running, 2 finished */
+    size_t *order;        /* tasks by decreasing cost */
+    size_t next;          /* scan start in order */
+    size_t todo, finished, failed, running;
+    double t0, last_print, task_time;
+    int quiet;
+    double progress;
+} sched;
+
+static const wg_plan *cost_plan;
+static int by_cost(const void *a, const void *b)
+{
+    const wg_task *x = &cost_plan->tasks[*(const size_t *)a];
+    const wg_task *y = &cost_plan->tasks[*(const size_t *)b];
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int ready(const sched *s, size_t id)
+{
+    const wg_task *t = &s->plan->tasks[id];
+    for (size_t k = 0; k < t->ndeps; k++)
+        if (s->status[t->deps[k]] != WG_STATUS_DONE)
+            return 0;
+    return 1;
+}
+
+/* Next task to hand out, or SIZE_MAX. */
+static size_t pick(sched *s)
+{
+    while (s->next < s->plan->ntasks && s->state[s->order[s->next]] != 0)
+        s->next++;
+    for (size_t k = s->next; k < s->plan->ntasks; k++) {
+        size_t id = s->order[k];
+        if (s->state[id] == 0 && ready(s, id))
+            return id;
+    }
+    return SIZE_MAX;
+}
+
+static void print_progress(sched *s, int force)
+{
+    double t = now();
+    if (s->quiet || (!force && t - s->last_print < s->progress))
+        return;
+    s->last_print = t;
+    double el = t - s->t0, rate = el > 0 ? s->finished / el : 0;
+    double left = (double)(s->todo - s->finished);
+    char eta[32] = "-";
+    if (rate > 0 && left > 0)
+        snprintf(eta, sizeof eta, "%.0fs", left / rate);
+    printf("[wedge] %zu/%zu done, %zu failed, %zu running, %.2f tasks/s, elapsed %.0fs, ETA %s\n",
+           s->finished, s->todo, s->failed, s->running, rate, el, eta);
+    fflush(stdout);
+}
+
+static void account(sched *s, const done_msg *d)
+{
+    size_t id = (size_t)d->task;
+    s->running--;
+    if (d->outcome == DONE_RAN) {
+        s->state[id] = 2;
+        s->status[id] = (uint8_t)d->status;
+        s->finished++;
+        s->task_time += d->wall;
+        if (d->status != WG_STATUS_DONE) {
+            s->failed++;
+            if (!s->quiet)
+                printf("[wedge] task %zu %s: %s\n", id,
+                       d->status == WG_STATUS_DIVERGED ? "diverged" : "failed", d->message);
+        }
+    } else {
+        s->state[id] = 0; /* stays pending */
+        if (d->outcome == DONE_ERROR) {
+            fprintf(stderr, "wedge: task %zu could not be saved: %s\n", id, d->message);
+            s->failed++;
+            s->state[id] = 2; /* do not retry in this run: the fault is not the task's */
+        }
+    }
+    print_progress(s, 0);
+}
+
+static void rank0_loop(sched *s, worker *w, int size)
+{
+    int *queued = calloc((size_t)size, sizeof *queued);
+    int stopped = 0, level = 0;
+    double stop_at = 0;
+    for (;;) {
+        if (!stopped && (wg_stop_requested || stop_seen(w))) {
+            stopped = 1;
+            stop_at = now();
+            if (!s->quiet)
+                printf("[wedge] stop requested: no new tasks; running ones get %.0fs to finish\n",
+                       w->opts->grace);
+            for (int r = 1; r < size; r++)
+                MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm);
+        }
+        int progressed = 0;
+        /* collect */
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, w->comm, &flag, &st);
+        if (flag) {
+            done_msg d;
+            MPI_Recv(&d, (int)sizeof d, MPI_BYTE, st.MPI_SOURCE, TAG_DONE, w->comm,
+                     MPI_STATUS_IGNORE);
+            queued[st.MPI_SOURCE]--;
+            account(s, &d);
+            progressed = 1;
+        }
+        /* dispatch: keep two tasks per worker */
+        for (int r = 1; !stopped && r < size; r++)
+            while (queued[r] < 2) {
+                size_t id = pick(s);
+                if (id == SIZE_MAX)
+                    break;
+                int64_t msg = (int64_t)id;
+                MPI_Send(&msg, 1, MPI_INT64_T, r, TAG_TASK, w->comm);
+                s->state[id] = 1;
+                s->running++;
+                queued[r]++;
+                progressed = 1;
+            }
+        if (s->running == 0 && (stopped || pick(s) == SIZE_MAX))
+            break;
+        (void)stop_at;
+        if (!progressed)
+            backoff(&level);
+        else
+            level = 0;
+    }
+    if (!stopped)
+        for (int r = 1; r < size; r++)
+            MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm);
+    free(queued);
+}
+
+static void rank0_alone(sched *s, worker *w)
+{
+    size_t id;
+    while (!stop_seen(w) && (id = pick(s)) != SIZE_MAX) {
+        done_msg d;
+        s->state[id] = 1;
+        s->running++;
+        run_one(w, id, &d);
+        account(s, &d);
+    }
+}
+
+/* ---- the whole run ------------------------------------------------------------------ */
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* Rank 0 decides how to start; every rank learns the decision. */
+enum { START_CREATE = 0, START_OPEN = 1, START_REPLAY = 2, START_REFUSE = 3 };
+
+static int agree(int rc, MPI_Comm comm)
+{
+    int worst;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, comm);
+    return worst;
+}
+
+/* The journal remembers which sweep it belongs to. */
+static int journal_check(const char *dir, const wg_plan *plan, int create)
+{
+    char path[1200], hash[65] = "";
+    snprintf(path, sizeof path, "%s/sweep.sha256", dir);
+    if (create) {
+        FILE *f = fopen(path, "w");
+        /* the hash, then the task count (read by `wedge status` while a run writes) */
+        if (!f || fprintf(f, "%s %zu\n", plan->sha256, plan->ntasks) < 0 || fclose(f) != 0)
+            return WG_FAIL(WG_EIO, "%s: cannot write: %s", path, strerror(errno));
+        return 0;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f || fscanf(f, "%64s", hash) != 1) {
+        if (f)
+            fclose(f);
+        return WG_FAIL(WG_EFORMAT, "%s: missing or damaged", path);
+    }
+    fclose(f);
+    if (strcmp(hash, plan->sha256) != 0)
+        return WG_FAIL(WG_EARG,
+                       "the journal %s belongs to a different sweep than %s; refusing to resume "
+                       "(restore the sweep file, or remove the journal and use --force)",
+                       dir, plan->file);
+    return 0;
+}
+
+int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
+{
+    int rank, size;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    install_handlers();
+    worker w;
+    memset(&w, 0, sizeof w);
+    w.plan = plan;
+    w.opts = opts;
+    w.rank = rank;
+    w.comm = comm;
+    wg_exec_init(&w.exec);
+    wg_journal_dir(opts->output, w.journal, sizeof w.journal);
+
+    /* how to start */
+    int start = START_CREATE, rc = 0;
+    if (rank == 0) {
+        int have_out = file_exists(opts->output), have_journal = file_exists(w.journal);
+        if (have_journal && (opts->resume || !have_out)) {
+            start = START_REPLAY;
+            rc = journal_check(w.journal, plan, 0);
+        } else if (have_out && opts->resume) {
+            start = START_OPEN;
+        } else if ((have_out || have_journal) && !opts->force) {
+            rc = WG_FAIL(WG_EIO, "%s exists: pass --resume to continue it or --force to overwrite it",
+                         have_out ? opts->output : w.journal);
+        } else if (have_journal) {
+            rc = wg_journal_remove(w.journal); /* --force: start over */
+        }
+        if (rc)
+            start = START_REFUSE;
+    }
+    MPI_Bcast(&start, 1, MPI_INT, 0, comm);
+    if (start == START_REFUSE) {
+        wg_exec_free(&w.exec);
+        return rc ? rc : WG_EIO;
+    }
+
+    wg_store_meta meta = {WG_VERSION, size, openblas_get_config(), openblas_get_num_threads(),
+                          opts->command};
+    wg_store store;
+    memset(&store, 0, sizeof store);
+    w.store = &store;
+    if (start == START_OPEN)
+        rc = wg_store_open(&store, opts->output, plan, comm);
+    else
+        rc = wg_store_create(&store, opts->output, plan, &meta, comm, 1);
+    rc = agree(rc, comm);
+    if (rc) {
+        if (store.open)
+            wg_store_close(&store);
+        wg_exec_free(&w.exec);
+        return rc;
+    }
+
+    /* what is already done */
+    uint8_t *status = calloc(plan->ntasks, 1);
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    if (!status)
+        rc = WG_FAIL(WG_ENOMEM, "out of memory");
+    if (rc == 0 && start == START_OPEN && rank == 0)
+        rc = wg_store_read_status(&store, status);
+    if (rc == 0 && start == START_REPLAY) {
+        if (rank == 0)
+            rc = wg_journal_list(w.journal, &ids, &nids);
+        unsigned long long n = nids;
+        MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+        if (rank != 0) {
+            nids = (size_t)n;
+            ids = calloc(nids ? nids : 1, sizeof *ids);
+        }
+        MPI_Bcast(ids, (int)nids, MPI_UINT64_T, 0, comm);
+        /* every rank replays a share of the records into the new file */
+        for (size_t k = (size_t)rank; rc == 0 && k < nids; k += (size_t)size) {
+            wg_result r;
+            if (ids[k] >= plan->ntasks)
+                continue;
+            rc = wg_journal_read(w.journal, ids[k], &r);
+            if (rc == 0)
+                rc = wg_store_write(&store, &r);
+            if (rc == 0)
+                status[ids[k]] = (uint8_t)r.status;
+            wg_result_free(&r);
+        }
+        /* the statuses of the replayed records, gathered on rank 0 */
+        MPI_Allreduce(MPI_IN_PLACE, status, (int)plan->ntasks, MPI_UNSIGNED_CHAR, MPI_MAX,
+                      comm);
+    }
+    if (rc == 0 && rank == 0)
+        rc = wg_journal_create(w.journal);
+    if (rc == 0 && rank == 0 && start != START_REPLAY)
+        rc = journal_check(w.journal, plan, 1);
+    rc = agree(rc, comm);
+
+    int result = WG_RUN_COMPLETE;
+    if (rc == 0) {
+        if (rank == 0) {
+            sched s;
+            memset(&s, 0, sizeof s);
+            s.plan = plan;
+            s.status = status;
+            s.state = calloc(plan->ntasks, 1);
+            s.order = calloc(plan->ntasks, sizeof *s.order);
+            s.quiet = opts->quiet;
+            s.progress = opts->progress > 0 ? opts->progress : 10.0;
+            s.t0 = s.last_print = now();
+            size_t already = 0;
+            for (size_t i = 0; i < plan->ntasks; i++) {
+                s.order[i] = i;
+                /* done and diverged are final; pending and failed (re)run */
+                if (status[i] == WG_STATUS_DONE || status[i] == WG_STATUS_DIVERGED) {
+                    s.state[i] = 2;
+                    already++;
+                }
+            }
+            s.todo = plan->ntasks - already;
+            cost_plan = plan;
+            qsort(s.order, plan->ntasks, sizeof *s.order, by_cost);
+            if (!opts->quiet)
+                printf("[wedge] %s: %zu tasks, %zu to run on %d rank%s%s -> %s\n", plan->name,
+                       plan->ntasks, s.todo, size, size == 1 ? "" : "s",
+                       size > 1 ? " (rank 0 schedules)" : "", opts->output);
+            fflush(stdout);
+            if (size == 1)
+                rank0_alone(&s, &w);
+            else
+                rank0_loop(&s, &w, size);
+            print_progress(&s, 1);
+            size_t pending = 0, bad = 0;
+            for (size_t i = 0; i < plan->ntasks; i++) {
+                pending += status[i] == WG_STATUS_PENDING;
+                bad += status[i] == WG_STATUS_FAILED || status[i] == WG_STATUS_DIVERGED;
+            }
+            result = pending ? WG_RUN_INTERRUPTED : bad ? WG_RUN_TASKS_FAILED : WG_RUN_COMPLETE;
+            if (pending && !wg_stop_requested && !w.stop_since)
+                result = WG_RUN_TASKS_FAILED; /* records that could not be saved */
+            free(s.state);
+            free(s.order);
+        } else {
+            worker_loop(&w);
+        }
+    }
+    MPI_Bcast(&result, 1, MPI_INT, 0, comm);
+    int crc = wg_store_close(&store);
+    crc = agree(crc, comm);
+    if (rc == 0)
+        rc = crc;
+    /* a complete sweep in a cleanly closed file no longer needs its journal */
+    if (rc == 0 && rank == 0 && result != WG_RUN_INTERRUPTED) {
+        size_t pending = 0;
+        for (size_t i = 0; i < plan->ntasks; i++)
+            pending += status[i] == WG_STATUS_PENDING || status[i] == WG_STATUS_FAILED;
+        if (pending == 0)
+            wg_journal_remove(w.journal);
+    }
+    free(status);
+    free(ids);
+    wg_exec_free(&w.exec);
+    return rc ? rc : result;
+}
