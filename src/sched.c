@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,7 @@ typedef struct done_msg {
     int64_t task;
     int32_t outcome;  /* DONE_* */
     int32_t status;   /* WG_STATUS_* when ran */
-    double wall;
+    double wall;      /* seconds the worker spent on it, storing included */
     char message[WG_MSG_LEN];
 } done_msg;
 
@@ -56,6 +57,14 @@ static void backoff(int *level)
     nanosleep(&ts, NULL);
     if (*level < 6)
         (*level)++;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void on_signal(int sig)
@@ -112,6 +121,7 @@ static void run_one(worker *w, size_t id, done_msg *d)
 {
     memset(d, 0, sizeof *d);
     d->task = (int64_t)id;
+    double t0 = now();
     wg_result r;
     int rc = wg_exec_task(&w->exec, w->plan, &w->plan->tasks[id], w->rank, should_abandon,
                           w, &r);
@@ -127,7 +137,7 @@ static void run_one(worker *w, size_t id, done_msg *d)
     if (rc == 0) {
         d->outcome = DONE_RAN;
         d->status = r.status;
-        d->wall = r.wall_time;
+        d->wall = now() - t0; /* the worker's whole cost: compute and storage */
         memcpy(d->message, r.message, WG_MSG_LEN);
     } else {
         /* the record could not be kept (disk full, ...): the task stays pending */
@@ -493,11 +503,20 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
                        plan->ntasks, s.todo, size, size == 1 ? "" : "s",
                        size > 1 ? " (rank 0 schedules)" : "", opts->output);
             fflush(stdout);
+            double cpu0 = cpu_seconds();
             if (size == 1)
                 rank0_alone(&s, &w);
             else
                 rank0_loop(&s, &w, size);
             print_progress(&s, 1);
+            if (!opts->quiet && s.finished > 0 && size > 1) {
+                /* what scheduling costs: rank 0's CPU over the dispatch loop */
+                double cpu = cpu_seconds() - cpu0;
+                printf("[wedge] wall %.2fs, summed task time %.2fs on %d workers, rank 0 "
+                       "scheduling CPU %.3fs (%.3f ms/task)\n",
+                       now() - s.t0, s.task_time, size - 1, cpu,
+                       1e3 * cpu / (double)s.finished);
+            }
             size_t pending = 0, bad = 0;
             for (size_t i = 0; i < plan->ntasks; i++) {
                 pending += status[i] == WG_STATUS_PENDING;
