@@ -1511,10 +1511,10 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
         }
     for (size_t id = 0; id < plan->ntasks; id++) {
         const wg_task *t = &plan->tasks[id];
-        fprintf(f, "%6zu  train ", t->id);
+        fprintf(f, "%6zu  train", t->id);
         for (size_t a = 0; a < plan->naxes; a++) {
             axis_item(&plan->axes[a], t->axis_index[a], item, sizeof item);
-            fprintf(f, " %-*s", width[a], item);
+            fprintf(f, " %s%-*s", a == 0 ? " " : "", width[a], item);
         }
         fprintf(f, "  deps:");
         if (t->ndeps == 0)
