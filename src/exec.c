@@ -11,7 +11,11 @@
 
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/objective.h"
+#include "wedge/rng.h"
+#include "wedge/store.h"
 #include "wedge/train.h"
+#include "wedge/tunnel.h"
 
 void wg_exec_init(wg_exec *x) { memset(x, 0, sizeof *x); }
 
@@ -19,6 +23,7 @@ void wg_exec_free(wg_exec *x)
 {
     if (!x)
         return;
+    wg_dataset_free(&x->probe);
     wg_data_free(&x->data);
     memset(x, 0, sizeof *x);
 }
@@ -36,6 +41,8 @@ static int load_data(wg_exec *x, const wg_setting *s, uint64_t seed)
     if (x->have_data && x->data_seed == seed && same_data(&x->data_key, s))
         return 0;
     wg_data_free(&x->data);
+    wg_dataset_free(&x->probe);
+    x->probe_size = 0;
     x->have_data = 0;
     wg_data_opts o = {.kind = s->data,
                       .path = s->data_path[0] ? s->data_path : NULL,
@@ -93,14 +100,13 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                 wg_stop_fn stop, void *user, wg_result *r)
+static int exec_train(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                      wg_stop_fn stop, void *user, wg_result *r)
 {
     const wg_setting *s = &t->set;
     double t0 = now();
     wg_net net = {0};
     float *theta = NULL;
-    wg_err_clear();
     int rc = wg_net_init(&net, &s->net, s->train.batch_size);
     int rrc = wg_result_init(r, s->train.epochs, s->nsnapshots, rc == 0 ? net.nparams : 0);
     if (rrc) {
@@ -121,13 +127,118 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
     free(theta);
     wg_net_free(&net);
     r->wall_time = now() - t0;
-    if (rc == WG_EINTR)
-        return WG_EINTR;
+    return rc;
+}
+
+/* The probe set: a seeded subset of the training split, built once per data. */
+static int probe_set(wg_exec *x, size_t size, uint64_t seed, const wg_dataset **out)
+{
+    const wg_dataset *tr = &x->data.train;
+    if (size >= tr->n) {
+        *out = tr;
+        return 0;
+    }
+    if (x->probe_size != size) {
+        wg_dataset_free(&x->probe);
+        x->probe_size = 0;
+        wg_dataset *p = &x->probe;
+        *p = *tr;
+        size_t img = (size_t)tr->h * tr->w * tr->c;
+        p->pixels = wg_alloc(tr->n, img, "probe set");
+        p->labels = wg_alloc(tr->n, 1, "probe set");
+        if (!p->pixels || !p->labels) {
+            wg_dataset_free(p);
+            return WG_ENOMEM;
+        }
+        memcpy(p->pixels, tr->pixels, tr->n * img);
+        memcpy(p->labels, tr->labels, tr->n);
+        int rc = wg_dataset_subset(p, size, seed, wg_rng_stream(WG_RNG_SUBSET, 2, 0, 0));
+        if (rc) {
+            wg_dataset_free(p);
+            return rc;
+        }
+        x->probe_size = size;
+    }
+    *out = &x->probe;
+    return 0;
+}
+
+static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                       const wg_result *dep, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_tunnel_plan *tp = &plan->tunnel;
+    double t0 = now();
+    int rc = wg_result_init(r, 0, 0, 0);
+    if (rc)
+        return rc;
+    r->task = t->id;
+    r->rank = rank;
+    const float *P0 = NULL;
+    for (int k = 0; dep && k < dep->nsnap; k++)
+        if (dep->snap_epoch[k] == t->probe_epoch)
+            P0 = dep->params + (size_t)k * dep->nparams;
+    if (!dep || dep->status != WG_STATUS_DONE)
+        return WG_FAIL(WG_EARG, "training task %zu did not finish", t->deps[0]);
+    if (!P0)
+        return WG_FAIL(WG_EFORMAT, "training task %zu kept no parameters of epoch %d",
+                       t->deps[0], t->probe_epoch);
+    const wg_dataset *probe;
+    wg_objective f = {0};
+    wg_tunnel_opts o;
+    wg_tunnel_opts_default(&o);
+    o.nlevels = wg_plan_tunnel_levels(plan, o.levels);
+    o.a_max_rel = tp->a_max;
+    o.seed = s->train.seed;
+    o.stream = (uint64_t)t->probe_epoch;
+    wg_tunnel_result tr = {0};
+    rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, tp->probe_size, plan->seed, &probe);
+    if (rc == 0)
+        rc = wg_objective_net(&f, &s->net, probe, 500);
+    if (rc == 0 && f.dim != dep->nparams)
+        rc = WG_FAIL(WG_EFORMAT, "training task %zu has %zu parameters, the net %zu",
+                     t->deps[0], dep->nparams, f.dim);
+    if (rc == 0)
+        rc = wg_tunnel_probe(&f, P0, &o, t->dir_first, t->dir_count, &tr);
+    if (rc == 0) {
+        size_t off[WG_TX_PARTS];
+        size_t n = wg_tunnel_layout(t->dir_count, o.nlevels, off);
+        rc = wg_result_extra(r, 3 + n);
+        if (rc == 0) {
+            r->extra[0] = t->dir_count;
+            r->extra[1] = t->dir_first;
+            r->extra[2] = o.nlevels;
+            wg_tunnel_pack(&tr, r->extra + 3);
+        }
+    }
+    wg_tunnel_result_free(&tr);
+    wg_objective_free(&f);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
+int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                 const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r)
+{
+    wg_err_clear();
+    memset(r, 0, sizeof *r);
+    int rc;
+    if (t->kind == WG_TASK_TUNNEL)
+        rc = exec_tunnel(x, plan, t, rank, deps ? deps[0] : NULL, r);
+    else
+        rc = exec_train(x, plan, t, rank, stop, user, r);
+    if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))
+        return rc;
+    r->task = t->id;
+    r->rank = rank;
     if (rc == 0) {
         r->status = WG_STATUS_DONE;
     } else {
         r->status = rc == WG_EDIVERGED ? WG_STATUS_DIVERGED : WG_STATUS_FAILED;
-        snprintf(r->message, sizeof r->message, "%s", wg_err_code() ? wg_err_msg() : wg_err_name(rc));
+        snprintf(r->message, sizeof r->message, "%s",
+                 wg_err_code() ? wg_err_msg() : wg_err_name(rc));
     }
     wg_err_clear();
     return 0;

@@ -16,7 +16,7 @@
 
 #include "wedge/error.h"
 
-static const char MAGIC[8] = "WGREC01";
+static const char MAGIC[8] = "WGREC02";
 
 int wg_result_init(wg_result *r, int epochs, int nsnap, size_t D)
 {
@@ -39,10 +39,22 @@ int wg_result_init(wg_result *r, int epochs, int nsnap, size_t D)
     return 0;
 }
 
+int wg_result_extra(wg_result *r, size_t n)
+{
+    free(r->extra);
+    r->nextra = 0;
+    r->extra = wg_calloc(n ? n : 1, sizeof *r->extra, "probe results");
+    if (!r->extra)
+        return WG_ENOMEM;
+    r->nextra = n;
+    return 0;
+}
+
 void wg_result_free(wg_result *r)
 {
     if (!r)
         return;
+    free(r->extra);
     free(r->train_loss);
     free(r->snap_epoch);
     free(r->params);
@@ -67,7 +79,7 @@ typedef struct rec_head {
     char magic[8];
     uint64_t task;
     int32_t status, rank, nepochs, nsnap;
-    uint64_t nparams;
+    uint64_t nparams, nextra;
     double wall_time;
     char message[WG_MSG_LEN];
 } rec_head;
@@ -102,6 +114,7 @@ int wg_journal_write(const char *dir, const wg_result *r)
     h.nepochs = r->nepochs;
     h.nsnap = r->nsnap;
     h.nparams = r->nparams;
+    h.nextra = r->nextra;
     h.wall_time = r->wall_time;
     memcpy(h.message, r->message, WG_MSG_LEN);
     h.message[WG_MSG_LEN - 1] = '\0';
@@ -113,7 +126,8 @@ int wg_journal_write(const char *dir, const wg_result *r)
               write_all(fd, r->train_acc, ne * 8) || write_all(fd, r->test_loss, ne * 8) ||
               write_all(fd, r->test_acc, ne * 8) || write_all(fd, r->param_norm, ne * 8) ||
               write_all(fd, r->snap_epoch, ns * sizeof(int)) ||
-              write_all(fd, r->params, ns * r->nparams * sizeof(float)) || fsync(fd) != 0;
+              write_all(fd, r->params, ns * r->nparams * sizeof(float)) ||
+              write_all(fd, r->extra, r->nextra * sizeof(double)) || fsync(fd) != 0;
     int err = errno;
     if (close(fd) != 0 && !bad) {
         bad = 1;
@@ -142,10 +156,12 @@ int wg_journal_read(const char *dir, uint64_t task, wg_result *r)
     int rc = 0;
     if (read_all(f, &h, sizeof h) || memcmp(h.magic, MAGIC, sizeof MAGIC) != 0 ||
         h.task != task || h.nepochs < 0 || h.nsnap < 0 || h.nepochs > 1000000 ||
-        h.nsnap > 1000000)
+        h.nsnap > 1000000 || h.nextra > ((uint64_t)1 << 32))
         rc = WG_FAIL(WG_EFORMAT, "%s: damaged task record", path);
     if (rc == 0)
         rc = wg_result_init(r, h.nepochs, h.nsnap, (size_t)h.nparams);
+    if (rc == 0 && h.nextra)
+        rc = wg_result_extra(r, (size_t)h.nextra);
     if (rc == 0) {
         r->task = h.task;
         r->status = h.status;
@@ -160,7 +176,8 @@ int wg_journal_read(const char *dir, uint64_t task, wg_result *r)
             read_all(f, r->test_loss, ne * 8) || read_all(f, r->test_acc, ne * 8) ||
             read_all(f, r->param_norm, ne * 8) ||
             read_all(f, r->snap_epoch, ns * sizeof(int)) ||
-            read_all(f, r->params, ns * r->nparams * sizeof(float)) || fgetc(f) != EOF) {
+            read_all(f, r->params, ns * r->nparams * sizeof(float)) ||
+            read_all(f, r->extra, r->nextra * sizeof(double)) || fgetc(f) != EOF) {
             wg_result_free(r);
             rc = WG_FAIL(WG_EFORMAT, "%s: damaged task record (wrong length)", path);
         }

@@ -122,9 +122,23 @@ static void run_one(worker *w, size_t id, done_msg *d)
     memset(d, 0, sizeof *d);
     d->task = (int64_t)id;
     double t0 = now();
-    wg_result r;
-    int rc = wg_exec_task(&w->exec, w->plan, &w->plan->tasks[id], w->rank, should_abandon,
-                          w, &r);
+    wg_result r, dep[4];
+    const wg_result *deps[4] = {0};
+    const wg_task *t = &w->plan->tasks[id];
+    memset(dep, 0, sizeof dep);
+    /* the records this task builds on: from the journal, or from the file when they
+     * finished in an earlier run */
+    for (size_t k = 0; k < t->ndeps; k++) {
+        if (wg_journal_read(w->journal, t->deps[k], &dep[k]) != 0) {
+            wg_err_clear();
+            if (wg_store_read_result(w->store, t->deps[k], &dep[k]) != 0)
+                continue;
+        }
+        deps[k] = &dep[k];
+    }
+    int rc = wg_exec_task(&w->exec, w->plan, t, w->rank, deps, should_abandon, w, &r);
+    for (size_t k = 0; k < t->ndeps; k++)
+        wg_result_free(&dep[k]);
     if (rc == WG_EINTR) {
         d->outcome = DONE_ABANDONED;
         wg_result_free(&r);
@@ -235,7 +249,7 @@ static void print_progress(sched *s, int force)
     char eta[32] = "-";
     if (rate > 0 && left > 0)
         snprintf(eta, sizeof eta, "%.0fs", left / rate);
-    printf("[wedge] %zu/%zu done, %zu failed, %zu running, %.2f tasks/s, elapsed %.0fs, ETA %s\n",
+    printf("[wedge] %zu/%zu done, %zu failed or diverged, %zu running, %.2f tasks/s, elapsed %.0fs, ETA %s\n",
            s->finished, s->todo, s->failed, s->running, rate, el, eta);
     fflush(stdout);
 }
@@ -354,11 +368,16 @@ static int agree(int rc, MPI_Comm comm)
 /* The journal remembers which sweep it belongs to. */
 static int journal_check(const char *dir, const wg_plan *plan, int create)
 {
-    char path[1200], hash[65] = "";
+    char path[1200], text_path[1200], hash[65] = "";
     snprintf(path, sizeof path, "%s/sweep.sha256", dir);
+    snprintf(text_path, sizeof text_path, "%s/sweep.yaml", dir);
     if (create) {
+        /* the sweep's text (to say what changed), its hash and the task count (read by
+         * `wedge status` while a run writes) */
+        FILE *t = fopen(text_path, "w");
+        if (!t || fwrite(plan->text, 1, plan->text_len, t) != plan->text_len || fclose(t) != 0)
+            return WG_FAIL(WG_EIO, "%s: cannot write: %s", text_path, strerror(errno));
         FILE *f = fopen(path, "w");
-        /* the hash, then the task count (read by `wedge status` while a run writes) */
         if (!f || fprintf(f, "%s %zu\n", plan->sha256, plan->ntasks) < 0 || fclose(f) != 0)
             return WG_FAIL(WG_EIO, "%s: cannot write: %s", path, strerror(errno));
         return 0;
@@ -370,11 +389,20 @@ static int journal_check(const char *dir, const wg_plan *plan, int create)
         return WG_FAIL(WG_EFORMAT, "%s: missing or damaged", path);
     }
     fclose(f);
-    if (strcmp(hash, plan->sha256) != 0)
+    if (strcmp(hash, plan->sha256) != 0) {
+        char what[256] = "its text differs";
+        FILE *t = fopen(text_path, "r");
+        char *old = t ? calloc(1, 1 << 20) : NULL;
+        if (old && fread(old, 1, (1 << 20) - 1, t) > 0)
+            wg_text_first_change(old, plan->text, what, sizeof what);
+        if (t)
+            fclose(t);
+        free(old);
         return WG_FAIL(WG_EARG,
-                       "the journal %s belongs to a different sweep than %s; refusing to resume "
-                       "(restore the sweep file, or remove the journal and use --force)",
-                       dir, plan->file);
+                       "%s was written by a different sweep than %s (%s); refusing to resume. "
+                       "Restore the sweep file, or start over with --force",
+                       dir, plan->file, what);
+    }
     return 0;
 }
 

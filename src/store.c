@@ -15,6 +15,7 @@
 
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/tunnel.h"
 
 #define LABEL_LEN 32
 
@@ -51,6 +52,11 @@ static int def_var(int ncid, const char *name, nc_type type, int ndims, const in
                    const char *long_name, const char *units, int *varid)
 {
     int e = nc_def_var(ncid, name, type, ndims, dims, varid);
+    if (e == NC_NOERR && type == NC_DOUBLE) {
+        /* NaN marks "not written" in every reader (the netCDF default 9.97e36 does not) */
+        double nan = NAN;
+        e = nc_def_var_fill(ncid, *varid, 0, &nan);
+    }
     if (e == NC_NOERR)
         e = put_text_att(ncid, *varid, "long_name", long_name);
     if (e == NC_NOERR && units)
@@ -140,16 +146,18 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
     DEF(def_var(nc, "epoch", NC_INT, 1, &d_epoch, "epoch (1-based)", "epochs", &v));
     DEF(def_var(nc, "kind", NC_BYTE, 1, dt, "task kind", NULL, &v));
     {
-        signed char fv[1] = {0};
-        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 1, fv));
-        DEF(put_text_att(nc, v, "flag_meanings", "train"));
+        signed char fv[2] = {0, 1};
+        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 2, fv));
+        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel"));
     }
     DEF(def_var(nc, "status", NC_BYTE, 1, dt, "task status", NULL, &s->v_status));
     {
-        signed char fv[4] = {0, 1, 2, 3}, fill = 0;
+        /* no _FillValue: xarray would decode "pending" (0) as missing; rank 0 writes
+         * the zeros when the file is created */
+        signed char fv[4] = {0, 1, 2, 3};
         DEF(nc_put_att_schar(nc, s->v_status, "flag_values", NC_BYTE, 4, fv));
         DEF(put_text_att(nc, s->v_status, "flag_meanings", "pending done failed diverged"));
-        DEF(nc_def_var_fill(nc, s->v_status, 0, &fill));
+        DEF(nc_def_var_fill(nc, s->v_status, 1, NULL));
     }
     DEF(def_var(nc, "message", NC_CHAR, 2, dtm, "error message of a failed task", NULL,
                 &s->v_message));
@@ -182,6 +190,71 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
                 "flat parameter vector theta at each snapshot epoch (first nparams entries)",
                 "1", &s->v_params));
     DEF(nc_def_var_fill(nc, s->v_params, 1, NULL)); /* NOFILL: rows are written whole */
+    if (s->tunnel) {
+        int d_dir, d_lev, d_pt, vl, va;
+        DEF(nc_def_dim(nc, "direction", s->ndir, &d_dir));
+        DEF(nc_def_dim(nc, "level", s->nlevel, &d_lev));
+        DEF(nc_def_dim(nc, "point", WG_TUNNEL_MAX_POINTS, &d_pt));
+        int dtl2[2] = {d_task, d_lev}, dtd[2] = {d_task, d_dir};
+        int dtdl[3] = {d_task, d_dir, d_lev}, dtdp[3] = {d_task, d_dir, d_pt};
+        DEF(def_var(nc, "level", NC_DOUBLE, 1, &d_lev,
+                    "tunnel level: loss rise dL above L(P0), or the absolute chance level",
+                    "nat", &vl));
+        DEF(def_var(nc, "level_is_absolute", NC_BYTE, 1, &d_lev,
+                    "1 if the level is an absolute loss (chance level ln classes)", NULL, &va));
+        DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads", "epochs",
+                    &s->v_probe_epoch));
+        DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
+                    &s->v_source));
+        DEF(def_var(nc, "tunnel_norm", NC_DOUBLE, 1, dt, "|P0| at the probed optimum", "1",
+                    &s->v_t_norm));
+        DEF(def_var(nc, "tunnel_loss0", NC_DOUBLE, 1, dt, "probe-set loss L(P0)", "nat",
+                    &s->v_t_loss0));
+        DEF(def_var(nc, "tunnel_evals", NC_DOUBLE, 1, dt, "loss evaluations spent", "1",
+                    &s->v_t_evals));
+        DEF(def_var(nc, "tunnel_phi", NC_DOUBLE, 2, dtl2,
+                    "angular width atan(median a* / |P0|) over this task's directions",
+                    "radian", &s->v_t_phi));
+        DEF(def_var(nc, "tunnel_astar", NC_DOUBLE, 3, dtdl,
+                    "distance a* along direction v to the level (NaN: not reached)", "1",
+                    &s->v_t_astar));
+        DEF(def_var(nc, "tunnel_outcome", NC_BYTE, 3, dtdl, "how the search ended", NULL,
+                    &s->v_t_how));
+        {
+            signed char fv[3] = {0, 1, 2}, fill = -1;
+            DEF(nc_put_att_schar(nc, s->v_t_how, "flag_values", NC_BYTE, 3, fv));
+            DEF(put_text_att(nc, s->v_t_how, "flag_meanings", "found not_reached at_start"));
+            DEF(nc_def_var_fill(nc, s->v_t_how, 0, &fill));
+        }
+        DEF(def_var(nc, "tunnel_npoints", NC_INT, 2, dtd, "loss-profile points stored", "1",
+                    &s->v_t_npoints));
+        DEF(def_var(nc, "tunnel_profile_a", NC_DOUBLE, 3, dtdp,
+                    "distance a of each loss evaluation along the direction", "1",
+                    &s->v_t_prof_a));
+        DEF(def_var(nc, "tunnel_profile_loss", NC_DOUBLE, 3, dtdp,
+                    "probe-set loss L(P0 + a v) at each profile point", "nat",
+                    &s->v_t_prof_loss));
+    }
+    /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
+    {
+        char coords[512] = "kind";
+        for (size_t k = 0; k < NHPS; k++) {
+            strcat(coords, " ");
+            strcat(coords, HPS[k].name);
+        }
+        int nvars;
+        DEF(nc_inq_nvars(nc, &nvars));
+        for (int vi = 0; vi < nvars; vi++) {
+            int nd, dims[NC_MAX_VAR_DIMS];
+            char vname[NC_MAX_NAME + 1];
+            DEF(nc_inq_var(nc, vi, vname, NULL, &nd, dims, NULL));
+            int is_hp = strcmp(vname, "kind") == 0 || strcmp(vname, "task") == 0;
+            for (size_t k = 0; k < NHPS; k++)
+                is_hp |= strcmp(vname, HPS[k].name) == 0;
+            if (nd >= 1 && dims[0] == d_task && !is_hp)
+                DEF(put_text_att(nc, vi, "coordinates", coords));
+        }
+    }
     {
         int fill = -1;
         DEF(nc_put_att_int(nc, s->v_snap_epoch, "_FillValue", NC_INT, 1, &fill));
@@ -247,6 +320,29 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
     free(ev);
     if (rc == 0)
         rc = WG_NC(nc_put_var_schar(nc, 2, kv), "writing kinds");
+    if (rc == 0 && s->tunnel) {
+        double lev[WG_MAX_LEVELS], val[WG_MAX_LEVELS];
+        signed char abs_[WG_MAX_LEVELS];
+        int nl = wg_plan_tunnel_levels(plan, lev), vl, va;
+        for (int l = 0; l < nl; l++) {
+            val[l] = fabs(lev[l]);
+            abs_[l] = lev[l] < 0;
+        }
+        rc = WG_NC(nc_inq_varid(nc, "level", &vl), "level");
+        if (!rc) rc = WG_NC(nc_put_var_double(nc, vl, val), "writing levels");
+        if (!rc) rc = WG_NC(nc_inq_varid(nc, "level_is_absolute", &va), "level");
+        if (!rc) rc = WG_NC(nc_put_var_schar(nc, va, abs_), "writing levels");
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : plan->tasks[i].probe_epoch;
+        if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_probe_epoch, iv), "writing probe epochs");
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : (int)plan->tasks[i].deps[0];
+        if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_source, iv), "writing probe sources");
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        kv[i] = 0; /* WG_STATUS_PENDING */
+    if (rc == 0)
+        rc = WG_NC(nc_put_var_schar(nc, s->v_status, kv), "writing status");
     for (size_t k = 0; rc == 0 && k < NHPS; k++) {
         for (size_t i = 0; i < n; i++) {
             if (HPS[k].text)
@@ -279,6 +375,9 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
     s->nepochs = (size_t)plan->max_epochs;
     s->nsnap = (size_t)plan->max_snapshots;
     s->nparam = wg_plan_max_params(plan);
+    s->tunnel = plan->tunnel.enabled;
+    s->ndir = (size_t)plan->tunnel.directions;
+    s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
     int mode = NC_NETCDF4 | (clobber ? NC_CLOBBER : NC_NOCLOBBER);
     int e = nc_create_par(path, mode, comm, MPI_INFO_NULL, &s->ncid);
     if (e == NC_EEXIST)
@@ -302,24 +401,6 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
         s->open = 0;
     }
     return rc;
-}
-
-/* First line where two texts differ, for a useful refusal message. */
-static void first_change(const char *a, const char *b, char *out, size_t size)
-{
-    int line = 1;
-    const char *la = a, *lb = b;
-    while (*a && *a == *b) {
-        if (*a == '\n') {
-            line++;
-            la = a + 1;
-            lb = b + 1;
-        }
-        a++, b++;
-    }
-    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
-    snprintf(out, size, "line %d was \"%.*s\", now \"%.*s\"", line, na > 80 ? 80 : na, la,
-             nb > 80 ? 80 : nb, lb);
 }
 
 static int var_id(int ncid, const char *name, int *v)
@@ -347,7 +428,7 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
         if (nc_inq_attlen(s->ncid, NC_GLOBAL, "sweep_text", &tl) == NC_NOERR) {
             char *old = calloc(tl + 1, 1);
             if (old && nc_get_att_text(s->ncid, NC_GLOBAL, "sweep_text", old) == NC_NOERR)
-                first_change(old, plan->text, what, sizeof what);
+                wg_text_first_change(old, plan->text, what, sizeof what);
             free(old);
         }
         rc = WG_FAIL(WG_EARG,
@@ -375,6 +456,20 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
         {"snapshot_epoch", &s->v_snap_epoch}, {"params", &s->v_params}};
     for (size_t i = 0; rc == 0 && i < sizeof vars / sizeof *vars; i++)
         rc = var_id(s->ncid, vars[i].n, vars[i].v);
+    s->tunnel = plan->tunnel.enabled;
+    if (rc == 0 && s->tunnel) {
+        struct { const char *n; int *v; } tv[] = {
+            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
+            {"tunnel_norm", &s->v_t_norm}, {"tunnel_loss0", &s->v_t_loss0},
+            {"tunnel_evals", &s->v_t_evals}, {"tunnel_phi", &s->v_t_phi},
+            {"tunnel_astar", &s->v_t_astar}, {"tunnel_outcome", &s->v_t_how},
+            {"tunnel_npoints", &s->v_t_npoints}, {"tunnel_profile_a", &s->v_t_prof_a},
+            {"tunnel_profile_loss", &s->v_t_prof_loss}};
+        for (size_t i = 0; rc == 0 && i < sizeof tv / sizeof *tv; i++)
+            rc = var_id(s->ncid, tv[i].n, tv[i].v);
+        s->ndir = (size_t)plan->tunnel.directions;
+        s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
+    }
     if (rc == 0)
         rc = set_independent(s);
     if (rc) {
@@ -387,6 +482,96 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
 int wg_store_read_status(wg_store *s, uint8_t *status)
 {
     return WG_NC(nc_get_var_uchar(s->ncid, s->v_status, status), "reading task status");
+}
+
+int wg_plan_tunnel_levels(const wg_plan *plan, double *levels)
+{
+    const wg_tunnel_plan *tp = &plan->tunnel;
+    if (!tp->enabled)
+        return 0;
+    int n = 0;
+    for (int l = 0; l < tp->nlevels; l++, n++)
+        if (levels)
+            levels[n] = tp->levels[l];
+    if (tp->chance) {
+        if (levels) /* ln(classes); every task of a plan has the same data kind's classes */
+            levels[n] = -log((double)(plan->ntasks ? plan->tasks[0].set.net.classes : 10));
+        n++;
+    }
+    return n;
+}
+
+/* A tunnel record's extra doubles into the tunnel variables (dimension `direction`
+ * offset by the task's first direction). */
+static int write_tunnel(wg_store *s, const wg_result *r)
+{
+    int nc = s->ncid, rc = 0, count = (int)r->extra[0], first = (int)r->extra[1];
+    int L = (int)r->extra[2];
+    const double *x = r->extra + 3;
+    size_t off[WG_TX_PARTS];
+    if (count < 0 || first < 0 || (size_t)(first + count) > s->ndir || (size_t)L != s->nlevel ||
+        3 + wg_tunnel_layout(count, L, off) != r->nextra)
+        return WG_FAIL(WG_EFORMAT, "task %llu: tunnel record does not fit the file",
+                       (unsigned long long)r->task);
+    size_t t = (size_t)r->task, one = 1, cl = (size_t)count * (size_t)L;
+    const char *w = "writing a tunnel row";
+    double *phi = malloc((size_t)L * sizeof *phi);
+    signed char *how = malloc(cl ? cl : 1);
+    int *np = malloc((size_t)(count ? count : 1) * sizeof *np);
+    if (!phi || !how || !np)
+        rc = WG_FAIL(WG_ENOMEM, "out of memory");
+    for (int l = 0; !rc && l < L; l++)
+        phi[l] = wg_tunnel_phi(x + off[WG_TX_ASTAR] + l, count, L, x[off[WG_TX_NORM]]);
+    for (size_t i = 0; !rc && i < cl; i++)
+        how[i] = (signed char)x[off[WG_TX_HOW] + i];
+    for (int k = 0; !rc && k < count; k++)
+        np[k] = (int)x[off[WG_TX_NPOINTS] + (size_t)k];
+    size_t s2[2] = {t, 0}, c2[2] = {1, (size_t)L};
+    size_t s3[3] = {t, (size_t)first, 0}, c3[3] = {1, (size_t)count, (size_t)L};
+    size_t c3p[3] = {1, (size_t)count, WG_TUNNEL_MAX_POINTS};
+    size_t sd[2] = {t, (size_t)first}, cd[2] = {1, (size_t)count};
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_t_norm, &t, &one, x + off[WG_TX_NORM]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_t_loss0, &t, &one, x + off[WG_TX_LOSS0]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_t_evals, &t, &one, x + off[WG_TX_EVALS]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_t_phi, s2, c2, phi), w);
+    if (!rc && count > 0) {
+        rc = WG_NC(nc_put_vara_double(nc, s->v_t_astar, s3, c3, x + off[WG_TX_ASTAR]), w);
+        if (!rc) rc = WG_NC(nc_put_vara_schar(nc, s->v_t_how, s3, c3, how), w);
+        if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_t_npoints, sd, cd, np), w);
+        if (!rc)
+            rc = WG_NC(nc_put_vara_double(nc, s->v_t_prof_a, s3, c3p, x + off[WG_TX_PROF_A]), w);
+        if (!rc)
+            rc = WG_NC(nc_put_vara_double(nc, s->v_t_prof_loss, s3, c3p,
+                                          x + off[WG_TX_PROF_LOSS]), w);
+    }
+    free(phi);
+    free(how);
+    free(np);
+    return rc;
+}
+
+int wg_store_read_result(wg_store *s, size_t task, wg_result *r)
+{
+    int np = 0, rc;
+    size_t one = 1;
+    rc = WG_NC(nc_get_vara_int(s->ncid, s->v_nparams, &task, &one, &np), "reading nparams");
+    if (!rc)
+        rc = wg_result_init(r, 0, (int)s->nsnap, (size_t)np);
+    if (rc)
+        return rc;
+    r->task = task;
+    size_t st2[2] = {task, 0}, cs[2] = {1, s->nsnap};
+    size_t st3[3] = {task, 0, 0}, ct3[3] = {1, s->nsnap, (size_t)np};
+    rc = WG_NC(nc_get_vara_int(s->ncid, s->v_snap_epoch, st2, cs, r->snap_epoch),
+               "reading snapshot epochs");
+    if (!rc && np > 0)
+        rc = WG_NC(nc_get_vara_float(s->ncid, s->v_params, st3, ct3, r->params),
+                   "reading parameters");
+    r->nsnap = (int)s->nsnap;
+    r->status = WG_STATUS_DONE;
+    if (rc)
+        wg_result_free(r);
+    return rc;
 }
 
 int wg_store_write(wg_store *s, const wg_result *r)
@@ -417,6 +602,8 @@ int wg_store_write(wg_store *s, const wg_result *r)
         if (!rc && r->nparams > 0)
             rc = WG_NC(nc_put_vara_float(nc, s->v_params, st3, ct3, r->params), w);
     }
+    if (!rc && s->tunnel && r->nextra > 0)
+        rc = write_tunnel(s, r);
     if (!rc) rc = WG_NC(nc_put_vara_text(nc, s->v_message, st2, cm, msg), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_wall, &t, &one, &r->wall_time), w);
     if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_rank, &t, &one, &r->rank), w);

@@ -148,11 +148,12 @@ static int top_output(ctx *c, const char *sec, const yaml_node_t *v);
 static int top_seed(ctx *c, const char *sec, const yaml_node_t *v);
 static int sec_keys(ctx *c, const char *sec, const yaml_node_t *v);
 static int sec_sweep(ctx *c, const char *sec, const yaml_node_t *v);
+static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v);
 
 static const section sections[] = {
     {"name", 1, top_name},  {"output", 0, top_output}, {"seed", 0, top_seed},
     {"data", 0, sec_keys},  {"model", 0, sec_keys},    {"train", 0, sec_keys},
-    {"sweep", 0, sec_sweep},
+    {"sweep", 0, sec_sweep}, {"probes", 0, sec_probes},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -177,6 +178,7 @@ struct ctx {
     dim dims[WG_MAX_AXES];
     size_t product;                 /* tasks of the dims so far */
     int ngroups;
+    mark tunnel_at, tunnel_epochs_at; /* probes.tunnel and its epochs */
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -636,6 +638,159 @@ static int sec_keys(ctx *c, const char *sec, const yaml_node_t *v)
         if (rc)
             return rc;
         c->given[k] = mark_of(val);
+    }
+    return 0;
+}
+
+/* ---- probes ------------------------------------------------------------------------ */
+
+/* First line where two texts differ, for a useful refusal message. */
+void wg_text_first_change(const char *a, const char *b, char *out, size_t size)
+{
+    int line = 1;
+    const char *la = a, *lb = b;
+    while (*a && *a == *b) {
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+        a++, b++;
+    }
+    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
+    snprintf(out, size, "line %d was \"%.*s\", now \"%.*s\"", line, na > 80 ? 80 : na, la,
+             nb > 80 ? 80 : nb, lb);
+}
+
+const char *wg_task_kind_name(wg_task_kind k)
+{
+    static const char *names[WG_TASK_KINDS] = {"train", "tunnel"};
+    return (unsigned)k < WG_TASK_KINDS ? names[k] : "?";
+}
+
+/* A number of a probe option, with the same strict parsing as the setting keys. */
+static int probe_number(ctx *c, const char *name, const yaml_node_t *v, int is_int, double lo,
+                        int lo_open, double hi, double *out)
+{
+    keydef kd = {.name = name, .type = is_int ? T_INT : T_FLOAT, .lo = lo, .lo_open = lo_open,
+                 .hi = hi};
+    return node_value(c, &kd, v, out);
+}
+
+static int probe_list(ctx *c, const char *name, const yaml_node_t *v, int is_int, double lo,
+                      int lo_open, double hi, double *out, int max, int *n)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail(c, mark_of(v), WG_EARG, "%s: expected a list, got %s", name, node_desc(v));
+    *n = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        if (*n == max)
+            return fail(c, mark_of(node(c, *it)), WG_EARG, "%s: more than %d values", name, max);
+        int rc = probe_number(c, name, node(c, *it), is_int, lo, lo_open, hi, &out[(*n)++]);
+        if (rc)
+            return rc;
+    }
+    if (*n == 0)
+        return fail(c, mark_of(v), WG_EARG, "%s: empty list", name);
+    return 0;
+}
+
+static int probe_tunnel(ctx *c, const yaml_node_t *v)
+{
+    wg_tunnel_plan *t = &c->p->tunnel;
+    t->enabled = 1;
+    t->directions = 32;
+    t->nlevels = 2;
+    t->levels[0] = 1.0;
+    t->levels[1] = 0.5;
+    t->chance = 1;
+    t->probe_size = 10000;
+    t->split = 1;
+    t->a_max = 1000.0;
+    c->tunnel_at = mark_of(v);
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, mark_of(v), WG_EARG, "probes.tunnel: expected a mapping, got %s",
+                    node_desc(v));
+    static const char *const opts[] = {"epochs", "directions", "levels", "chance",
+                                       "probe_size", "split", "a_max"};
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *kn, *val = node(c, pr->value);
+        int rc = pair_key(c, v, pr, "in probes.tunnel", &kn);
+        if (rc)
+            return rc;
+        const char *k = sval(kn);
+        double x, list[WG_MAX_PROBE_EPOCHS];
+        int n;
+        if (strcmp(k, "epochs") == 0) {
+            rc = probe_list(c, "probes.tunnel.epochs", val, 1, 1, 0, 100000, list,
+                            WG_MAX_PROBE_EPOCHS, &n);
+            for (int i = 0; rc == 0 && i < n; i++)
+                t->epochs[i] = (int)list[i];
+            t->nepochs = rc ? 0 : n;
+            c->tunnel_epochs_at = mark_of(val);
+        } else if (strcmp(k, "directions") == 0) {
+            if (!(rc = probe_number(c, "probes.tunnel.directions", val, 1, 1, 0, 4096, &x)))
+                t->directions = (int)x;
+        } else if (strcmp(k, "levels") == 0) {
+            rc = probe_list(c, "probes.tunnel.levels", val, 0, 0, 1, 1e6, list,
+                            WG_MAX_LEVELS - 1, &n);
+            for (int i = 0; rc == 0 && i < n; i++)
+                t->levels[i] = list[i];
+            t->nlevels = rc ? 0 : n;
+        } else if (strcmp(k, "chance") == 0) {
+            const char *b = val->type == YAML_SCALAR_NODE ? sval(val) : "";
+            if (strcmp(b, "true") == 0 || strcmp(b, "yes") == 0)
+                t->chance = 1;
+            else if (strcmp(b, "false") == 0 || strcmp(b, "no") == 0)
+                t->chance = 0;
+            else
+                rc = fail(c, mark_of(val), WG_EARG, "probes.tunnel.chance: expected true or false");
+        } else if (strcmp(k, "probe_size") == 0) {
+            if (!(rc = probe_number(c, "probes.tunnel.probe_size", val, 1, 1, 0, 1e8, &x)))
+                t->probe_size = (size_t)x;
+        } else if (strcmp(k, "split") == 0) {
+            if (!(rc = probe_number(c, "probes.tunnel.split", val, 1, 1, 0, 4096, &x)))
+                t->split = (int)x;
+        } else if (strcmp(k, "a_max") == 0) {
+            rc = probe_number(c, "probes.tunnel.a_max", val, 0, 0, 1, 1e9, &x);
+            if (rc == 0)
+                t->a_max = x;
+        } else {
+            return unknown_key(c, kn, "in probes.tunnel", opts, sizeof opts / sizeof *opts);
+        }
+        if (rc)
+            return rc;
+    }
+    if (t->split > t->directions)
+        return fail(c, mark_of(v), WG_EARG,
+                    "probes.tunnel: split = %d is more than the %d directions", t->split,
+                    t->directions);
+    return 0;
+}
+
+static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
+{
+    (void)sec;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, mark_of(v), WG_EARG, "probes: expected a mapping of probes, got %s",
+                    node_desc(v));
+    static const char *const kinds[] = {"tunnel"};
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *kn;
+        int rc = pair_key(c, v, pr, "in probes", &kn);
+        if (rc)
+            return rc;
+        if (strcmp(sval(kn), "tunnel") == 0)
+            rc = probe_tunnel(c, node(c, pr->value));
+        else
+            rc = unknown_key(c, kn, "in probes", kinds, 1);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -1186,12 +1341,66 @@ static int finish_task(ctx *c, wg_task *t)
         return fail(c, culprit(c, t, (const int[]){K_SYNTH_SIZE, K_ARCH}, 2, dnode), WG_EARG,
                     "simplecnn needs images of at least 8x8, got %dx%d%s", s->net.in_h,
                     s->net.in_w, task);
+    /* the epochs the tunnel probe reads must be kept */
+    const wg_tunnel_plan *tp = &c->p->tunnel;
+    for (int i = 0; tp->enabled && i < tp->nepochs; i++) {
+        if (tp->epochs[i] > s->train.epochs)
+            return fail(c, c->tunnel_epochs_at, WG_EARG,
+                        "probes.tunnel.epochs: epoch %d is beyond train.epochs = %d%s",
+                        tp->epochs[i], s->train.epochs, task);
+        int have = 0;
+        for (int j = 0; j < s->nsnapshots; j++)
+            have |= s->snapshots[j] == tp->epochs[i];
+        if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
+            s->snapshots[s->nsnapshots++] = tp->epochs[i];
+    }
     if (resolve_snapshots(s))
         return fail(c, c->given[K_SNAPSHOTS], WG_EARG,
                     "train.snapshots: more than %d epochs with the final one%s",
                     WG_MAX_SNAPSHOTS, task);
     s->train.seed = wg_setting_seed(c->p->seed, s->replicate);
     t->cost = 3.0 * s->train.epochs * (double)eff * flops_per_image(&s->net);
+    return 0;
+}
+
+/* Probe tasks after the training tasks: per trained task, per probed epoch, `split`
+ * tasks that share its directions.  They copy the training task's setting and axis
+ * indices, so every coordinate of the output applies to them too. */
+static int add_probes(ctx *c)
+{
+    wg_plan *p = c->p;
+    const wg_tunnel_plan *tp = &p->tunnel;
+    if (!tp->enabled)
+        return 0;
+    size_t per = (size_t)(tp->nepochs ? tp->nepochs : 1) * (size_t)tp->split;
+    if (p->ntrain > 1000000 / per)
+        return fail(c, c->tunnel_at, WG_EARG, "probes.tunnel: more than 10^6 tasks in all");
+    size_t total = p->ntrain + p->ntrain * per;
+    wg_task *grown = realloc(p->tasks, total * sizeof *grown);
+    if (!grown)
+        return WG_FAIL(WG_ENOMEM, "out of memory expanding probes");
+    p->tasks = grown;
+    size_t id = p->ntrain;
+    for (size_t src = 0; src < p->ntrain; src++)
+        for (int e = 0; e < (tp->nepochs ? tp->nepochs : 1); e++)
+            for (int k = 0; k < tp->split; k++, id++) {
+                const wg_task *s = &p->tasks[src];
+                wg_task *t = &p->tasks[id];
+                memset(t, 0, sizeof *t);
+                t->id = id;
+                t->kind = WG_TASK_TUNNEL;
+                t->set = s->set;
+                memcpy(t->axis_index, s->axis_index, sizeof t->axis_index);
+                t->ndeps = 1;
+                t->deps[0] = src;
+                t->probe_epoch = tp->nepochs ? tp->epochs[e] : s->set.train.epochs;
+                t->dir_first = (int)((long)tp->directions * k / tp->split);
+                t->dir_count = (int)((long)tp->directions * (k + 1) / tp->split) - t->dir_first;
+                /* ~30 evaluations per direction, forward passes over the probe set */
+                t->cost = 30.0 * t->dir_count * (double)tp->probe_size *
+                          flops_per_image(&t->set.net);
+            }
+    p->ntasks = total;
     return 0;
 }
 
@@ -1234,7 +1443,8 @@ static int expand(ctx *c)
         if (t->set.nsnapshots > p->max_snapshots)
             p->max_snapshots = t->set.nsnapshots;
     }
-    return 0;
+    p->ntrain = n;
+    return add_probes(c);
 }
 
 /* ---- loading ------------------------------------------------------------------------ */
@@ -1511,11 +1721,14 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
         }
     for (size_t id = 0; id < plan->ntasks; id++) {
         const wg_task *t = &plan->tasks[id];
-        fprintf(f, "%6zu  train", t->id);
+        fprintf(f, "%6zu  %-*s", t->id, plan->naxes ? 6 : 0, wg_task_kind_name(t->kind));
         for (size_t a = 0; a < plan->naxes; a++) {
             axis_item(&plan->axes[a], t->axis_index[a], item, sizeof item);
-            fprintf(f, " %s%-*s", a == 0 ? " " : "", width[a], item);
+            fprintf(f, " %-*s", width[a], item);
         }
+        if (t->kind == WG_TASK_TUNNEL)
+            fprintf(f, "  epoch=%d directions=%d..%d", t->probe_epoch, t->dir_first,
+                    t->dir_first + t->dir_count - 1);
         fprintf(f, "  deps:");
         if (t->ndeps == 0)
             fprintf(f, " -");
@@ -1523,8 +1736,11 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
             fprintf(f, " %zu", t->deps[d]);
         fputc('\n', f);
     }
-    fprintf(f, "%zu task%s: %zu train; %zu ax%s", plan->ntasks, plan->ntasks == 1 ? "" : "s",
-            plan->ntasks, plan->naxes, plan->naxes == 1 ? "is" : "es");
+    fprintf(f, "%zu task%s: %zu train", plan->ntasks, plan->ntasks == 1 ? "" : "s",
+            plan->ntrain);
+    if (plan->ntasks > plan->ntrain)
+        fprintf(f, ", %zu tunnel", plan->ntasks - plan->ntrain);
+    fprintf(f, "; %zu ax%s", plan->naxes, plan->naxes == 1 ? "is" : "es");
     for (size_t a = 0; a < plan->naxes;) {
         size_t b = a + 1;
         int g = plan->axes[a].zip_group;

@@ -12,6 +12,8 @@ typedef struct wg_exec {
     int have_data;
     wg_setting data_key; /* the data fields of the setting the cached data came from */
     uint64_t data_seed;
+    wg_dataset probe;    /* probe set: seeded subset of data.train */
+    size_t probe_size;   /* 0: none built */
 } wg_exec;
 
 /* Asked between epochs: nonzero abandons the task (it stays pending). */
@@ -21,10 +23,12 @@ void wg_exec_init(wg_exec *x);
 void wg_exec_free(wg_exec *x);
 
 /* Run task t of plan into r (allocated here; the caller frees it with
- * wg_result_free).  Returns 0 when the task produced a record: r->status is DONE,
- * FAILED (r->message says why) or DIVERGED; returns WG_EINTR if stop() asked to
- * abandon it, or a negative error if not even a record could be made. */
+ * wg_result_free).  deps[i] are the records of t->deps[i] (probes read the trained
+ * parameters from them; NULL for training tasks).  Returns 0 when the task produced a
+ * record: r->status is DONE, FAILED (r->message says why) or DIVERGED; returns
+ * WG_EINTR if stop() asked to abandon it, or a negative error if not even a record
+ * could be made. */
 int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                 wg_stop_fn stop, void *user, wg_result *r);
+                 const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r);
 
 #endif

@@ -34,11 +34,15 @@ typedef struct wg_result {
     int *snap_epoch;            /* nsnap */
     size_t nparams;
     float *params;              /* nsnap * nparams */
+    size_t nextra;
+    double *extra;              /* probe results, laid out by the task kind (store.c) */
 } wg_result;
 
 /* Allocate arrays for up to `epochs` epochs and `nsnap` snapshots of D parameters;
  * counts start at 0.  wg_result_free is safe on a zeroed record. */
 int wg_result_init(wg_result *r, int epochs, int nsnap, size_t D);
+/* Allocate r->extra for n doubles (zeroed). */
+int wg_result_extra(wg_result *r, size_t n);
 void wg_result_free(wg_result *r);
 
 /* Journal directory of an output file: "<out>.journal". */

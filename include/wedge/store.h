@@ -20,6 +20,11 @@ typedef struct wg_store {
     size_t ntasks, nepochs, nsnap, nparam;
     int v_status, v_message, v_wall, v_rank, v_nparams;
     int v_train_loss, v_train_acc, v_test_loss, v_test_acc, v_norm, v_snap_epoch, v_params;
+    /* tunnel probes (when the plan has them) */
+    int tunnel;
+    size_t ndir, nlevel;
+    int v_probe_epoch, v_source, v_t_norm, v_t_loss0, v_t_evals, v_t_phi, v_t_astar,
+        v_t_how, v_t_npoints, v_t_prof_a, v_t_prof_loss;
 } wg_store;
 
 /* Metadata written as global attributes. */
@@ -43,6 +48,14 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
 int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm comm);
 /* Read the status of every task (status[ntasks]). */
 int wg_store_read_status(wg_store *s, uint8_t *status);
+/* The levels of a plan's tunnel probes as wg_tunnel_opts.levels (dL > 0, or minus
+ * an absolute loss for the chance level); returns their count. */
+int wg_plan_tunnel_levels(const wg_plan *plan, double *levels);
+
+/* Independent: read a finished task's snapshots back (for probes whose training
+ * task finished in an earlier run). */
+int wg_store_read_result(wg_store *s, size_t task, wg_result *r);
+
 /* Independent: write one task's row (all variables, status last). */
 int wg_store_write(wg_store *s, const wg_result *r);
 /* Collective: close. */

@@ -51,7 +51,26 @@ typedef struct wg_axis {
     int line, column;           /* where the axis was declared */
 } wg_axis;
 
-typedef enum { WG_TASK_TRAIN = 0 } wg_task_kind;
+typedef enum { WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1 } wg_task_kind;
+#define WG_TASK_KINDS 2
+const char *wg_task_kind_name(wg_task_kind k);
+
+#define WG_MAX_PROBE_EPOCHS 16
+#define WG_MAX_LEVELS 4
+
+/* `probes: tunnel:` (docs/sweep-format.md): radial tunnel width at trained optima. */
+typedef struct wg_tunnel_plan {
+    int enabled;
+    int nepochs;                 /* 0: the final epoch of each training task */
+    int epochs[WG_MAX_PROBE_EPOCHS];
+    int directions;              /* K (32) */
+    int nlevels;                 /* dL levels (1.0, 0.5) */
+    double levels[WG_MAX_LEVELS];
+    int chance;                  /* also the absolute chance level ln(classes) (yes) */
+    size_t probe_size;           /* probe set: seeded subset of the training set (10000) */
+    int split;                   /* tasks per probe, directions spread over them (1) */
+    double a_max;                /* give up beyond a_max |P0| (1000) */
+} wg_tunnel_plan;
 
 typedef struct wg_task {
     size_t id;                  /* index in the plan */
@@ -61,6 +80,8 @@ typedef struct wg_task {
     double cost;                /* expected relative cost (for longest-first) */
     size_t ndeps;
     size_t deps[4];             /* ids of tasks whose results this one needs */
+    int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
+    int dir_first, dir_count;   /* tunnel: which directions */
 } wg_task;
 
 typedef struct wg_plan {
@@ -74,6 +95,8 @@ typedef struct wg_plan {
     wg_setting base;            /* the setting before sweeping */
     size_t naxes;
     wg_axis axes[WG_MAX_AXES];
+    wg_tunnel_plan tunnel;
+    size_t ntrain;              /* training tasks come first: ids 0..ntrain-1 */
     size_t ntasks;
     wg_task *tasks;             /* owned */
     int max_epochs, max_snapshots;
@@ -92,6 +115,9 @@ void wg_plan_print(const wg_plan *plan, FILE *f);
 
 /* Value of axis a for task t as a double (names: their index in the axis). */
 double wg_task_axis_value(const wg_plan *plan, const wg_task *t, size_t a);
+
+/* "line N was "...", now "..."": the first line where texts a and b differ. */
+void wg_text_first_change(const char *a, const char *b, char *out, size_t size);
 
 /* Hex SHA-256 of a buffer into out[65]. */
 void wg_sha256_hex(const void *data, size_t len, char out[65]);

@@ -1,0 +1,77 @@
+/* tunnel.h: the radial tunnel width probe (docs/METHODS.md, "Radial tunnel width").
+ *
+ * At a point P0 (a trained optimum), along unit directions v orthogonal to P0,
+ * a*(v) = the smallest a > 0 with L(P0 + a v) >= L(P0) + dL, found by a geometric
+ * bracket from a0 = 1e-3 |P0| (doubling) and bisection to relative precision 1e-3.
+ * Works on any objective (network or toy wedge model).  Pure: the result depends on
+ * the objective, P0, the options and the direction key only. */
+#ifndef WEDGE_TUNNEL_H
+#define WEDGE_TUNNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wedge/objective.h"
+
+#define WG_TUNNEL_MAX_LEVELS 4
+#define WG_TUNNEL_MAX_POINTS 64 /* loss-profile points kept per direction */
+
+/* How a direction's search ended, per level. */
+enum {
+    WG_TUNNEL_FOUND = 0,     /* a* is a number */
+    WG_TUNNEL_NOT_REACHED,   /* L stayed below the level up to a_max: a* = NaN */
+    WG_TUNNEL_AT_START       /* the level is not above L(P0) (e.g. chance level below it): a* = 0 */
+};
+
+typedef struct wg_tunnel_opts {
+    int nlevels;
+    double levels[WG_TUNNEL_MAX_LEVELS]; /* dL values; a level <= 0 means "the absolute
+                                            loss -dL" (used for the chance level ln 10) */
+    double a0_rel;        /* first bracket point / |P0| (1e-3) */
+    double a_max_rel;     /* give up beyond a_max_rel |P0| (default 1e3) */
+    double precision;     /* relative bisection precision (1e-3) */
+    uint64_t seed;        /* direction k is drawn from stream */
+    uint64_t stream;      /*   wg_rng_stream(WG_RNG_DIRECTION, stream, k, 0) of seed */
+} wg_tunnel_opts;
+
+/* METHODS.md defaults: levels dL = 1.0, 0.5 and the chance level ln 10 (absolute). */
+void wg_tunnel_opts_default(wg_tunnel_opts *o);
+
+/* Result for directions [first, first + count). */
+typedef struct wg_tunnel_result {
+    int count, nlevels;
+    double norm;              /* |P0| */
+    double loss0;             /* L(P0) */
+    double *astar;            /* count * nlevels: a*(v_k) for level l at [k*nlevels + l] */
+    int *how;                 /* count * nlevels: WG_TUNNEL_* */
+    int *npoints;             /* count: profile points of each direction */
+    double *prof_a, *prof_loss; /* count * WG_TUNNEL_MAX_POINTS, sorted by a */
+    long evals;               /* objective evaluations spent */
+} wg_tunnel_result;
+
+int wg_tunnel_result_init(wg_tunnel_result *r, int count, int nlevels);
+void wg_tunnel_result_free(wg_tunnel_result *r);
+
+/* The unit direction k (N(0,I), radial part removed, normalised) into v[dim]. */
+void wg_tunnel_direction(float *v, const float *P0, size_t dim, const wg_tunnel_opts *o,
+                         int k);
+
+/* Probe directions first..first+count-1 at P0.  Returns 0, or a negative error of
+ * the objective (an error, not a NaN loss: NaN counts as above every level). */
+int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts *o,
+                    int first, int count, wg_tunnel_result *r);
+
+/* A tunnel result flattened into a task record's extra doubles:
+ * [norm, loss0, evals, astar[count*L], how[count*L], npoints[count],
+ *  prof_a[count*P], prof_loss[count*P]] with P = WG_TUNNEL_MAX_POINTS.
+ * wg_tunnel_layout gives the offsets of those 8 parts and returns the size. */
+enum { WG_TX_NORM, WG_TX_LOSS0, WG_TX_EVALS, WG_TX_ASTAR, WG_TX_HOW, WG_TX_NPOINTS,
+       WG_TX_PROF_A, WG_TX_PROF_LOSS, WG_TX_PARTS };
+size_t wg_tunnel_layout(int count, int nlevels, size_t off[WG_TX_PARTS]);
+void wg_tunnel_pack(const wg_tunnel_result *r, double *extra);
+
+/* The angular width phi = atan(median a* / |P0|) of n values (NaN = not reached,
+ * counted as +infinity; NaN if the median is not reached). */
+double wg_tunnel_phi(const double *astar, int n, int stride, double norm);
+
+#endif
