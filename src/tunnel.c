@@ -122,6 +122,13 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
                     int first, int count, wg_tunnel_result *r)
 {
     const size_t D = f->dim;
+    memset(r, 0, sizeof *r);
+    if (count < 0 || o->nlevels < 0 || o->nlevels > WG_TUNNEL_MAX_LEVELS ||
+        !(o->a0_rel > 0) || !(o->a_max_rel >= o->a0_rel) ||
+        !(o->precision > 0 && o->precision < 1))
+        return WG_FAIL(WG_EARG, "tunnel probe: invalid options (levels %d, a0 %g, a_max %g, "
+                                "precision %g)", o->nlevels, o->a0_rel, o->a_max_rel,
+                       o->precision);
     int rc = wg_tunnel_result_init(r, count, o->nlevels);
     if (rc)
         return rc;
@@ -136,6 +143,11 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
     for (size_t i = 0; i < D; i++)
         nn += (double)P0[i] * P0[i];
     r->norm = sqrt(nn);
+    if (!(r->norm > 0) || !isfinite(r->norm)) {
+        free(v);
+        free(x);
+        return WG_FAIL(WG_EARG, "tunnel probe: |P0| = %g (the probe scales with |P0|)", r->norm);
+    }
     rc = f->eval(f->ctx, P0, &r->loss0, NULL);
     r->evals = 1;
     if (rc == 0 && !isfinite(r->loss0))
@@ -164,7 +176,8 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
             }
         }
         double prev = 0.0;
-        for (double a = a0; rc == 0 && open > 0 && a <= amax; a *= 2) {
+        /* a0, 2 a0, 4 a0, ... and a_max itself last */
+        for (double a = a0; rc == 0 && open > 0; a = a * 2 < amax ? a * 2 : amax) {
             double L;
             rc = eval_at(&w, a, &L);
             for (int l = 0; rc == 0 && l < o->nlevels; l++) {
@@ -177,6 +190,8 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
                 }
             }
             prev = a;
+            if (a >= amax)
+                break;
         }
         /* bisection per level */
         for (int l = 0; rc == 0 && l < o->nlevels; l++) {
@@ -188,14 +203,27 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
                 continue;
             }
             double a_lo = lo[l], a_hi = hi[l];
+            /* points the other levels' bisections already evaluated narrow this
+             * bracket for free (the levels 0.5 and 1 often share a doubling step) */
+            for (int i = 0; i < w.n; i++)
+                if (w.a[i] > a_lo && w.a[i] < a_hi) {
+                    if (w.loss[i] >= target[l])
+                        a_hi = w.a[i];
+                    else
+                        a_lo = w.a[i];
+                }
             while (rc == 0 && a_hi - a_lo > o->precision * a_hi) {
                 double mid = 0.5 * (a_lo + a_hi), L;
                 rc = eval_at(&w, mid, &L);
+                if (rc)
+                    break;
                 if (L >= target[l])
                     a_hi = mid;
                 else
                     a_lo = mid;
             }
+            if (rc)
+                break;
             *as = a_hi;
             r->how[k * o->nlevels + l] = WG_TUNNEL_FOUND;
         }

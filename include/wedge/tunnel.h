@@ -56,8 +56,10 @@ void wg_tunnel_result_free(wg_tunnel_result *r);
 void wg_tunnel_direction(float *v, const float *P0, size_t dim, const wg_tunnel_opts *o,
                          int k);
 
-/* Probe directions first..first+count-1 at P0.  Returns 0, or a negative error of
- * the objective (an error, not a NaN loss: NaN counts as above every level). */
+/* Probe directions first..first+count-1 at P0.  Returns 0, WG_EARG for invalid
+ * options or |P0| = 0, WG_EDIVERGED if L(P0) is not finite, or a negative error of
+ * the objective (an error, not a NaN loss: NaN counts as above every level).  Call
+ * wg_tunnel_result_free on r whatever the outcome. */
 int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts *o,
                     int first, int count, wg_tunnel_result *r);
 
