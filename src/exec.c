@@ -4,6 +4,7 @@
  * so; the sweep goes on. */
 #include "wedge/exec.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,106 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
     return rc;
 }
 
+/* The parameters of epoch `epoch` in a dependency's record, or NULL. */
+static const float *snapshot(const wg_result *dep, int epoch)
+{
+    for (int k = 0; dep && dep->status == WG_STATUS_DONE && k < dep->nsnap; k++)
+        if (dep->snap_epoch[k] == epoch)
+            return dep->params + (size_t)k * dep->nparams;
+    return NULL;
+}
+
+/* The loss on a grid over the plane through three optima: origin O1, axes e1 along
+ * O2 - O1 and e2 along the part of O3 - O1 orthogonal to it (Gram-Schmidt in
+ * double); the grid covers the optima plus `margin` of their span on each side. */
+static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                      const wg_result *const *deps, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_plane_plan *pp = &plan->plane;
+    double t0 = now();
+    int rc = wg_result_init(r, 0, 0, 0);
+    if (rc)
+        return rc;
+    r->task = t->id;
+    r->rank = rank;
+    const float *O[3];
+    for (int j = 0; j < 3; j++)
+        if (!(O[j] = snapshot(deps ? deps[j] : NULL, t->probe_epoch)))
+            return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
+                           t->deps[j], t->probe_epoch);
+    const size_t D = deps[0]->nparams;
+    if (deps[1]->nparams != D || deps[2]->nparams != D)
+        return WG_FAIL(WG_EFORMAT, "the three optima have different parameter counts");
+    const int G = pp->grid;
+    double *e1 = wg_alloc(D, sizeof *e1, "plane basis"), *e2 = wg_alloc(D, sizeof *e2, "plane basis");
+    float *theta = wg_alloc(D, sizeof *theta, "plane point");
+    wg_objective f = {0};
+    const wg_dataset *probe;
+    if (!e1 || !e2 || !theta)
+        rc = WG_ENOMEM;
+    double u = 0, w2 = 0, pr = 0, wn = 0;
+    if (rc == 0) {
+        for (size_t i = 0; i < D; i++) {
+            e1[i] = (double)O[1][i] - O[0][i];
+            u += e1[i] * e1[i];
+        }
+        u = sqrt(u);
+        for (size_t i = 0; i < D; i++) {
+            e1[i] /= u;
+            e2[i] = (double)O[2][i] - O[0][i];
+            pr += e2[i] * e1[i];
+        }
+        for (size_t i = 0; i < D; i++) {
+            e2[i] -= pr * e1[i];
+            w2 += e2[i] * e2[i];
+        }
+        wn = sqrt(w2);
+        for (size_t i = 0; i < D; i++)
+            e2[i] /= wn;
+        if (!(u > 0) || !(wn > 0) || !isfinite(u) || !isfinite(wn))
+            rc = WG_FAIL(WG_EARG, "the three optima do not span a plane");
+    }
+    if (rc == 0)
+        rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, pp->probe_size, plan->seed, &probe);
+    if (rc == 0)
+        rc = wg_objective_net(&f, &s->net, probe, 500);
+    const int nrows = t->dir_count, row0 = t->dir_first;
+    if (rc == 0)
+        rc = wg_result_extra(r, 3 + 2 * (size_t)G + 6 + (size_t)nrows * (size_t)G);
+    if (rc == 0) {
+        double *ex = r->extra, *gx = ex + 3, *gy = gx + G, *vx = gy + G, *vy = vx + 3;
+        double *loss = vy + 3;
+        ex[0] = nrows;
+        ex[1] = row0;
+        ex[2] = G;
+        vx[0] = 0, vy[0] = 0, vx[1] = u, vy[1] = 0, vx[2] = pr, vy[2] = wn;
+        double xmin = fmin(0, pr), xmax = fmax(u, pr), ymin = 0, ymax = wn;
+        double mx = pp->margin * (xmax - xmin), my = pp->margin * (ymax - ymin);
+        for (int i = 0; i < G; i++) {
+            gx[i] = xmin - mx + (xmax - xmin + 2 * mx) * i / (G - 1);
+            gy[i] = ymin - my + (ymax - ymin + 2 * my) * i / (G - 1);
+        }
+        for (int rr = 0; rc == 0 && rr < nrows; rr++)
+            for (int c = 0; rc == 0 && c < G; c++) {
+                double a = gx[c], b = gy[row0 + rr];
+                for (size_t i = 0; i < D; i++)
+                    theta[i] = (float)(O[0][i] + a * e1[i] + b * e2[i]);
+                double L;
+                rc = f.eval(f.ctx, theta, &L, NULL);
+                loss[(size_t)rr * G + c] = L;
+            }
+    }
+    wg_objective_free(&f);
+    free(e1);
+    free(e2);
+    free(theta);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
 int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
                  const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r)
 {
@@ -227,6 +328,8 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
     int rc;
     if (t->kind == WG_TASK_TUNNEL)
         rc = exec_tunnel(x, plan, t, rank, deps ? deps[0] : NULL, r);
+    else if (t->kind == WG_TASK_PLANE)
+        rc = exec_plane(x, plan, t, rank, deps, r);
     else
         rc = exec_train(x, plan, t, rank, stop, user, r);
     if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))

@@ -146,9 +146,9 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
     DEF(def_var(nc, "epoch", NC_INT, 1, &d_epoch, "epoch (1-based)", "epochs", &v));
     DEF(def_var(nc, "kind", NC_BYTE, 1, dt, "task kind", NULL, &v));
     {
-        signed char fv[2] = {0, 1};
-        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 2, fv));
-        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel"));
+        signed char fv[3] = {0, 1, 2};
+        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 3, fv));
+        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane"));
     }
     DEF(def_var(nc, "status", NC_BYTE, 1, dt, "task status", NULL, &s->v_status));
     {
@@ -234,6 +234,38 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
         DEF(def_var(nc, "tunnel_profile_loss", NC_DOUBLE, 3, dtdp,
                     "probe-set loss L(P0 + a v) at each profile point", "nat",
                     &s->v_t_prof_loss));
+    }
+    if (s->tunnel || s->plane) {
+        if (!s->tunnel) { /* shared with the tunnel variables */
+            DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads",
+                        "epochs", &s->v_probe_epoch));
+            DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
+                        &s->v_source));
+        }
+    }
+    if (s->plane) {
+        int d_gx, d_gy, d_v, vs;
+        DEF(nc_def_dim(nc, "plane_x", s->ngrid, &d_gx));
+        DEF(nc_def_dim(nc, "plane_y", s->ngrid, &d_gy));
+        DEF(nc_def_dim(nc, "vertex", 3, &d_v));
+        int dtx[2] = {d_task, d_gx}, dty[2] = {d_task, d_gy}, dtv[2] = {d_task, d_v};
+        int dtyx[3] = {d_task, d_gy, d_gx};
+        DEF(def_var(nc, "plane_gx", NC_DOUBLE, 2, dtx,
+                    "grid coordinate along e1 = (O2 - O1)/|O2 - O1|, from O1", "1", &s->v_p_gx));
+        DEF(def_var(nc, "plane_gy", NC_DOUBLE, 2, dty,
+                    "grid coordinate along e2 (O3 - O1 orthogonalised to e1), from O1", "1",
+                    &s->v_p_gy));
+        DEF(def_var(nc, "plane_vertex_x", NC_DOUBLE, 2, dtv,
+                    "the three optima's coordinates along e1", "1", &s->v_p_vx));
+        DEF(def_var(nc, "plane_vertex_y", NC_DOUBLE, 2, dtv,
+                    "the three optima's coordinates along e2", "1", &s->v_p_vy));
+        DEF(def_var(nc, "plane_loss", NC_DOUBLE, 3, dtyx,
+                    "probe-set loss at O1 + x e1 + y e2 (this task's rows)", "nat",
+                    &s->v_p_loss));
+        DEF(def_var(nc, "plane_sources", NC_INT, 2, dtv, "the three training tasks (O1, O2, O3)",
+                    "1", &vs));
+        int fill = -1;
+        DEF(nc_put_att_int(nc, vs, "_FillValue", NC_INT, 1, &fill));
     }
     /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
     {
@@ -332,13 +364,24 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
         if (!rc) rc = WG_NC(nc_put_var_double(nc, vl, val), "writing levels");
         if (!rc) rc = WG_NC(nc_inq_varid(nc, "level_is_absolute", &va), "level");
         if (!rc) rc = WG_NC(nc_put_var_schar(nc, va, abs_), "writing levels");
+    }
+    if (rc == 0 && (s->tunnel || s->plane)) {
         for (size_t i = 0; i < n; i++)
             iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : plan->tasks[i].probe_epoch;
-        if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_probe_epoch, iv), "writing probe epochs");
+        rc = WG_NC(nc_put_var_int(nc, s->v_probe_epoch, iv), "writing probe epochs");
         for (size_t i = 0; i < n; i++)
             iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : (int)plan->tasks[i].deps[0];
         if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_source, iv), "writing probe sources");
     }
+    for (size_t i = 0; rc == 0 && s->plane && i < n; i++)
+        if (plan->tasks[i].kind == WG_TASK_PLANE) {
+            int src[3] = {(int)plan->tasks[i].deps[0], (int)plan->tasks[i].deps[1],
+                          (int)plan->tasks[i].deps[2]};
+            size_t st[2] = {i, 0}, ct[2] = {1, 3};
+            int vs;
+            rc = WG_NC(nc_inq_varid(nc, "plane_sources", &vs), "plane_sources");
+            if (!rc) rc = WG_NC(nc_put_vara_int(nc, vs, st, ct, src), "writing plane sources");
+        }
     for (size_t i = 0; rc == 0 && i < n; i++)
         kv[i] = 0; /* WG_STATUS_PENDING */
     if (rc == 0)
@@ -355,8 +398,9 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         wg_net net;
-        iv[i] = 0;
-        if (wg_net_init(&net, &plan->tasks[i].set.net, 1) == 0) {
+        iv[i] = 0; /* probes keep no parameter vectors */
+        if (plan->tasks[i].kind == WG_TASK_TRAIN &&
+            wg_net_init(&net, &plan->tasks[i].set.net, 1) == 0) {
             iv[i] = (int)net.nparams;
             wg_net_free(&net);
         }
@@ -378,6 +422,8 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
     s->tunnel = plan->tunnel.enabled;
     s->ndir = (size_t)plan->tunnel.directions;
     s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
+    s->plane = plan->plane.enabled;
+    s->ngrid = (size_t)plan->plane.grid;
     int mode = NC_NETCDF4 | (clobber ? NC_CLOBBER : NC_NOCLOBBER);
     int e = nc_create_par(path, mode, comm, MPI_INFO_NULL, &s->ncid);
     if (e == NC_EEXIST)
@@ -470,6 +516,16 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
         s->ndir = (size_t)plan->tunnel.directions;
         s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
     }
+    s->plane = plan->plane.enabled;
+    if (rc == 0 && s->plane) {
+        struct { const char *n; int *v; } pv[] = {
+            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
+            {"plane_gx", &s->v_p_gx}, {"plane_gy", &s->v_p_gy}, {"plane_vertex_x", &s->v_p_vx},
+            {"plane_vertex_y", &s->v_p_vy}, {"plane_loss", &s->v_p_loss}};
+        for (size_t i = 0; rc == 0 && i < sizeof pv / sizeof *pv; i++)
+            rc = var_id(s->ncid, pv[i].n, pv[i].v);
+        s->ngrid = (size_t)plan->plane.grid;
+    }
     if (rc == 0)
         rc = set_independent(s);
     if (rc) {
@@ -550,6 +606,27 @@ static int write_tunnel(wg_store *s, const wg_result *r)
     return rc;
 }
 
+/* A plane record's extra doubles: [nrows, row0, G, gx[G], gy[G], vx[3], vy[3],
+ * loss[nrows*G]]. */
+static int write_plane(wg_store *s, const wg_result *r)
+{
+    int nc = s->ncid, rc = 0;
+    size_t t = (size_t)r->task, nrows = (size_t)r->extra[0], row0 = (size_t)r->extra[1];
+    size_t G = s->ngrid;
+    if (row0 + nrows > G)
+        return WG_FAIL(WG_EFORMAT, "task %zu: plane rows out of range", t);
+    const double *gx = r->extra + 3, *gy = gx + G, *vx = gy + G, *vy = vx + 3, *loss = vy + 3;
+    size_t s2[2] = {t, 0}, cg[2] = {1, G}, c3[2] = {1, 3};
+    size_t s3[3] = {t, row0, 0}, cl[3] = {1, nrows, G};
+    const char *w = "writing a plane row";
+    rc = WG_NC(nc_put_vara_double(nc, s->v_p_gx, s2, cg, gx), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_p_gy, s2, cg, gy), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_p_vx, s2, c3, vx), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_p_vy, s2, c3, vy), w);
+    if (!rc && nrows > 0) rc = WG_NC(nc_put_vara_double(nc, s->v_p_loss, s3, cl, loss), w);
+    return rc;
+}
+
 int wg_store_read_result(wg_store *s, size_t task, wg_result *r)
 {
     int np = 0, rc;
@@ -602,8 +679,13 @@ int wg_store_write(wg_store *s, const wg_result *r)
         if (!rc && r->nparams > 0)
             rc = WG_NC(nc_put_vara_float(nc, s->v_params, st3, ct3, r->params), w);
     }
-    if (!rc && s->tunnel && r->nextra > 0)
-        rc = write_tunnel(s, r);
+    if (!rc && r->nextra > 0 && t < s->ntasks) {
+        if (s->plane && r->nextra >= 3 && (size_t)r->extra[2] == s->ngrid &&
+            r->nextra == 3 + 2 * s->ngrid + 6 + (size_t)r->extra[0] * s->ngrid)
+            rc = write_plane(s, r);
+        else if (s->tunnel)
+            rc = write_tunnel(s, r);
+    }
     if (!rc) rc = WG_NC(nc_put_vara_text(nc, s->v_message, st2, cm, msg), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_wall, &t, &one, &r->wall_time), w);
     if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_rank, &t, &one, &r->rank), w);

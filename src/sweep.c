@@ -179,6 +179,7 @@ struct ctx {
     size_t product;                 /* tasks of the dims so far */
     int ngroups;
     mark tunnel_at, tunnel_epochs_at; /* probes.tunnel and its epochs */
+    mark plane_at, plane_epochs_at;
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -664,7 +665,7 @@ void wg_text_first_change(const char *a, const char *b, char *out, size_t size)
 
 const char *wg_task_kind_name(wg_task_kind k)
 {
-    static const char *names[WG_TASK_KINDS] = {"train", "tunnel"};
+    static const char *names[WG_TASK_KINDS] = {"train", "tunnel", "plane"};
     return (unsigned)k < WG_TASK_KINDS ? names[k] : "?";
 }
 
@@ -772,13 +773,68 @@ static int probe_tunnel(ctx *c, const yaml_node_t *v)
     return 0;
 }
 
+static int probe_plane(ctx *c, const yaml_node_t *v)
+{
+    wg_plane_plan *t = &c->p->plane;
+    t->enabled = 1;
+    t->grid = 21;
+    t->margin = 0.5;
+    t->probe_size = 10000;
+    t->split = 1;
+    c->plane_at = mark_of(v);
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, mark_of(v), WG_EARG, "probes.plane: expected a mapping, got %s",
+                    node_desc(v));
+    static const char *const opts[] = {"epochs", "grid", "margin", "probe_size", "split"};
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *kn, *val = node(c, pr->value);
+        int rc = pair_key(c, v, pr, "in probes.plane", &kn);
+        if (rc)
+            return rc;
+        const char *k = sval(kn);
+        double x, list[WG_MAX_PROBE_EPOCHS];
+        int n;
+        if (strcmp(k, "epochs") == 0) {
+            rc = probe_list(c, "probes.plane.epochs", val, 1, 1, 0, 100000, list,
+                            WG_MAX_PROBE_EPOCHS, &n);
+            for (int i = 0; rc == 0 && i < n; i++)
+                t->epochs[i] = (int)list[i];
+            t->nepochs = rc ? 0 : n;
+            c->plane_epochs_at = mark_of(val);
+        } else if (strcmp(k, "grid") == 0) {
+            if (!(rc = probe_number(c, "probes.plane.grid", val, 1, 2, 0, 1001, &x)))
+                t->grid = (int)x;
+        } else if (strcmp(k, "margin") == 0) {
+            if (!(rc = probe_number(c, "probes.plane.margin", val, 0, 0, 0, 100, &x)))
+                t->margin = x;
+        } else if (strcmp(k, "probe_size") == 0) {
+            if (!(rc = probe_number(c, "probes.plane.probe_size", val, 1, 1, 0, 1e8, &x)))
+                t->probe_size = (size_t)x;
+        } else if (strcmp(k, "split") == 0) {
+            if (!(rc = probe_number(c, "probes.plane.split", val, 1, 1, 0, 1001, &x)))
+                t->split = (int)x;
+        } else {
+            return unknown_key(c, kn, "in probes.plane", opts, sizeof opts / sizeof *opts);
+        }
+        if (rc)
+            return rc;
+    }
+    if (t->split > t->grid)
+        return fail(c, mark_of(v), WG_EARG, "probes.plane: split = %d is more than the %d grid rows",
+                    t->split, t->grid);
+    return 0;
+}
+
 static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
 {
     (void)sec;
     if (v->type != YAML_MAPPING_NODE)
         return fail(c, mark_of(v), WG_EARG, "probes: expected a mapping of probes, got %s",
                     node_desc(v));
-    static const char *const kinds[] = {"tunnel"};
+    static const char *const kinds[] = {"tunnel", "plane"};
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
          pr++) {
         const yaml_node_t *kn;
@@ -787,8 +843,10 @@ static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
             return rc;
         if (strcmp(sval(kn), "tunnel") == 0)
             rc = probe_tunnel(c, node(c, pr->value));
+        else if (strcmp(sval(kn), "plane") == 0)
+            rc = probe_plane(c, node(c, pr->value));
         else
-            rc = unknown_key(c, kn, "in probes", kinds, 1);
+            rc = unknown_key(c, kn, "in probes", kinds, 2);
         if (rc)
             return rc;
     }
@@ -1354,6 +1412,18 @@ static int finish_task(ctx *c, wg_task *t)
         if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
             s->snapshots[s->nsnapshots++] = tp->epochs[i];
     }
+    const wg_plane_plan *pp = &c->p->plane;
+    for (int i = 0; pp->enabled && i < pp->nepochs; i++) {
+        if (pp->epochs[i] > s->train.epochs)
+            return fail(c, c->plane_epochs_at, WG_EARG,
+                        "probes.plane.epochs: epoch %d is beyond train.epochs = %d%s",
+                        pp->epochs[i], s->train.epochs, task);
+        int have = 0;
+        for (int j = 0; j < s->nsnapshots; j++)
+            have |= s->snapshots[j] == pp->epochs[i];
+        if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
+            s->snapshots[s->nsnapshots++] = pp->epochs[i];
+    }
     if (resolve_snapshots(s))
         return fail(c, c->given[K_SNAPSHOTS], WG_EARG,
                     "train.snapshots: more than %d epochs with the final one%s",
@@ -1404,6 +1474,93 @@ static int add_probes(ctx *c)
     return 0;
 }
 
+/* Whether training tasks a and b differ only in their replicate. */
+static int same_but_seed(const ctx *c, const wg_task *a, const wg_task *b)
+{
+    for (size_t x = 0; x < c->p->naxes; x++)
+        if (c->axis_key[x] != K_REPLICATE && a->axis_index[x] != b->axis_index[x])
+            return 0;
+    return 1;
+}
+
+/* Plane tasks: for every group of training tasks that differ only in the replicate,
+ * the plane through its first three members, per epoch, in `split` row blocks. */
+static int add_planes(ctx *c)
+{
+    wg_plan *p = c->p;
+    const wg_plane_plan *pp = &p->plane;
+    if (!pp->enabled)
+        return 0;
+    size_t *first3 = wg_calloc(p->ntrain ? p->ntrain : 1, 3 * sizeof *first3, "plane groups");
+    if (!first3)
+        return WG_ENOMEM;
+    size_t ngroups = 0;
+    for (size_t i = 0; i < p->ntrain; i++) {
+        size_t g = 0;
+        while (g < ngroups && !same_but_seed(c, &p->tasks[first3[3 * g]], &p->tasks[i]))
+            g++;
+        if (g == ngroups) {
+            first3[3 * g] = i;
+            first3[3 * g + 1] = first3[3 * g + 2] = SIZE_MAX;
+            ngroups++;
+        } else if (first3[3 * g + 1] == SIZE_MAX) {
+            first3[3 * g + 1] = i;
+        } else if (first3[3 * g + 2] == SIZE_MAX) {
+            first3[3 * g + 2] = i;
+        }
+    }
+    size_t ne = (size_t)(pp->nepochs ? pp->nepochs : 1), add = 0;
+    for (size_t g = 0; g < ngroups; g++)
+        if (first3[3 * g + 2] != SIZE_MAX)
+            add += ne * (size_t)pp->split;
+    if (add == 0) {
+        free(first3);
+        return fail(c, c->plane_at, WG_EARG,
+                    "probes.plane needs three trainings that differ only in seed: sweep "
+                    "`seed` over at least 3 values");
+    }
+    wg_task *grown = realloc(p->tasks, (p->ntasks + add) * sizeof *grown);
+    if (!grown) {
+        free(first3);
+        return WG_FAIL(WG_ENOMEM, "out of memory expanding probes");
+    }
+    p->tasks = grown;
+    size_t id = p->ntasks;
+    for (size_t g = 0; g < ngroups; g++) {
+        if (first3[3 * g + 2] == SIZE_MAX)
+            continue;
+        for (size_t e = 0; e < ne; e++)
+            for (int k = 0; k < pp->split; k++, id++) {
+                const wg_task *s = &p->tasks[first3[3 * g]];
+                wg_task *t = &p->tasks[id];
+                memset(t, 0, sizeof *t);
+                t->id = id;
+                t->kind = WG_TASK_PLANE;
+                t->set = s->set;
+                memcpy(t->axis_index, s->axis_index, sizeof t->axis_index);
+                t->ndeps = 3;
+                for (int j = 0; j < 3; j++)
+                    t->deps[j] = first3[3 * g + (size_t)j];
+                int ep = pp->nepochs ? pp->epochs[e] : s->set.train.epochs;
+                for (int j = 0; j < 3; j++) /* the three must share the probed epoch */
+                    if (p->tasks[t->deps[j]].set.train.epochs < ep) {
+                        free(first3);
+                        return fail(c, c->plane_at, WG_EARG,
+                                    "probes.plane: epoch %d is beyond the epochs of task %zu",
+                                    ep, t->deps[j]);
+                    }
+                t->probe_epoch = ep;
+                t->dir_first = (int)((long)pp->grid * k / pp->split);
+                t->dir_count = (int)((long)pp->grid * (k + 1) / pp->split) - t->dir_first;
+                t->cost = (double)t->dir_count * pp->grid * (double)pp->probe_size *
+                          flops_per_image(&t->set.net);
+            }
+    }
+    free(first3);
+    p->ntasks = id;
+    return 0;
+}
+
 static int expand(ctx *c)
 {
     wg_plan *p = c->p;
@@ -1444,7 +1601,8 @@ static int expand(ctx *c)
             p->max_snapshots = t->set.nsnapshots;
     }
     p->ntrain = n;
-    return add_probes(c);
+    int rc = add_probes(c);
+    return rc ? rc : add_planes(c);
 }
 
 /* ---- loading ------------------------------------------------------------------------ */
@@ -1729,6 +1887,9 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
         if (t->kind == WG_TASK_TUNNEL)
             fprintf(f, "  epoch=%d directions=%d..%d", t->probe_epoch, t->dir_first,
                     t->dir_first + t->dir_count - 1);
+        else if (t->kind == WG_TASK_PLANE)
+            fprintf(f, "  epoch=%d rows=%d..%d", t->probe_epoch, t->dir_first,
+                    t->dir_first + t->dir_count - 1);
         fprintf(f, "  deps:");
         if (t->ndeps == 0)
             fprintf(f, " -");
@@ -1738,8 +1899,12 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
     }
     fprintf(f, "%zu task%s: %zu train", plan->ntasks, plan->ntasks == 1 ? "" : "s",
             plan->ntrain);
-    if (plan->ntasks > plan->ntrain)
-        fprintf(f, ", %zu tunnel", plan->ntasks - plan->ntrain);
+    size_t nk[WG_TASK_KINDS] = {0};
+    for (size_t id = 0; id < plan->ntasks; id++)
+        nk[plan->tasks[id].kind]++;
+    for (int k = 1; k < WG_TASK_KINDS; k++)
+        if (nk[k])
+            fprintf(f, ", %zu %s", nk[k], wg_task_kind_name((wg_task_kind)k));
     fprintf(f, "; %zu ax%s", plan->naxes, plan->naxes == 1 ? "is" : "es");
     for (size_t a = 0; a < plan->naxes;) {
         size_t b = a + 1;

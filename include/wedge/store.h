@@ -25,6 +25,10 @@ typedef struct wg_store {
     size_t ndir, nlevel;
     int v_probe_epoch, v_source, v_t_norm, v_t_loss0, v_t_evals, v_t_phi, v_t_astar,
         v_t_how, v_t_npoints, v_t_prof_a, v_t_prof_loss;
+    /* plane probes */
+    int plane;
+    size_t ngrid;
+    int v_p_gx, v_p_gy, v_p_vx, v_p_vy, v_p_loss;
 } wg_store;
 
 /* Metadata written as global attributes. */

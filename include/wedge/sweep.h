@@ -51,8 +51,8 @@ typedef struct wg_axis {
     int line, column;           /* where the axis was declared */
 } wg_axis;
 
-typedef enum { WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1 } wg_task_kind;
-#define WG_TASK_KINDS 2
+typedef enum { WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2 } wg_task_kind;
+#define WG_TASK_KINDS 3
 const char *wg_task_kind_name(wg_task_kind k);
 
 #define WG_MAX_PROBE_EPOCHS 16
@@ -72,6 +72,18 @@ typedef struct wg_tunnel_plan {
     double a_max;                /* give up beyond a_max |P0| (1000) */
 } wg_tunnel_plan;
 
+/* `probes: plane:`: the loss on a grid over the plane through three optima that
+ * differ only in their replicate seed (Figure 2). */
+typedef struct wg_plane_plan {
+    int enabled;
+    int nepochs;                 /* 0: the final epoch */
+    int epochs[WG_MAX_PROBE_EPOCHS];
+    int grid;                    /* G x G points (21) */
+    double margin;               /* grid extends margin x the optima's span (0.5) */
+    size_t probe_size;           /* (10000) */
+    int split;                   /* tasks per plane, rows spread over them (1) */
+} wg_plane_plan;
+
 typedef struct wg_task {
     size_t id;                  /* index in the plan */
     wg_task_kind kind;
@@ -81,7 +93,7 @@ typedef struct wg_task {
     size_t ndeps;
     size_t deps[4];             /* ids of tasks whose results this one needs */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
-    int dir_first, dir_count;   /* tunnel: which directions */
+    int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows */
 } wg_task;
 
 typedef struct wg_plan {
@@ -96,6 +108,7 @@ typedef struct wg_plan {
     size_t naxes;
     wg_axis axes[WG_MAX_AXES];
     wg_tunnel_plan tunnel;
+    wg_plane_plan plane;
     size_t ntrain;              /* training tasks come first: ids 0..ntrain-1 */
     size_t ntasks;
     wg_task *tasks;             /* owned */
