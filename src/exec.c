@@ -164,25 +164,36 @@ static int probe_set(wg_exec *x, size_t size, uint64_t seed, const wg_dataset **
     return 0;
 }
 
+/* The parameters of epoch `epoch` in a dependency's record, or NULL. */
+static const float *snapshot(const wg_result *dep, int epoch)
+{
+    for (int k = 0; dep && dep->status == WG_STATUS_DONE && k < dep->nsnap; k++)
+        if (dep->snap_epoch[k] == epoch)
+            return dep->params + (size_t)k * dep->nparams;
+    return NULL;
+}
+
+/* A probe's record: no epochs, snapshots or parameters, only extra doubles. */
+static int probe_record(const wg_task *t, int rank, wg_result *r)
+{
+    int rc = wg_result_init(r, 0, 0, 0);
+    r->task = t->id;
+    r->rank = rank;
+    return rc;
+}
+
 static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
                        const wg_result *dep, wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_tunnel_plan *tp = &plan->tunnel;
     double t0 = now();
-    int rc = wg_result_init(r, 0, 0, 0);
+    int rc = probe_record(t, rank, r);
     if (rc)
         return rc;
-    r->task = t->id;
-    r->rank = rank;
-    const float *P0 = NULL;
-    for (int k = 0; dep && k < dep->nsnap; k++)
-        if (dep->snap_epoch[k] == t->probe_epoch)
-            P0 = dep->params + (size_t)k * dep->nparams;
-    if (!dep || dep->status != WG_STATUS_DONE)
-        return WG_FAIL(WG_EARG, "training task %zu did not finish", t->deps[0]);
+    const float *P0 = snapshot(dep, t->probe_epoch);
     if (!P0)
-        return WG_FAIL(WG_EFORMAT, "training task %zu kept no parameters of epoch %d",
+        return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
                        t->deps[0], t->probe_epoch);
     const wg_dataset *probe;
     wg_objective f = {0};
@@ -220,15 +231,6 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
     return rc;
 }
 
-/* The parameters of epoch `epoch` in a dependency's record, or NULL. */
-static const float *snapshot(const wg_result *dep, int epoch)
-{
-    for (int k = 0; dep && dep->status == WG_STATUS_DONE && k < dep->nsnap; k++)
-        if (dep->snap_epoch[k] == epoch)
-            return dep->params + (size_t)k * dep->nparams;
-    return NULL;
-}
-
 /* The loss on a grid over the plane through three optima: origin O1, axes e1 along
  * O2 - O1 and e2 along the part of O3 - O1 orthogonal to it (Gram-Schmidt in
  * double); the grid covers the optima plus `margin` of their span on each side. */
@@ -238,11 +240,9 @@ static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int ran
     const wg_setting *s = &t->set;
     const wg_plane_plan *pp = &plan->plane;
     double t0 = now();
-    int rc = wg_result_init(r, 0, 0, 0);
+    int rc = probe_record(t, rank, r);
     if (rc)
         return rc;
-    r->task = t->id;
-    r->rank = rank;
     const float *O[3];
     for (int j = 0; j < 3; j++)
         if (!(O[j] = snapshot(deps ? deps[j] : NULL, t->probe_epoch)))

@@ -1351,6 +1351,23 @@ static mark section_mark(const ctx *c, const char *name)
 }
 
 /* Fill the derived fields of task t and check its setting as a whole. */
+/* Add a probe's epochs to a setting's snapshots (a probe reads stored parameters). */
+static int keep_epochs(const ctx *c, wg_setting *s, const int *epochs, int n, mark at,
+                       const char *probe, const char *task)
+{
+    for (int i = 0; i < n; i++) {
+        if (epochs[i] > s->train.epochs)
+            return fail(c, at, WG_EARG, "probes.%s.epochs: epoch %d is beyond train.epochs = %d%s",
+                        probe, epochs[i], s->train.epochs, task);
+        int have = 0;
+        for (int j = 0; j < s->nsnapshots; j++)
+            have |= s->snapshots[j] == epochs[i];
+        if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
+            s->snapshots[s->nsnapshots++] = epochs[i];
+    }
+    return 0;
+}
+
 static int finish_task(ctx *c, wg_task *t)
 {
     wg_setting *s = &t->set;
@@ -1399,31 +1416,16 @@ static int finish_task(ctx *c, wg_task *t)
         return fail(c, culprit(c, t, (const int[]){K_SYNTH_SIZE, K_ARCH}, 2, dnode), WG_EARG,
                     "simplecnn needs images of at least 8x8, got %dx%d%s", s->net.in_h,
                     s->net.in_w, task);
-    /* the epochs the tunnel probe reads must be kept */
+    /* the epochs the probes read must be kept */
     const wg_tunnel_plan *tp = &c->p->tunnel;
-    for (int i = 0; tp->enabled && i < tp->nepochs; i++) {
-        if (tp->epochs[i] > s->train.epochs)
-            return fail(c, c->tunnel_epochs_at, WG_EARG,
-                        "probes.tunnel.epochs: epoch %d is beyond train.epochs = %d%s",
-                        tp->epochs[i], s->train.epochs, task);
-        int have = 0;
-        for (int j = 0; j < s->nsnapshots; j++)
-            have |= s->snapshots[j] == tp->epochs[i];
-        if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
-            s->snapshots[s->nsnapshots++] = tp->epochs[i];
-    }
     const wg_plane_plan *pp = &c->p->plane;
-    for (int i = 0; pp->enabled && i < pp->nepochs; i++) {
-        if (pp->epochs[i] > s->train.epochs)
-            return fail(c, c->plane_epochs_at, WG_EARG,
-                        "probes.plane.epochs: epoch %d is beyond train.epochs = %d%s",
-                        pp->epochs[i], s->train.epochs, task);
-        int have = 0;
-        for (int j = 0; j < s->nsnapshots; j++)
-            have |= s->snapshots[j] == pp->epochs[i];
-        if (!have && s->nsnapshots < WG_MAX_SNAPSHOTS)
-            s->snapshots[s->nsnapshots++] = pp->epochs[i];
-    }
+    int rc = 0;
+    if (tp->enabled)
+        rc = keep_epochs(c, s, tp->epochs, tp->nepochs, c->tunnel_epochs_at, "tunnel", task);
+    if (rc == 0 && pp->enabled)
+        rc = keep_epochs(c, s, pp->epochs, pp->nepochs, c->plane_epochs_at, "plane", task);
+    if (rc)
+        return rc;
     if (resolve_snapshots(s))
         return fail(c, c->given[K_SNAPSHOTS], WG_EARG,
                     "train.snapshots: more than %d epochs with the final one%s",
