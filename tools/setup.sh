@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages wedge needs to build, test, run on the default data and
-# plot. Idempotent: when everything is present it only checks and returns.
+# plot, and the Slurm daemons the job-script tests start on loopback.  Idempotent:
+# when everything is present it only checks and returns.
 #
 #   tools/setup.sh            build + tests + default data + plotting
 #   tools/setup.sh --bench    also PyTorch, for tools/bench-torch.py
@@ -14,6 +15,7 @@ pkgs=(
   libyaml-dev libcmocka-dev zlib1g-dev
   dataset-fashion-mnist
   python3 python3-netcdf4 python3-xarray python3-matplotlib python3-numpy
+  slurm-wlm munge
 )
 for arg in "$@"; do
   case "$arg" in
