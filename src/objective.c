@@ -84,6 +84,27 @@ static int net_accuracy(void *ctx, const float *theta, double *acc)
     return 0;
 }
 
+static int net_predict(void *ctx, const float *theta, int *labels)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    const int K = net->opts.classes;
+    for (size_t first = 0; first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        const float *z = wg_net_forward(net, theta, B, 0, 0, 0);
+        for (size_t b = 0; b < B; b++) {
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[b * (size_t)K + k] > z[b * (size_t)K + best])
+                    best = k;
+            labels[first + b] = best;
+        }
+    }
+    return 0;
+}
+
 static void net_free(void *ctx)
 {
     net_ctx *c = ctx;
@@ -120,6 +141,8 @@ int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset 
     f->ctx = c;
     f->eval = net_eval;
     f->accuracy = net_accuracy;
+    f->predict = net_predict;
+    f->nexamples = probe->n;
     f->free = net_free;
     return 0;
 }

@@ -19,6 +19,9 @@ typedef struct wg_objective {
     int (*eval)(void *ctx, const float *theta, double *loss, float *grad);
     /* accuracy of the predictions at theta (NULL if the objective has none) */
     int (*accuracy)(void *ctx, const float *theta, double *acc);
+    /* the predicted class of every example (NULL if none); labels[nexamples] */
+    int (*predict)(void *ctx, const float *theta, int *labels);
+    size_t nexamples;
     void (*free)(void *ctx);
 } wg_objective;
 
