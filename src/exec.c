@@ -12,6 +12,8 @@
 
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/connect.h"
+#include "wedge/hessian.h"
 #include "wedge/objective.h"
 #include "wedge/rng.h"
 #include "wedge/store.h"
@@ -19,6 +21,18 @@
 #include "wedge/tunnel.h"
 
 void wg_exec_init(wg_exec *x) { memset(x, 0, sizeof *x); }
+
+size_t wg_connect_layout(int K, int nseg, int E, size_t D, size_t off[WG_CX_PARTS])
+{
+    size_t k = (size_t)K, p = (size_t)nseg * (size_t)E;
+    const size_t len[WG_CX_PARTS] = {5, k * D, k, p, p, p, p, p, p, p, p, 2, k * k, 1};
+    size_t o = 0;
+    for (int i = 0; i < WG_CX_PARTS; i++) {
+        off[i] = o;
+        o += len[i];
+    }
+    return o;
+}
 
 void wg_exec_free(wg_exec *x)
 {
@@ -320,6 +334,280 @@ static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int ran
     return rc;
 }
 
+
+/* The test split as an objective (for test loss and predictions along paths). */
+static int test_objective(wg_exec *x, const wg_setting *s, wg_objective *f)
+{
+    return wg_objective_net(f, &s->net, &x->data.test, 500);
+}
+
+/* Loss, accuracy and (optionally) predictions of objective f at theta. */
+static int measure(const wg_objective *f, const float *theta, double *loss, double *acc,
+                   int *pred)
+{
+    int rc = f->eval(f->ctx, theta, loss, NULL);
+    if (rc == 0 && acc)
+        rc = f->accuracy(f->ctx, theta, acc);
+    if (rc == 0 && pred)
+        rc = f->predict(f->ctx, theta, pred);
+    return rc;
+}
+
+static double changed(const int *a, const int *b, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += a[i] != b[i];
+    return n ? (double)k / (double)n : NAN;
+}
+
+/* Connectors (docs/METHODS.md): a 1-connector's K hyperplane points between O1 and
+ * O2, or an m-connector's centre, optimised inside their planes; then the loss,
+ * accuracy and label changes along the path and the straight line.  The record's
+ * extra doubles are laid out as in wg_connect_layout (exec.h). */
+static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                        const wg_result *const *deps, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_connect_plan *cp = &plan->connect;
+    const int m = t->dir_first, K = m == 1 ? cp->points : 1, E = cp->eval_points;
+    const int nseg = m == 1 ? K + 1 : m + 1;
+    double t0 = now();
+    int rc = probe_record(t, rank, r);
+    if (rc)
+        return rc;
+    const float *O[WG_MAX_DEPS];
+    for (int j = 0; j <= m; j++)
+        if (!(O[j] = snapshot(deps ? deps[j] : NULL, t->probe_epoch)))
+            return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
+                           t->deps[j], t->probe_epoch);
+    const size_t D = deps[0]->nparams;
+    for (int j = 1; j <= m; j++)
+        if (deps[j]->nparams != D)
+            return WG_FAIL(WG_EFORMAT, "the optima have different parameter counts");
+    size_t off[WG_CX_PARTS];
+    size_t n = wg_connect_layout(K, nseg, E, D, off);
+    const wg_dataset *probe;
+    wg_objective f = {0}, ft = {0};
+    int *p0 = NULL, *p1 = NULL, *pp = NULL;
+    double *B = wg_alloc((size_t)m, D * sizeof *B, "connector basis");
+    float *X = wg_alloc((size_t)K, D * sizeof *X, "connector points");
+    float *y = wg_alloc(D, sizeof *y, "path point");
+    if (!B || !X || !y)
+        rc = WG_ENOMEM;
+    if (rc == 0)
+        rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, cp->probe_size, plan->seed, &probe);
+    if (rc == 0)
+        rc = wg_objective_net(&f, &s->net, probe, 500);
+    if (rc == 0)
+        rc = test_objective(x, s, &ft);
+    if (rc == 0)
+        rc = wg_result_extra(r, n);
+    if (rc == 0) {
+        p0 = wg_alloc(ft.nexamples, sizeof *p0, "predictions");
+        p1 = wg_alloc(ft.nexamples, sizeof *p1, "predictions");
+        pp = wg_alloc(ft.nexamples, sizeof *pp, "predictions");
+        if (!p0 || !p1 || !pp)
+            rc = WG_ENOMEM;
+    }
+    double *ex = rc == 0 ? r->extra : NULL;
+    /* the plane: B's rows span the directions between the optima */
+    for (int j = 0; rc == 0 && j < m; j++)
+        for (size_t i = 0; i < D; i++)
+            B[(size_t)j * D + i] = (double)O[j + 1][i] - O[0][i];
+    if (rc == 0)
+        rc = wg_gram_schmidt(B, m, D);
+    /* starting points: C_k on the segment, or the centroid */
+    for (int k = 0; rc == 0 && k < K; k++)
+        for (size_t i = 0; i < D; i++) {
+            double v = 0.0;
+            if (m == 1) {
+                double tk = (double)(k + 1) / (K + 1);
+                v = (1.0 - tk) * O[0][i] + tk * O[1][i];
+            } else {
+                for (int j = 0; j <= m; j++)
+                    v += O[j][i];
+                v /= m + 1;
+            }
+            X[(size_t)k * D + i] = (float)v;
+        }
+    float *C = rc == 0 ? wg_alloc((size_t)K, D * sizeof *C, "connector starts") : NULL;
+    if (rc == 0 && !C)
+        rc = WG_ENOMEM;
+    if (rc == 0)
+        memcpy(C, X, (size_t)K * D * sizeof *C);
+    wg_connect_opts o;
+    wg_connect_opts_default(&o);
+    o.objective = cp->objective ? WG_CONNECT_PATH : WG_CONNECT_POINT;
+    o.steps = cp->steps;
+    o.lr = cp->lr;
+    o.seed = s->train.seed;
+    int rounds = m == 1 && o.objective == WG_CONNECT_PATH ? cp->rounds : 1;
+    for (int round = 0; rc == 0 && round < rounds; round++)
+        for (int k = 0; rc == 0 && k < K; k++) {
+            const float *anch[WG_MAX_DEPS];
+            int na;
+            if (m == 1) { /* the neighbours on the polyline O1, X_1 .. X_K, O2 */
+                anch[0] = k == 0 ? O[0] : X + (size_t)(k - 1) * D;
+                anch[1] = k == K - 1 ? O[1] : X + (size_t)(k + 1) * D;
+                na = 2;
+            } else {
+                for (int j = 0; j <= m; j++)
+                    anch[j] = O[j];
+                na = m + 1;
+            }
+            o.stream = (uint64_t)(round * 1000 + k);
+            rc = wg_connect_optimize(&f, X + (size_t)k * D, B, m, anch, na, &o,
+                                     &ex[off[WG_CX_LOSS] + (size_t)k]);
+            if (rc == 0) {
+                double lk = wg_plane_leak(X + (size_t)k * D, C + (size_t)k * D, B, m, D);
+                ex[off[WG_CX_LEAK]] = fmax(ex[off[WG_CX_LEAK]], lk);
+            }
+        }
+    /* along the path and the straight line */
+    if (rc == 0)
+        rc = measure(&ft, O[0], &ex[off[WG_CX_HDR]], NULL, p0);
+    if (rc == 0)
+        rc = measure(&ft, O[1], &ex[off[WG_CX_HDR]], NULL, p1);
+    double bpath = -INFINITY, bline = -INFINITY;
+    for (int sg = 0; rc == 0 && sg < nseg; sg++) {
+        const float *a, *b, *la, *lb;
+        if (m == 1) {
+            a = sg == 0 ? O[0] : X + (size_t)(sg - 1) * D;
+            b = sg == K ? O[1] : X + (size_t)sg * D;
+            la = O[0];
+            lb = O[1];
+        } else {
+            a = X;
+            b = O[sg];
+            la = C;
+            lb = O[sg];
+        }
+        if (m > 1)
+            rc = measure(&ft, O[sg], &ex[off[WG_CX_HDR]], NULL, p1);
+        for (int e = 0; rc == 0 && e < E; e++) {
+            size_t q = (size_t)sg * E + (size_t)e;
+            double u = (double)e / E;
+            for (size_t i = 0; i < D; i++)
+                y[i] = (float)((1.0 - u) * a[i] + u * b[i]);
+            rc = measure(&f, y, &ex[off[WG_CX_TRAIN_LOSS] + q], &ex[off[WG_CX_TRAIN_ACC] + q],
+                         NULL);
+            if (rc == 0)
+                rc = measure(&ft, y, &ex[off[WG_CX_TEST_LOSS] + q], &ex[off[WG_CX_TEST_ACC] + q],
+                             pp);
+            if (rc)
+                break;
+            ex[off[WG_CX_CHANGE_A] + q] = changed(pp, p0, ft.nexamples);
+            ex[off[WG_CX_CHANGE_B] + q] = changed(pp, p1, ft.nexamples);
+            bpath = fmax(bpath, ex[off[WG_CX_TRAIN_LOSS] + q]);
+            /* the straight line: O1 -> O2 in nseg*E steps, or centroid -> O_i */
+            double ul = m == 1 ? (double)q / ((double)nseg * E) : u;
+            const float *l0 = m == 1 ? la : la, *l1 = m == 1 ? lb : lb;
+            for (size_t i = 0; i < D; i++)
+                y[i] = (float)((1.0 - ul) * l0[i] + ul * l1[i]);
+            rc = measure(&f, y, &ex[off[WG_CX_LINE_TRAIN] + q], NULL, NULL);
+            if (rc == 0)
+                rc = measure(&ft, y, &ex[off[WG_CX_LINE_TEST] + q], NULL, NULL);
+            if (rc == 0)
+                bline = fmax(bline, ex[off[WG_CX_LINE_TRAIN] + q]);
+        }
+    }
+    if (rc == 0) {
+        ex[off[WG_CX_HDR] + 0] = m;
+        ex[off[WG_CX_HDR] + 1] = K;
+        ex[off[WG_CX_HDR] + 2] = nseg;
+        ex[off[WG_CX_HDR] + 3] = E;
+        ex[off[WG_CX_HDR] + 4] = (double)D;
+        ex[off[WG_CX_BARRIER]] = bpath;
+        ex[off[WG_CX_BARRIER] + 1] = bline;
+        for (size_t i = 0; i < (size_t)K * D; i++)
+            ex[off[WG_CX_X] + i] = X[i];
+        /* cosines of the deviations X_k - C_k (Figure 3, middle) */
+        for (int a = 0; a < K; a++)
+            for (int b = 0; b < K; b++) {
+                double ab = 0, aa = 0, bb = 0;
+                for (size_t i = 0; i < D; i++) {
+                    double da = (double)X[(size_t)a * D + i] - C[(size_t)a * D + i];
+                    double db = (double)X[(size_t)b * D + i] - C[(size_t)b * D + i];
+                    ab += da * db, aa += da * da, bb += db * db;
+                }
+                ex[off[WG_CX_COS] + (size_t)a * K + b] = ab / sqrt(aa * bb);
+            }
+    }
+    wg_objective_free(&f);
+    wg_objective_free(&ft);
+    free(B), free(X), free(C), free(y), free(p0), free(p1), free(pp);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
+/* Short directions (Lanczos) at an optimum or at a connector's point. */
+static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                        const wg_result *dep, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_hessian_plan *hp = &plan->hessian;
+    double t0 = now();
+    int rc = probe_record(t, rank, r);
+    if (rc)
+        return rc;
+    const float *X = NULL;
+    float *owned = NULL;
+    size_t D = 0;
+    if (t->dir_first == WG_AT_OPTIMUM) {
+        X = snapshot(dep, t->probe_epoch);
+        D = dep ? dep->nparams : 0;
+    } else if (dep && dep->status == WG_STATUS_DONE && dep->nextra > 0) {
+        size_t off[WG_CX_PARTS];
+        int K = (int)dep->extra[1], nseg = (int)dep->extra[2], E = (int)dep->extra[3];
+        D = (size_t)dep->extra[4];
+        if (t->dir_count < K && wg_connect_layout(K, nseg, E, D, off) == dep->nextra &&
+            (owned = wg_alloc(D, sizeof *owned, "Hessian point"))) {
+            for (size_t i = 0; i < D; i++)
+                owned[i] = (float)dep->extra[off[WG_CX_X] + (size_t)t->dir_count * D + i];
+            X = owned;
+        }
+    }
+    if (!X)
+        return WG_FAIL(WG_EARG, "task %zu has no point for this Hessian probe", t->deps[0]);
+    const wg_dataset *probe;
+    wg_objective f = {0};
+    wg_hessian_result h = {0};
+    rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, hp->probe_size, plan->seed, &probe);
+    if (rc == 0)
+        rc = wg_objective_net(&f, &s->net, probe, 500);
+    if (rc == 0 && f.dim != D)
+        rc = WG_FAIL(WG_EFORMAT, "point has %zu parameters, the net %zu", D, f.dim);
+    wg_hessian_opts o;
+    wg_hessian_opts_default(&o);
+    o.threshold = hp->threshold;
+    o.max_hvp = hp->budget;
+    o.seed = s->train.seed;
+    o.stream = (uint64_t)t->dir_first * 1000 + (uint64_t)t->dir_count;
+    if (rc == 0)
+        rc = wg_hessian_probe(&f, X, &o, &h);
+    if (rc == 0)
+        rc = wg_result_extra(r, 6 + 2 * (size_t)h.n);
+    if (rc == 0) {
+        double *ex = r->extra;
+        ex[0] = h.n, ex[1] = (double)h.hvps, ex[2] = h.converged;
+        ex[3] = h.count_half, ex[4] = h.count, ex[5] = h.count_double;
+        for (int i = 0; i < h.n; i++) {
+            ex[6 + i] = h.ritz[i];
+            ex[6 + h.n + i] = h.resid[i];
+        }
+    }
+    wg_hessian_result_free(&h);
+    wg_objective_free(&f);
+    free(owned);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
 int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
                  const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r)
 {
@@ -330,11 +618,16 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
         rc = exec_tunnel(x, plan, t, rank, deps ? deps[0] : NULL, r);
     else if (t->kind == WG_TASK_PLANE)
         rc = exec_plane(x, plan, t, rank, deps, r);
+    else if (t->kind == WG_TASK_CONNECT)
+        rc = exec_connect(x, plan, t, rank, deps, r);
+    else if (t->kind == WG_TASK_HESSIAN)
+        rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, r);
     else
         rc = exec_train(x, plan, t, rank, stop, user, r);
     if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))
         return rc;
     r->task = t->id;
+    r->kind = t->kind;
     r->rank = rank;
     if (rc == 0) {
         r->status = WG_STATUS_DONE;

@@ -209,6 +209,7 @@ int wg_hessian_probe(const wg_objective *f, const float *X, const wg_hessian_opt
             Q[i] *= s;
     }
     int m = 0, last_above = -1, stable = 0;
+    double tnorm = 0.0; /* running estimate of |T|: the scale for "beta is zero" */
     for (int j = 0; rc == 0 && j < M; j++) {
         double *q = Q + (size_t)j * D;
         for (size_t i = 0; i < D; i++)
@@ -230,7 +231,8 @@ int wg_hessian_probe(const wg_objective *f, const float *X, const wg_hessian_opt
         alpha[j] = a;
         beta[j] = cblas_dnrm2((int)D, w, 1);
         m = j + 1;
-        int invariant = beta[j] <= 1e-12 * fmax(fabs(a), 1.0);
+        tnorm = fmax(tnorm, fabs(a) + (j > 0 ? beta[j - 1] : 0.0) + beta[j]);
+        int invariant = beta[j] <= 1e-12 * tnorm;
         if (invariant || m % o->check_every == 0 || m == M) {
             int above;
             int conv = ritz(alpha, beta, m, o->threshold, o->tol, r, dw, ew, zw, &above);

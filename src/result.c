@@ -16,7 +16,7 @@
 
 #include "wedge/error.h"
 
-static const char MAGIC[8] = "WGREC02";
+static const char MAGIC[8] = "WGREC03";
 
 int wg_result_init(wg_result *r, int epochs, int nsnap, size_t D)
 {
@@ -78,7 +78,7 @@ int wg_journal_create(const char *dir)
 typedef struct rec_head {
     char magic[8];
     uint64_t task;
-    int32_t status, rank, nepochs, nsnap;
+    int32_t status, rank, nepochs, nsnap, kind, pad;
     uint64_t nparams, nextra;
     double wall_time;
     char message[WG_MSG_LEN];
@@ -110,6 +110,7 @@ int wg_journal_write(const char *dir, const wg_result *r)
     memcpy(h.magic, MAGIC, sizeof h.magic);
     h.task = r->task;
     h.status = r->status;
+    h.kind = r->kind;
     h.rank = r->rank;
     h.nepochs = r->nepochs;
     h.nsnap = r->nsnap;
@@ -165,6 +166,7 @@ int wg_journal_read(const char *dir, uint64_t task, wg_result *r)
     if (rc == 0) {
         r->task = h.task;
         r->status = h.status;
+        r->kind = h.kind;
         r->rank = h.rank;
         r->nepochs = h.nepochs;
         r->nsnap = h.nsnap;

@@ -122,8 +122,8 @@ static void run_one(worker *w, size_t id, done_msg *d)
     memset(d, 0, sizeof *d);
     d->task = (int64_t)id;
     double t0 = now();
-    wg_result r, dep[4];
-    const wg_result *deps[4] = {0};
+    wg_result r, dep[WG_MAX_DEPS];
+    const wg_result *deps[WG_MAX_DEPS] = {0};
     const wg_task *t = &w->plan->tasks[id];
     memset(dep, 0, sizeof dep);
     /* the records this task builds on: from the journal, or from the file when they

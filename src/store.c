@@ -15,6 +15,7 @@
 
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/exec.h"
 #include "wedge/tunnel.h"
 
 #define LABEL_LEN 32
@@ -27,6 +28,23 @@ static int nc_check(int e, const char *what, const char *file, int line)
     return wg_err_set(WG_ENETCDF, file, line, "%s: %s", what, nc_strerror(e));
 }
 #define WG_NC(call, what) nc_check((call), (what), __FILE__, __LINE__)
+
+/* Dimensions of the connector and Hessian variables, from the plan. */
+static void connect_sizes(wg_store *s, const wg_plan *plan)
+{
+    const wg_connect_plan *cp = &plan->connect;
+    s->connect = cp->enabled;
+    s->hessian = plan->hessian.enabled;
+    s->npoint = s->nseg = 1;
+    for (int k = 0; cp->enabled && k < cp->nm; k++) {
+        size_t K = cp->m[k] == 1 ? (size_t)cp->points : 1;
+        size_t nseg = cp->m[k] == 1 ? K + 1 : (size_t)cp->m[k] + 1;
+        s->npoint = K > s->npoint ? K : s->npoint;
+        s->nseg = nseg > s->nseg ? nseg : s->nseg;
+    }
+    s->neval = cp->enabled ? (size_t)cp->eval_points : 1;
+    s->nritz = s->hessian ? (size_t)plan->hessian.budget : 1;
+}
 
 size_t wg_plan_max_params(const wg_plan *plan)
 {
@@ -146,9 +164,9 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
     DEF(def_var(nc, "epoch", NC_INT, 1, &d_epoch, "epoch (1-based)", "epochs", &v));
     DEF(def_var(nc, "kind", NC_BYTE, 1, dt, "task kind", NULL, &v));
     {
-        signed char fv[3] = {0, 1, 2};
-        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 3, fv));
-        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane"));
+        signed char fv[5] = {0, 1, 2, 3, 4};
+        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 5, fv));
+        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane connect hessian"));
     }
     DEF(def_var(nc, "status", NC_BYTE, 1, dt, "task status", NULL, &s->v_status));
     {
@@ -267,6 +285,98 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
         int fill = -1;
         DEF(nc_put_att_int(nc, vs, "_FillValue", NC_INT, 1, &fill));
     }
+    if (s->connect) {
+        int d_pt, d_pt2, d_seg, d_ev;
+        DEF(nc_def_dim(nc, "conn_point", s->npoint, &d_pt));
+        DEF(nc_def_dim(nc, "conn_point2", s->npoint, &d_pt2));
+        DEF(nc_def_dim(nc, "conn_segment", s->nseg, &d_seg));
+        DEF(nc_def_dim(nc, "conn_eval", s->neval, &d_ev));
+        int dtp[2] = {d_task, d_pt}, dtpp[3] = {d_task, d_pt, d_pt2};
+        int dtse[3] = {d_task, d_seg, d_ev}, dtpx[3] = {d_task, d_pt, d_param};
+        DEF(def_var(nc, "connector_m", NC_INT, 1, dt, "connector order m (optima joined: m+1)",
+                    "1", &s->v_c_m));
+        {
+            int ifill = -1;
+            DEF(nc_put_att_int(nc, s->v_c_m, "_FillValue", NC_INT, 1, &ifill));
+        }
+        DEF(def_var(nc, "connector_x", NC_FLOAT, 3, dtpx,
+                    "optimised connector points (1-connector: X_1..X_K; m-connector: the centre)",
+                    "1", &s->v_c_x));
+        DEF(nc_def_var_fill(nc, s->v_c_x, 1, NULL));
+        DEF(def_var(nc, "connector_loss", NC_DOUBLE, 2, dtp,
+                    "final value of the connector objective at each point", "nat", &s->v_c_loss));
+        DEF(def_var(nc, "path_train_loss", NC_DOUBLE, 3, dtse,
+                    "probe-set (training) loss along the connector path", "nat", &s->v_c_tl));
+        DEF(def_var(nc, "path_train_accuracy", NC_DOUBLE, 3, dtse,
+                    "probe-set accuracy along the connector path", "1", &s->v_c_ta));
+        DEF(def_var(nc, "path_test_loss", NC_DOUBLE, 3, dtse, "test loss along the connector path",
+                    "nat", &s->v_c_sl));
+        DEF(def_var(nc, "path_test_accuracy", NC_DOUBLE, 3, dtse,
+                    "test accuracy along the connector path", "1", &s->v_c_sa));
+        DEF(def_var(nc, "path_changed_a", NC_DOUBLE, 3, dtse,
+                    "fraction of test predictions that differ from O1's (m-connector: O_0's)", "1",
+                    &s->v_c_ca));
+        DEF(def_var(nc, "path_changed_b", NC_DOUBLE, 3, dtse,
+                    "fraction of test predictions that differ from O2's (m-connector: the "
+                    "segment's optimum)", "1", &s->v_c_cb));
+        DEF(def_var(nc, "line_train_loss", NC_DOUBLE, 3, dtse,
+                    "probe-set loss along the straight line (1-connector: O1 to O2; "
+                    "m-connector: centroid to each optimum)", "nat", &s->v_c_lt));
+        DEF(def_var(nc, "line_test_loss", NC_DOUBLE, 3, dtse, "test loss along the straight line",
+                    "nat", &s->v_c_ls));
+        DEF(def_var(nc, "barrier_path", NC_DOUBLE, 1, dt,
+                    "largest probe-set loss along the connector path", "nat", &s->v_c_barrier));
+        DEF(def_var(nc, "barrier_line", NC_DOUBLE, 1, dt,
+                    "largest probe-set loss along the straight line", "nat", &s->v_c_line_barrier));
+        DEF(def_var(nc, "deviation_cosine", NC_DOUBLE, 3, dtpp,
+                    "cosine between the deviations X_k - C_k of two points", "1", &s->v_c_cos));
+        DEF(def_var(nc, "plane_leak", NC_DOUBLE, 1, dt,
+                    "largest |B (X - X0)| / |X - X0|: how far the points left their planes", "1",
+                    &s->v_c_leak));
+    }
+    if (s->hessian) {
+        int d_r;
+        DEF(nc_def_dim(nc, "ritz", s->nritz, &d_r));
+        int dtr[2] = {d_task, d_r};
+        DEF(def_var(nc, "hessian_ritz", NC_DOUBLE, 2, dtr,
+                    "Ritz values of the probe-set Hessian, descending", "nat", &s->v_h_ritz));
+        DEF(def_var(nc, "hessian_residual", NC_DOUBLE, 2, dtr, "residual bound of each Ritz value",
+                    "nat", &s->v_h_resid));
+        DEF(def_var(nc, "hessian_n", NC_INT, 1, dt, "Ritz values stored", "1", &s->v_h_n));
+        DEF(def_var(nc, "hessian_hvps", NC_INT, 1, dt, "Hessian-vector products spent", "1",
+                    &s->v_h_hvps));
+        DEF(def_var(nc, "hessian_converged", NC_BYTE, 1, dt,
+                    "1 if Lanczos converged, 0 if it ran out of budget", NULL, &s->v_h_conv));
+        DEF(def_var(nc, "n_short_half", NC_INT, 1, dt, "Ritz values above 0.5 x threshold", "1",
+                    &s->v_h_half));
+        DEF(def_var(nc, "n_short", NC_INT, 1, dt,
+                    "number of short directions: Ritz values above the threshold", "1",
+                    &s->v_h_count));
+        DEF(def_var(nc, "n_short_double", NC_INT, 1, dt, "Ritz values above 2 x threshold", "1",
+                    &s->v_h_double));
+        DEF(def_var(nc, "hessian_at", NC_INT, 1, dt,
+                    "where: 0 a trained optimum, 1 a connector point", "1", &s->v_h_at));
+        DEF(def_var(nc, "hessian_point", NC_INT, 1, dt,
+                    "connector point index (1-connector: X_{k+1}; m-connector: 0 = centre)", "1",
+                    &s->v_h_point));
+        DEF(nc_put_att_double(nc, s->v_h_count, "threshold", NC_DOUBLE, 1,
+                              &plan->hessian.threshold));
+        const int fill_vars[6] = {s->v_h_n, s->v_h_hvps, s->v_h_half, s->v_h_count,
+                                  s->v_h_double, s->v_h_point};
+        int ifill = -1;
+        signed char bfill = -1;
+        for (int i = 0; i < 6; i++) /* -1: not a Hessian row */
+            DEF(nc_put_att_int(nc, fill_vars[i], "_FillValue", NC_INT, 1, &ifill));
+        DEF(nc_put_att_schar(nc, s->v_h_conv, "_FillValue", NC_BYTE, 1, &bfill));
+    }
+    if (s->connect || s->hessian) {
+        if (!s->tunnel && !s->plane) {
+            DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads",
+                        "epochs", &s->v_probe_epoch));
+            DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
+                        &s->v_source));
+        }
+    }
     /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
     {
         char coords[512] = "kind";
@@ -365,13 +475,21 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
         if (!rc) rc = WG_NC(nc_inq_varid(nc, "level_is_absolute", &va), "level");
         if (!rc) rc = WG_NC(nc_put_var_schar(nc, va, abs_), "writing levels");
     }
-    if (rc == 0 && (s->tunnel || s->plane)) {
+    if (rc == 0 && (s->tunnel || s->plane || s->connect || s->hessian)) {
         for (size_t i = 0; i < n; i++)
             iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : plan->tasks[i].probe_epoch;
         rc = WG_NC(nc_put_var_int(nc, s->v_probe_epoch, iv), "writing probe epochs");
         for (size_t i = 0; i < n; i++)
             iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : (int)plan->tasks[i].deps[0];
         if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_source, iv), "writing probe sources");
+    }
+    if (rc == 0 && s->hessian) {
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_HESSIAN ? plan->tasks[i].dir_first : -1;
+        rc = WG_NC(nc_put_var_int(nc, s->v_h_at, iv), "writing hessian_at");
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_HESSIAN ? plan->tasks[i].dir_count : -1;
+        if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_h_point, iv), "writing hessian_point");
     }
     for (size_t i = 0; rc == 0 && s->plane && i < n; i++)
         if (plan->tasks[i].kind == WG_TASK_PLANE) {
@@ -424,6 +542,7 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
     s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
     s->plane = plan->plane.enabled;
     s->ngrid = (size_t)plan->plane.grid;
+    connect_sizes(s, plan);
     int mode = NC_NETCDF4 | (clobber ? NC_CLOBBER : NC_NOCLOBBER);
     int e = nc_create_par(path, mode, comm, MPI_INFO_NULL, &s->ncid);
     if (e == NC_EEXIST)
@@ -515,6 +634,32 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
             rc = var_id(s->ncid, tv[i].n, tv[i].v);
         s->ndir = (size_t)plan->tunnel.directions;
         s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
+    }
+    connect_sizes(s, plan);
+    if (rc == 0 && (s->connect || s->hessian)) {
+        struct { const char *n; int *v; int need; } cv[] = {
+            {"probe_epoch", &s->v_probe_epoch, 1}, {"source_task", &s->v_source, 1},
+            {"connector_m", &s->v_c_m, s->connect}, {"connector_x", &s->v_c_x, s->connect},
+            {"connector_loss", &s->v_c_loss, s->connect},
+            {"path_train_loss", &s->v_c_tl, s->connect},
+            {"path_train_accuracy", &s->v_c_ta, s->connect},
+            {"path_test_loss", &s->v_c_sl, s->connect},
+            {"path_test_accuracy", &s->v_c_sa, s->connect},
+            {"path_changed_a", &s->v_c_ca, s->connect}, {"path_changed_b", &s->v_c_cb, s->connect},
+            {"line_train_loss", &s->v_c_lt, s->connect}, {"line_test_loss", &s->v_c_ls, s->connect},
+            {"barrier_path", &s->v_c_barrier, s->connect},
+            {"barrier_line", &s->v_c_line_barrier, s->connect},
+            {"deviation_cosine", &s->v_c_cos, s->connect}, {"plane_leak", &s->v_c_leak, s->connect},
+            {"hessian_ritz", &s->v_h_ritz, s->hessian},
+            {"hessian_residual", &s->v_h_resid, s->hessian}, {"hessian_n", &s->v_h_n, s->hessian},
+            {"hessian_hvps", &s->v_h_hvps, s->hessian},
+            {"hessian_converged", &s->v_h_conv, s->hessian},
+            {"n_short_half", &s->v_h_half, s->hessian}, {"n_short", &s->v_h_count, s->hessian},
+            {"n_short_double", &s->v_h_double, s->hessian}, {"hessian_at", &s->v_h_at, s->hessian},
+            {"hessian_point", &s->v_h_point, s->hessian}};
+        for (size_t i = 0; rc == 0 && i < sizeof cv / sizeof *cv; i++)
+            if (cv[i].need)
+                rc = var_id(s->ncid, cv[i].n, cv[i].v);
     }
     s->plane = plan->plane.enabled;
     if (rc == 0 && s->plane) {
@@ -627,6 +772,68 @@ static int write_plane(wg_store *s, const wg_result *r)
     return rc;
 }
 
+static int write_connect(wg_store *s, const wg_result *r)
+{
+    if (!s->connect || r->nextra < 5)
+        return WG_FAIL(WG_EFORMAT, "task %llu: connector record does not fit the file",
+                       (unsigned long long)r->task);
+    const double *ex = r->extra;
+    int m = (int)ex[0], K = (int)ex[1], nseg = (int)ex[2], E = (int)ex[3];
+    size_t D = (size_t)ex[4], off[WG_CX_PARTS], t = (size_t)r->task, one = 1;
+    if ((size_t)K > s->npoint || (size_t)nseg > s->nseg || (size_t)E != s->neval ||
+        D > s->nparam || wg_connect_layout(K, nseg, E, D, off) != r->nextra)
+        return WG_FAIL(WG_EFORMAT, "task %zu: connector record does not fit the file", t);
+    int nc = s->ncid, rc = 0;
+    const char *w = "writing a connector row";
+    float *x = malloc((size_t)K * D * sizeof *x + 1);
+    if (!x)
+        return WG_FAIL(WG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < (size_t)K * D; i++)
+        x[i] = (float)ex[off[WG_CX_X] + i];
+    size_t sx[3] = {t, 0, 0}, cx[3] = {1, (size_t)K, D};
+    size_t sp[2] = {t, 0}, cpn[2] = {1, (size_t)K};
+    size_t se[3] = {t, 0, 0}, ce[3] = {1, (size_t)nseg, (size_t)E};
+    size_t cc[3] = {1, (size_t)K, (size_t)K};
+    rc = WG_NC(nc_put_vara_int(nc, s->v_c_m, &t, &one, &m), w);
+    if (!rc) rc = WG_NC(nc_put_vara_float(nc, s->v_c_x, sx, cx, x), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_loss, sp, cpn, ex + off[WG_CX_LOSS]), w);
+    const int vars[8] = {s->v_c_tl, s->v_c_ta, s->v_c_sl, s->v_c_sa, s->v_c_ca, s->v_c_cb,
+                         s->v_c_lt, s->v_c_ls};
+    for (int i = 0; !rc && i < 8; i++)
+        rc = WG_NC(nc_put_vara_double(nc, vars[i], se, ce, ex + off[WG_CX_TRAIN_LOSS + i]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_barrier, &t, &one, ex + off[WG_CX_BARRIER]), w);
+    if (!rc)
+        rc = WG_NC(nc_put_vara_double(nc, s->v_c_line_barrier, &t, &one,
+                                      ex + off[WG_CX_BARRIER] + 1), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_cos, se, cc, ex + off[WG_CX_COS]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_leak, &t, &one, ex + off[WG_CX_LEAK]), w);
+    free(x);
+    return rc;
+}
+
+static int write_hessian(wg_store *s, const wg_result *r)
+{
+    size_t t = (size_t)r->task, one = 1;
+    int n = r->nextra >= 6 ? (int)r->extra[0] : -1;
+    if (!s->hessian || n < 0 || (size_t)n > s->nritz || r->nextra != 6 + 2 * (size_t)n)
+        return WG_FAIL(WG_EFORMAT, "task %zu: Hessian record does not fit the file", t);
+    const double *ex = r->extra;
+    int iv[6] = {n, (int)ex[1], 0, (int)ex[3], (int)ex[4], (int)ex[5]};
+    signed char conv = (signed char)ex[2];
+    size_t s2[2] = {t, 0}, c2[2] = {1, (size_t)n};
+    int nc = s->ncid, rc = 0;
+    const char *w = "writing a Hessian row";
+    rc = WG_NC(nc_put_vara_int(nc, s->v_h_n, &t, &one, &iv[0]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_h_hvps, &t, &one, &iv[1]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_schar(nc, s->v_h_conv, &t, &one, &conv), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_h_half, &t, &one, &iv[3]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_h_count, &t, &one, &iv[4]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_h_double, &t, &one, &iv[5]), w);
+    if (!rc && n > 0) rc = WG_NC(nc_put_vara_double(nc, s->v_h_ritz, s2, c2, ex + 6), w);
+    if (!rc && n > 0) rc = WG_NC(nc_put_vara_double(nc, s->v_h_resid, s2, c2, ex + 6 + n), w);
+    return rc;
+}
+
 int wg_store_read_result(wg_store *s, size_t task, wg_result *r)
 {
     int np = 0, rc;
@@ -679,12 +886,14 @@ int wg_store_write(wg_store *s, const wg_result *r)
         if (!rc && r->nparams > 0)
             rc = WG_NC(nc_put_vara_float(nc, s->v_params, st3, ct3, r->params), w);
     }
-    if (!rc && r->nextra > 0 && t < s->ntasks) {
-        if (s->plane && r->nextra >= 3 && (size_t)r->extra[2] == s->ngrid &&
-            r->nextra == 3 + 2 * s->ngrid + 6 + (size_t)r->extra[0] * s->ngrid)
-            rc = write_plane(s, r);
-        else if (s->tunnel)
-            rc = write_tunnel(s, r);
+    if (!rc && r->nextra > 0) {
+        switch (r->kind) {
+        case WG_TASK_TUNNEL: rc = write_tunnel(s, r); break;
+        case WG_TASK_PLANE: rc = write_plane(s, r); break;
+        case WG_TASK_CONNECT: rc = write_connect(s, r); break;
+        case WG_TASK_HESSIAN: rc = write_hessian(s, r); break;
+        default: break;
+        }
     }
     if (!rc) rc = WG_NC(nc_put_vara_text(nc, s->v_message, st2, cm, msg), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_wall, &t, &one, &r->wall_time), w);

@@ -149,11 +149,12 @@ static int top_seed(ctx *c, const char *sec, const yaml_node_t *v);
 static int sec_keys(ctx *c, const char *sec, const yaml_node_t *v);
 static int sec_sweep(ctx *c, const char *sec, const yaml_node_t *v);
 static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v);
+static int sec_connectors(ctx *c, const char *sec, const yaml_node_t *v);
 
 static const section sections[] = {
     {"name", 1, top_name},  {"output", 0, top_output}, {"seed", 0, top_seed},
     {"data", 0, sec_keys},  {"model", 0, sec_keys},    {"train", 0, sec_keys},
-    {"sweep", 0, sec_sweep}, {"probes", 0, sec_probes},
+    {"sweep", 0, sec_sweep}, {"probes", 0, sec_probes}, {"connectors", 0, sec_connectors},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -180,6 +181,7 @@ struct ctx {
     int ngroups;
     mark tunnel_at, tunnel_epochs_at; /* probes.tunnel and its epochs */
     mark plane_at, plane_epochs_at;
+    mark connect_at, hessian_at;
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -665,7 +667,8 @@ void wg_text_first_change(const char *a, const char *b, char *out, size_t size)
 
 const char *wg_task_kind_name(wg_task_kind k)
 {
-    static const char *names[WG_TASK_KINDS] = {"train", "tunnel", "plane"};
+    static const char *names[WG_TASK_KINDS] = {"train", "tunnel", "plane", "connect",
+                                               "hessian"};
     return (unsigned)k < WG_TASK_KINDS ? names[k] : "?";
 }
 
@@ -828,13 +831,183 @@ static int probe_plane(ctx *c, const yaml_node_t *v)
     return 0;
 }
 
+/* A table-driven option mapping (connectors, probes.hessian): each entry names an
+ * option, its type and range, and where the value goes. */
+typedef struct opt_def {
+    const char *name;
+    char type;        /* 'i' int, 'z' size_t, 'f' double, 'b' bool, 'e' enum, 'L' int list,
+                         'S' list of names (bit set of choices) */
+    double lo, hi;
+    int lo_open;
+    void *dst;
+    int *count;       /* 'L': number of values */
+    int max;          /* 'L': capacity */
+    const char *const *choices;
+    int nchoices;
+} opt_def;
+
+static int parse_opts(ctx *c, const char *where, const yaml_node_t *v, const opt_def *defs,
+                      int n)
+{
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return fail(c, mark_of(v), WG_EARG, "%s: expected a mapping, got %s", where,
+                    node_desc(v));
+    char in[80], full[96];
+    snprintf(in, sizeof in, "in %s", where);
+    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+         pr++) {
+        const yaml_node_t *kn, *val = node(c, pr->value);
+        int rc = pair_key(c, v, pr, in, &kn);
+        if (rc)
+            return rc;
+        const opt_def *d = NULL;
+        for (int i = 0; i < n && !d; i++)
+            if (strcmp(defs[i].name, sval(kn)) == 0)
+                d = &defs[i];
+        if (!d) {
+            const char *cands[16];
+            for (int i = 0; i < n && i < 16; i++)
+                cands[i] = defs[i].name;
+            return unknown_key(c, kn, in, cands, (size_t)(n < 16 ? n : 16));
+        }
+        snprintf(full, sizeof full, "%s.%s", where, d->name);
+        double x;
+        switch (d->type) {
+        case 'i':
+        case 'z':
+        case 'f':
+            rc = probe_number(c, full, val, d->type != 'f', d->lo, d->lo_open, d->hi, &x);
+            if (rc == 0 && d->type == 'i')
+                *(int *)d->dst = (int)x;
+            else if (rc == 0 && d->type == 'z')
+                *(size_t *)d->dst = (size_t)x;
+            else if (rc == 0)
+                *(double *)d->dst = x;
+            break;
+        case 'b':
+        case 'e': {
+            const char *t = val->type == YAML_SCALAR_NODE ? sval(val) : "";
+            int k = -1;
+            for (int i = 0; i < d->nchoices; i++)
+                if (strcmp(t, d->choices[i]) == 0)
+                    k = i;
+            if (d->type == 'b') {
+                if (strcmp(t, "true") == 0 || strcmp(t, "yes") == 0)
+                    k = 1;
+                else if (strcmp(t, "false") == 0 || strcmp(t, "no") == 0)
+                    k = 0;
+            }
+            if (k < 0) {
+                char list[160] = "true, false";
+                if (d->type == 'e')
+                    join(list, sizeof list, d->choices, (size_t)d->nchoices);
+                rc = fail(c, mark_of(val), WG_EARG, "%s: '%s' is not one of %s", full, t, list);
+            } else {
+                *(int *)d->dst = k;
+            }
+            break;
+        }
+        case 'L': {
+            double list[WG_MAX_PROBE_EPOCHS > WG_MAX_M ? WG_MAX_PROBE_EPOCHS : WG_MAX_M];
+            int got = 0;
+            rc = probe_list(c, full, val, 1, d->lo, 0, d->hi, list, d->max, &got);
+            for (int i = 0; rc == 0 && i < got; i++)
+                ((int *)d->dst)[i] = (int)list[i];
+            if (rc == 0)
+                *d->count = got;
+            break;
+        }
+        case 'S': {
+            if (val->type != YAML_SEQUENCE_NODE)
+                return fail(c, mark_of(val), WG_EARG, "%s: expected a list", full);
+            int bits = 0;
+            for (yaml_node_item_t *it = val->data.sequence.items.start;
+                 rc == 0 && it < val->data.sequence.items.top; it++) {
+                const yaml_node_t *item = node(c, *it);
+                const char *t = item->type == YAML_SCALAR_NODE ? sval(item) : "";
+                int k = -1;
+                for (int i = 0; i < d->nchoices; i++)
+                    if (strcmp(t, d->choices[i]) == 0)
+                        k = i;
+                if (k < 0) {
+                    char list[160];
+                    join(list, sizeof list, d->choices, (size_t)d->nchoices);
+                    rc = fail(c, mark_of(item), WG_EARG, "%s: '%s' is not one of %s", full, t,
+                              list);
+                }
+                bits |= k >= 0 ? 1 << k : 0;
+            }
+            if (rc == 0)
+                *(int *)d->dst = bits;
+            break;
+        }
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int sec_connectors(ctx *c, const char *sec, const yaml_node_t *v)
+{
+    (void)sec;
+    wg_connect_plan *t = &c->p->connect;
+    t->enabled = 1;
+    t->nm = 1;
+    t->m[0] = 1;
+    t->points = 9;
+    t->objective = 0;
+    t->steps = 200;
+    t->rounds = 2;
+    t->lr = 1e-3;
+    t->probe_size = 10000;
+    t->eval_points = 10;
+    c->connect_at = mark_of(v);
+    static const char *const objectives[] = {"point", "path"};
+    const opt_def defs[] = {
+        {"m", 'L', 1, WG_MAX_M, 0, t->m, &t->nm, WG_MAX_M, NULL, 0},
+        {"points", 'i', 1, 100, 0, &t->points, NULL, 0, NULL, 0},
+        {"objective", 'e', 0, 0, 0, &t->objective, NULL, 0, objectives, 2},
+        {"steps", 'i', 0, 1e7, 0, &t->steps, NULL, 0, NULL, 0},
+        {"rounds", 'i', 1, 1000, 0, &t->rounds, NULL, 0, NULL, 0},
+        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0},
+        {"eval_points", 'i', 2, 1000, 0, &t->eval_points, NULL, 0, NULL, 0},
+    };
+    return parse_opts(c, "connectors", v, defs, (int)(sizeof defs / sizeof *defs));
+}
+
+static int probe_hessian(ctx *c, const yaml_node_t *v)
+{
+    wg_hessian_plan *t = &c->p->hessian;
+    t->enabled = 1;
+    t->threshold = 1.0;
+    t->budget = 600;
+    t->probe_size = 10000;
+    int at = 1;
+    c->hessian_at = mark_of(v);
+    static const char *const places[] = {"optima", "connectors"};
+    const opt_def defs[] = {
+        {"at", 'S', 0, 0, 0, &at, NULL, 0, places, 2},
+        {"threshold", 'f', 0, 1e12, 1, &t->threshold, NULL, 0, NULL, 0},
+        {"budget", 'i', 1, 100000, 0, &t->budget, NULL, 0, NULL, 0},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0},
+    };
+    int rc = parse_opts(c, "probes.hessian", v, defs, (int)(sizeof defs / sizeof *defs));
+    t->at_optima = at & 1;
+    t->at_connectors = (at >> 1) & 1;
+    return rc;
+}
+
 static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
 {
     (void)sec;
     if (v->type != YAML_MAPPING_NODE)
         return fail(c, mark_of(v), WG_EARG, "probes: expected a mapping of probes, got %s",
                     node_desc(v));
-    static const char *const kinds[] = {"tunnel", "plane"};
+    static const char *const kinds[] = {"tunnel", "plane", "hessian"};
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
          pr++) {
         const yaml_node_t *kn;
@@ -845,8 +1018,10 @@ static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
             rc = probe_tunnel(c, node(c, pr->value));
         else if (strcmp(sval(kn), "plane") == 0)
             rc = probe_plane(c, node(c, pr->value));
+        else if (strcmp(sval(kn), "hessian") == 0)
+            rc = probe_hessian(c, node(c, pr->value));
         else
-            rc = unknown_key(c, kn, "in probes", kinds, 2);
+            rc = unknown_key(c, kn, "in probes", kinds, 3);
         if (rc)
             return rc;
     }
@@ -1485,6 +1660,55 @@ static int same_but_seed(const ctx *c, const wg_task *a, const wg_task *b)
     return 1;
 }
 
+/* Training tasks grouped by everything but the replicate: group g has members
+ * ids[g * ntrain .. + count[g]) in plan order. */
+static int replicate_groups(const ctx *c, size_t **ids, size_t **count, size_t *ngroups)
+{
+    const wg_plan *p = c->p;
+    size_t n = p->ntrain ? p->ntrain : 1;
+    *ids = wg_alloc(n, n * sizeof **ids, "seed groups");
+    *count = wg_calloc(n, sizeof **count, "seed groups");
+    *ngroups = 0;
+    if (!*ids || !*count) {
+        free(*ids);
+        free(*count);
+        return WG_ENOMEM;
+    }
+    for (size_t i = 0; i < p->ntrain; i++) {
+        size_t g = 0;
+        while (g < *ngroups && !same_but_seed(c, &p->tasks[(*ids)[g * n]], &p->tasks[i]))
+            g++;
+        if (g == *ngroups)
+            (*ngroups)++;
+        (*ids)[g * n + (*count)[g]++] = i;
+    }
+    return 0;
+}
+
+/* Room for `add` more tasks. */
+static int grow_tasks(wg_plan *p, size_t add)
+{
+    wg_task *grown = realloc(p->tasks, (p->ntasks + add) * sizeof *grown);
+    if (!grown)
+        return WG_FAIL(WG_ENOMEM, "out of memory expanding the plan");
+    p->tasks = grown;
+    return 0;
+}
+
+/* A probe-like task reading training (or connector) tasks: the setting and
+ * coordinates of the first. */
+static wg_task *new_task(wg_plan *p, wg_task_kind kind, size_t first_dep)
+{
+    wg_task *t = &p->tasks[p->ntasks];
+    const wg_task *s = &p->tasks[first_dep];
+    memset(t, 0, sizeof *t);
+    t->id = p->ntasks++;
+    t->kind = kind;
+    t->set = s->set;
+    memcpy(t->axis_index, s->axis_index, sizeof t->axis_index);
+    return t;
+}
+
 /* Plane tasks: for every group of training tasks that differ only in the replicate,
  * the plane through its first three members, per epoch, in `split` row blocks. */
 static int add_planes(ctx *c)
@@ -1493,64 +1717,36 @@ static int add_planes(ctx *c)
     const wg_plane_plan *pp = &p->plane;
     if (!pp->enabled)
         return 0;
-    size_t *first3 = wg_calloc(p->ntrain ? p->ntrain : 1, 3 * sizeof *first3, "plane groups");
-    if (!first3)
-        return WG_ENOMEM;
-    size_t ngroups = 0;
-    for (size_t i = 0; i < p->ntrain; i++) {
-        size_t g = 0;
-        while (g < ngroups && !same_but_seed(c, &p->tasks[first3[3 * g]], &p->tasks[i]))
-            g++;
-        if (g == ngroups) {
-            first3[3 * g] = i;
-            first3[3 * g + 1] = first3[3 * g + 2] = SIZE_MAX;
-            ngroups++;
-        } else if (first3[3 * g + 1] == SIZE_MAX) {
-            first3[3 * g + 1] = i;
-        } else if (first3[3 * g + 2] == SIZE_MAX) {
-            first3[3 * g + 2] = i;
-        }
-    }
+    size_t *ids, *count, ngroups, n = p->ntrain ? p->ntrain : 1;
+    int rc = replicate_groups(c, &ids, &count, &ngroups);
+    if (rc)
+        return rc;
     size_t ne = (size_t)(pp->nepochs ? pp->nepochs : 1), add = 0;
     for (size_t g = 0; g < ngroups; g++)
-        if (first3[3 * g + 2] != SIZE_MAX)
+        if (count[g] >= 3)
             add += ne * (size_t)pp->split;
-    if (add == 0) {
-        free(first3);
-        return fail(c, c->plane_at, WG_EARG,
-                    "probes.plane needs three trainings that differ only in seed: sweep "
-                    "`seed` over at least 3 values");
-    }
-    wg_task *grown = realloc(p->tasks, (p->ntasks + add) * sizeof *grown);
-    if (!grown) {
-        free(first3);
-        return WG_FAIL(WG_ENOMEM, "out of memory expanding probes");
-    }
-    p->tasks = grown;
-    size_t id = p->ntasks;
-    for (size_t g = 0; g < ngroups; g++) {
-        if (first3[3 * g + 2] == SIZE_MAX)
+    if (add == 0)
+        rc = fail(c, c->plane_at, WG_EARG,
+                  "probes.plane needs three trainings that differ only in seed: sweep "
+                  "`seed` over at least 3 values");
+    if (rc == 0)
+        rc = grow_tasks(p, add);
+    for (size_t g = 0; rc == 0 && g < ngroups; g++) {
+        if (count[g] < 3)
             continue;
-        for (size_t e = 0; e < ne; e++)
-            for (int k = 0; k < pp->split; k++, id++) {
-                const wg_task *s = &p->tasks[first3[3 * g]];
-                wg_task *t = &p->tasks[id];
-                memset(t, 0, sizeof *t);
-                t->id = id;
-                t->kind = WG_TASK_PLANE;
-                t->set = s->set;
-                memcpy(t->axis_index, s->axis_index, sizeof t->axis_index);
+        const size_t *m = ids + g * n;
+        for (size_t e = 0; rc == 0 && e < ne; e++)
+            for (int k = 0; k < pp->split; k++) {
+                wg_task *t = new_task(p, WG_TASK_PLANE, m[0]);
                 t->ndeps = 3;
                 for (int j = 0; j < 3; j++)
-                    t->deps[j] = first3[3 * g + (size_t)j];
-                int ep = pp->nepochs ? pp->epochs[e] : s->set.train.epochs;
+                    t->deps[j] = m[j];
+                int ep = pp->nepochs ? pp->epochs[e] : t->set.train.epochs;
                 for (int j = 0; j < 3; j++) /* the three must share the probed epoch */
-                    if (p->tasks[t->deps[j]].set.train.epochs < ep) {
-                        free(first3);
-                        return fail(c, c->plane_at, WG_EARG,
-                                    "probes.plane: epoch %d is beyond the epochs of task %zu",
-                                    ep, t->deps[j]);
-                    }
+                    if (p->tasks[m[j]].set.train.epochs < ep)
+                        rc = fail(c, c->plane_at, WG_EARG,
+                                  "probes.plane: epoch %d is beyond the epochs of task %zu", ep,
+                                  m[j]);
                 t->probe_epoch = ep;
                 t->dir_first = (int)((long)pp->grid * k / pp->split);
                 t->dir_count = (int)((long)pp->grid * (k + 1) / pp->split) - t->dir_first;
@@ -1558,9 +1754,80 @@ static int add_planes(ctx *c)
                           flops_per_image(&t->set.net);
             }
     }
-    free(first3);
-    p->ntasks = id;
-    return 0;
+    free(ids);
+    free(count);
+    return rc;
+}
+
+/* Connector tasks (one per group and order m, joining the group's first m+1
+ * optima) and Hessian tasks (at optima, at 1-connector points, at m-connector
+ * centres). */
+static int add_connectors(ctx *c)
+{
+    wg_plan *p = c->p;
+    const wg_connect_plan *cp = &p->connect;
+    const wg_hessian_plan *hp = &p->hessian;
+    int rc = 0;
+    if (hp->enabled && hp->at_optima) {
+        rc = grow_tasks(p, p->ntrain);
+        for (size_t i = 0; rc == 0 && i < p->ntrain; i++) {
+            wg_task *t = new_task(p, WG_TASK_HESSIAN, i);
+            t->ndeps = 1;
+            t->deps[0] = i;
+            t->probe_epoch = t->set.train.epochs;
+            t->dir_first = WG_AT_OPTIMUM;
+            t->cost = 2.0 * hp->budget * 3.0 * (double)hp->probe_size * flops_per_image(&t->set.net);
+        }
+    }
+    if (rc || !cp->enabled) {
+        if (rc == 0 && hp->enabled && hp->at_connectors)
+            rc = fail(c, c->hessian_at, WG_EARG,
+                      "probes.hessian.at: connectors needs a `connectors:` section");
+        return rc;
+    }
+    size_t *ids, *count, ngroups, n = p->ntrain ? p->ntrain : 1;
+    rc = replicate_groups(c, &ids, &count, &ngroups);
+    if (rc)
+        return rc;
+    for (size_t g = 0; rc == 0 && g < ngroups; g++)
+        for (int k = 0; rc == 0 && k < cp->nm; k++) {
+            int m = cp->m[k];
+            if (count[g] < (size_t)m + 1) {
+                rc = fail(c, c->connect_at, WG_EARG,
+                          "connectors: m = %d joins %d optima, but only %zu trainings differ "
+                          "only in seed: sweep `seed` over at least %d values", m, m + 1,
+                          count[g], m + 1);
+                break;
+            }
+            int npts = m == 1 ? cp->points : 1;
+            rc = grow_tasks(p, 1 + (hp->enabled && hp->at_connectors ? (size_t)npts : 0));
+            if (rc)
+                break;
+            const size_t *mem = ids + g * n;
+            wg_task *t = new_task(p, WG_TASK_CONNECT, mem[0]);
+            t->ndeps = (size_t)m + 1;
+            for (int j = 0; j <= m; j++)
+                t->deps[j] = mem[j];
+            t->probe_epoch = t->set.train.epochs;
+            t->dir_first = m;
+            int rounds = cp->objective == 1 && m == 1 ? cp->rounds : 1;
+            double per = 3.0 * (double)cp->probe_size * flops_per_image(&t->set.net);
+            t->cost = (double)npts * cp->steps * rounds * per;
+            size_t conn = t->id;
+            for (int q = 0; hp->enabled && hp->at_connectors && q < npts; q++) {
+                wg_task *h = new_task(p, WG_TASK_HESSIAN, mem[0]);
+                h->ndeps = 1;
+                h->deps[0] = conn;
+                h->probe_epoch = h->set.train.epochs;
+                h->dir_first = WG_AT_CONNECTOR;
+                h->dir_count = q;
+                h->cost = 2.0 * hp->budget * 3.0 * (double)hp->probe_size *
+                          flops_per_image(&h->set.net);
+            }
+        }
+    free(ids);
+    free(count);
+    return rc;
 }
 
 static int expand(ctx *c)
@@ -1604,7 +1871,11 @@ static int expand(ctx *c)
     }
     p->ntrain = n;
     int rc = add_probes(c);
-    return rc ? rc : add_planes(c);
+    if (rc == 0)
+        rc = add_planes(c);
+    if (rc == 0)
+        rc = add_connectors(c);
+    return rc;
 }
 
 /* ---- loading ------------------------------------------------------------------------ */
@@ -1892,6 +2163,11 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
         else if (t->kind == WG_TASK_PLANE)
             fprintf(f, "  epoch=%d rows=%d..%d", t->probe_epoch, t->dir_first,
                     t->dir_first + t->dir_count - 1);
+        else if (t->kind == WG_TASK_CONNECT)
+            fprintf(f, "  m=%d", t->dir_first);
+        else if (t->kind == WG_TASK_HESSIAN)
+            fprintf(f, t->dir_first == WG_AT_OPTIMUM ? "  at optimum" : "  at point %d",
+                    t->dir_count);
         fprintf(f, "  deps:");
         if (t->ndeps == 0)
             fprintf(f, " -");

@@ -19,6 +19,17 @@ typedef struct wg_exec {
 /* Asked between epochs: nonzero abandons the task (it stays pending). */
 typedef int (*wg_stop_fn)(void *user);
 
+/* A connector record's extra doubles: a header [m, K, nseg, E, D], the K optimised
+ * points (K*D), their final objective values (K), along the path per segment and
+ * evaluation point (nseg*E each): train loss, train accuracy, test loss, test
+ * accuracy, fraction of test labels changed from O1 (A) and from O2 or O_i (B);
+ * along the straight line: train and test loss; the barriers [path, line]; the
+ * K x K cosines of the deviations; the largest plane leak.  Returns the size. */
+enum { WG_CX_HDR, WG_CX_X, WG_CX_LOSS, WG_CX_TRAIN_LOSS, WG_CX_TRAIN_ACC, WG_CX_TEST_LOSS,
+       WG_CX_TEST_ACC, WG_CX_CHANGE_A, WG_CX_CHANGE_B, WG_CX_LINE_TRAIN, WG_CX_LINE_TEST,
+       WG_CX_BARRIER, WG_CX_COS, WG_CX_LEAK, WG_CX_PARTS };
+size_t wg_connect_layout(int K, int nseg, int E, size_t D, size_t off[WG_CX_PARTS]);
+
 void wg_exec_init(wg_exec *x);
 void wg_exec_free(wg_exec *x);
 

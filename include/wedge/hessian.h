@@ -30,7 +30,9 @@ void wg_hessian_opts_default(wg_hessian_opts *o);
 typedef struct wg_hessian_result {
     int n;              /* Ritz values kept (= Lanczos iterations run) */
     double *ritz;       /* n values, descending */
-    double *resid;      /* their residual bounds |beta_m s_m| */
+    double *resid;      /* |beta_m s_m|: a residual bound for an exact operator; with
+                           finite-difference HVPs it understates the error (~1e-4 of
+                           the top value), so convergence also asks a stable count */
     long hvps;          /* Hessian-vector products spent */
     int converged;      /* 1 if stopped by convergence, 0 if by the budget */
     int count_half, count, count_double; /* Ritz values above 0.5x, 1x, 2x threshold */
@@ -48,7 +50,8 @@ int wg_hessian_probe(const wg_objective *f, const float *X, const wg_hessian_opt
 
 /* Eigenvalues (ascending, into d) and, if z is non-NULL, the LAST components of
  * the normalised eigenvectors (into z) of the symmetric tridiagonal matrix with
- * diagonal d[0..n) and off-diagonal e[0..n-1) (e is destroyed).  Implicit QL. */
+ * diagonal d[0..n) and off-diagonal e[0..n-1).  e must have n entries: e[n-1] is
+ * scratch, and all of e is destroyed.  Implicit QL. */
 int wg_tridiag_eig(double *d, double *e, int n, double *z);
 
 #endif

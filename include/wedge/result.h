@@ -24,6 +24,7 @@ enum {
 
 typedef struct wg_result {
     uint64_t task;
+    int kind;                   /* wg_task_kind of the task: how extra is laid out */
     int status;
     int rank;
     double wall_time;           /* seconds */

@@ -29,6 +29,13 @@ typedef struct wg_store {
     int plane;
     size_t ngrid;
     int v_p_gx, v_p_gy, v_p_vx, v_p_vy, v_p_loss;
+    /* connectors and Hessian probes */
+    int connect, hessian;
+    size_t npoint, nseg, neval, nritz;
+    int v_c_x, v_c_loss, v_c_tl, v_c_ta, v_c_sl, v_c_sa, v_c_ca, v_c_cb, v_c_lt, v_c_ls,
+        v_c_barrier, v_c_line_barrier, v_c_cos, v_c_leak, v_c_m;
+    int v_h_ritz, v_h_resid, v_h_n, v_h_hvps, v_h_conv, v_h_half, v_h_count, v_h_double,
+        v_h_at, v_h_point;
 } wg_store;
 
 /* Metadata written as global attributes. */

@@ -51,8 +51,13 @@ typedef struct wg_axis {
     int line, column;           /* where the axis was declared */
 } wg_axis;
 
-typedef enum { WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2 } wg_task_kind;
-#define WG_TASK_KINDS 3
+typedef enum {
+    WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2, WG_TASK_CONNECT = 3,
+    WG_TASK_HESSIAN = 4
+} wg_task_kind;
+#define WG_TASK_KINDS 5
+#define WG_MAX_DEPS 11  /* an m-connector joins m+1 <= 11 optima */
+#define WG_MAX_M 10
 const char *wg_task_kind_name(wg_task_kind k);
 
 #define WG_MAX_PROBE_EPOCHS 16
@@ -84,6 +89,32 @@ typedef struct wg_plane_plan {
     int split;                   /* tasks per plane, rows spread over them (1) */
 } wg_plane_plan;
 
+/* `connectors:`: low-loss connectors between optima that differ only in seed. */
+typedef struct wg_connect_plan {
+    int enabled;
+    int nm;
+    int m[WG_MAX_M];             /* orders: 1 = a tunnel between two optima */
+    int points;                  /* K interior points of 1-connectors (9) */
+    int objective;               /* WG_CONNECT_POINT or WG_CONNECT_PATH */
+    int steps;                   /* Adam steps per point (and per round) (200) */
+    int rounds;                  /* path objective, 1-connectors: passes over the points (2) */
+    double lr;                   /* (1e-3) */
+    size_t probe_size;           /* (10000) */
+    int eval_points;             /* points per segment recorded (10) */
+} wg_connect_plan;
+
+/* `probes: hessian:`: short directions by Lanczos. */
+typedef struct wg_hessian_plan {
+    int enabled;
+    int at_optima, at_connectors;
+    double threshold;            /* lambda_thr, one number for the whole study (1.0) */
+    int budget;                  /* HVPs (600) */
+    size_t probe_size;           /* (10000) */
+} wg_hessian_plan;
+
+/* Where a Hessian task looks (wg_task.dir_first). */
+enum { WG_AT_OPTIMUM = 0, WG_AT_CONNECTOR = 1 };
+
 typedef struct wg_task {
     size_t id;                  /* index in the plan */
     wg_task_kind kind;
@@ -91,9 +122,10 @@ typedef struct wg_task {
     uint32_t axis_index[WG_MAX_AXES]; /* which value of each axis */
     double cost;                /* expected relative cost (for longest-first) */
     size_t ndeps;
-    size_t deps[4];             /* ids of tasks whose results this one needs */
+    size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
-    int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows */
+    int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows;
+                                   connect: m and 0; hessian: WG_AT_* and the point */
 } wg_task;
 
 typedef struct wg_plan {
@@ -109,6 +141,8 @@ typedef struct wg_plan {
     wg_axis axes[WG_MAX_AXES];
     wg_tunnel_plan tunnel;
     wg_plane_plan plane;
+    wg_connect_plan connect;
+    wg_hessian_plan hessian;
     size_t ntrain;              /* training tasks come first: ids 0..ntrain-1 */
     size_t ntasks;
     wg_task *tasks;             /* owned */

@@ -98,7 +98,7 @@ static int bowl_eval(void *ctx, const float *x, double *loss, float *grad)
 
 static wg_objective bowl_objective(bowl *b)
 {
-    wg_objective f = {b->dim, b, bowl_eval, NULL, NULL};
+    wg_objective f = {.dim = b->dim, .ctx = b, .eval = bowl_eval};
     return f;
 }
 
@@ -905,7 +905,7 @@ static void test_tunnel_nonfinite_start_diverged(void **state)
     const double bad[] = {NAN, INFINITY, -INFINITY};
     for (int t = 0; t < 3; t++) {
         konst k = {bad[t], 0};
-        wg_objective f = {D, &k, konst_eval, NULL, NULL};
+        wg_objective f = {.dim = D, .ctx = &k, .eval = konst_eval};
         wg_tunnel_opts o;
         opts_two_levels(&o);
         wg_tunnel_result r;
