@@ -41,6 +41,8 @@ int wg_gram_schmidt(double *V, int m, size_t D)
         double n = 0.0;
         for (size_t k = 0; k < D; k++)
             n += vi[k] * vi[k];
+        if (!isfinite(n0))
+            return WG_FAIL(WG_EARG, "connector: direction %d is not finite", i + 1);
         if (!(n > 1e-24 * n0) || !(n > 0))
             return WG_FAIL(WG_EARG, "connector: optimum %d lies in the span of the others", i + 1);
         n = 1.0 / sqrt(n);
@@ -126,8 +128,10 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
                         double *loss)
 {
     const size_t D = f->dim;
-    if (o->steps < 0 || !(o->lr > 0) || o->path_points < 1)
-        return WG_FAIL(WG_EARG, "connector: invalid options (steps %d, lr %g)", o->steps, o->lr);
+    if (o->steps < 0 || !(o->lr > 0) || !isfinite(o->lr) || o->path_points < 1 || m < 0 ||
+        nanch < 0 || (o->objective != WG_CONNECT_POINT && o->objective != WG_CONNECT_PATH))
+        return WG_FAIL(WG_EARG, "connector: invalid options (steps %d, lr %g, m %d, anchors %d)",
+                       o->steps, o->lr, m, nanch);
     float *X0 = wg_alloc(D, sizeof *X0, "connector start"), *g = wg_alloc(D, sizeof *g, "gradient");
     float *d = wg_alloc(D, sizeof *d, "update"), *y = wg_alloc(D, sizeof *y, "path point");
     float *gy = wg_alloc(D, sizeof *gy, "path gradient");
@@ -136,7 +140,7 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
     if (rc == 0)
         rc = wg_optim_init(&opt, WG_OPT_ADAM, D, 0.0);
     wg_rng r;
-    wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_DIRECTION, o->stream, 0xC0, 0));
+    wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_CONNECT, o->stream, 0, 0));
     if (rc == 0)
         memcpy(X0, X, D * sizeof *X);
     for (int s = 0; rc == 0 && s < o->steps; s++) {

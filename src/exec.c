@@ -17,6 +17,7 @@
 #include "wedge/objective.h"
 #include "wedge/rng.h"
 #include "wedge/store.h"
+#include "wedge/subspace.h"
 #include "wedge/train.h"
 #include "wedge/tunnel.h"
 
@@ -608,6 +609,59 @@ static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     return rc;
 }
 
+/* Training inside a random d-dimensional subspace at the initialisation (the
+ * training task's own, so d -> D recovers it) or at the trained optimum.  extra:
+ * [d, epochs, train loss, train accuracy, test loss, test accuracy]. */
+static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                         const wg_result *dep, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_subspace_plan *sp = &plan->subspace;
+    double t0 = now();
+    int rc = probe_record(t, rank, r);
+    if (rc)
+        return rc;
+    wg_net net = {0};
+    wg_subspace m = {0};
+    float *X0 = NULL;
+    rc = wg_net_init(&net, &s->net, s->train.batch_size);
+    if (rc == 0 && !(X0 = wg_alloc(net.nparams, sizeof *X0, "subspace anchor")))
+        rc = WG_ENOMEM;
+    if (rc == 0 && sp->at_optimum) {
+        const float *P = snapshot(dep, t->probe_epoch);
+        if (!P || dep->nparams != net.nparams)
+            rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
+                         t->deps[0], t->probe_epoch);
+        else
+            memcpy(X0, P, net.nparams * sizeof *X0);
+    } else if (rc == 0) {
+        wg_net_init_params(&net, X0, s->train.seed, 0);
+    }
+    if (rc == 0)
+        rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = wg_subspace_init(&m, net.nparams, (size_t)t->dir_first,
+                              sp->nnz < (int)net.nparams ? sp->nnz : (int)net.nparams,
+                              s->train.seed, (uint64_t)t->dir_first);
+    wg_epoch_stats last;
+    wg_train_opts o = s->train;
+    o.lr = sp->lr;
+    if (rc == 0)
+        rc = wg_subspace_train(&net, X0, &m, &x->data, &o, &last);
+    if (rc == 0)
+        rc = wg_result_extra(r, 6);
+    if (rc == 0) {
+        double *ex = r->extra;
+        ex[0] = t->dir_first, ex[1] = last.epoch, ex[2] = last.train_loss;
+        ex[3] = last.train_acc, ex[4] = last.test_loss, ex[5] = last.test_acc;
+    }
+    wg_subspace_free(&m);
+    wg_net_free(&net);
+    free(X0);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
 int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
                  const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r)
 {
@@ -622,6 +676,8 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
         rc = exec_connect(x, plan, t, rank, deps, r);
     else if (t->kind == WG_TASK_HESSIAN)
         rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, r);
+    else if (t->kind == WG_TASK_SUBSPACE)
+        rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, r);
     else
         rc = exec_train(x, plan, t, rank, stop, user, r);
     if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))

@@ -29,6 +29,11 @@ static int nc_check(int e, const char *what, const char *file, int line)
 }
 #define WG_NC(call, what) nc_check((call), (what), __FILE__, __LINE__)
 
+static int any_probe(const wg_store *s)
+{
+    return s->tunnel || s->plane || s->connect || s->hessian || s->subspace;
+}
+
 /* Dimensions of the connector and Hessian variables, from the plan. */
 static void connect_sizes(wg_store *s, const wg_plan *plan)
 {
@@ -44,6 +49,7 @@ static void connect_sizes(wg_store *s, const wg_plan *plan)
     }
     s->neval = cp->enabled ? (size_t)cp->eval_points : 1;
     s->nritz = s->hessian ? (size_t)plan->hessian.budget : 1;
+    s->subspace = plan->subspace.enabled;
 }
 
 size_t wg_plan_max_params(const wg_plan *plan)
@@ -164,9 +170,9 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
     DEF(def_var(nc, "epoch", NC_INT, 1, &d_epoch, "epoch (1-based)", "epochs", &v));
     DEF(def_var(nc, "kind", NC_BYTE, 1, dt, "task kind", NULL, &v));
     {
-        signed char fv[5] = {0, 1, 2, 3, 4};
-        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 5, fv));
-        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane connect hessian"));
+        signed char fv[6] = {0, 1, 2, 3, 4, 5};
+        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 6, fv));
+        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane connect hessian subspace"));
     }
     DEF(def_var(nc, "status", NC_BYTE, 1, dt, "task status", NULL, &s->v_status));
     {
@@ -208,6 +214,12 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
                 "flat parameter vector theta at each snapshot epoch (first nparams entries)",
                 "1", &s->v_params));
     DEF(nc_def_var_fill(nc, s->v_params, 1, NULL)); /* NOFILL: rows are written whole */
+    if (any_probe(s)) {
+        DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads", "epochs",
+                    &s->v_probe_epoch));
+        DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training (or connector) task a probe reads",
+                    "1", &s->v_source));
+    }
     if (s->tunnel) {
         int d_dir, d_lev, d_pt, vl, va;
         DEF(nc_def_dim(nc, "direction", s->ndir, &d_dir));
@@ -220,10 +232,6 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
                     "nat", &vl));
         DEF(def_var(nc, "level_is_absolute", NC_BYTE, 1, &d_lev,
                     "1 if the level is an absolute loss (chance level ln classes)", NULL, &va));
-        DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads", "epochs",
-                    &s->v_probe_epoch));
-        DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
-                    &s->v_source));
         DEF(def_var(nc, "tunnel_norm", NC_DOUBLE, 1, dt, "|P0| at the probed optimum", "1",
                     &s->v_t_norm));
         DEF(def_var(nc, "tunnel_loss0", NC_DOUBLE, 1, dt, "probe-set loss L(P0)", "nat",
@@ -252,14 +260,6 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
         DEF(def_var(nc, "tunnel_profile_loss", NC_DOUBLE, 3, dtdp,
                     "probe-set loss L(P0 + a v) at each profile point", "nat",
                     &s->v_t_prof_loss));
-    }
-    if (s->tunnel || s->plane) {
-        if (!s->tunnel) { /* shared with the tunnel variables */
-            DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads",
-                        "epochs", &s->v_probe_epoch));
-            DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
-                        &s->v_source));
-        }
     }
     if (s->plane) {
         int d_gx, d_gy, d_v, vs;
@@ -369,13 +369,22 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
             DEF(nc_put_att_int(nc, fill_vars[i], "_FillValue", NC_INT, 1, &ifill));
         DEF(nc_put_att_schar(nc, s->v_h_conv, "_FillValue", NC_BYTE, 1, &bfill));
     }
-    if (s->connect || s->hessian) {
-        if (!s->tunnel && !s->plane) {
-            DEF(def_var(nc, "probe_epoch", NC_INT, 1, dt, "snapshot epoch a probe reads",
-                        "epochs", &s->v_probe_epoch));
-            DEF(def_var(nc, "source_task", NC_INT, 1, dt, "training task a probe reads", "1",
-                        &s->v_source));
-        }
+    if (s->subspace) {
+        DEF(def_var(nc, "subspace_d", NC_INT, 1, dt, "dimension d of the random subspace", "1",
+                    &s->v_s_d));
+        int ifill = -1;
+        DEF(nc_put_att_int(nc, s->v_s_d, "_FillValue", NC_INT, 1, &ifill));
+        DEF(def_var(nc, "subspace_epochs", NC_INT, 1, dt, "epochs trained in the subspace",
+                    "epochs", &s->v_s_epochs));
+        DEF(nc_put_att_int(nc, s->v_s_epochs, "_FillValue", NC_INT, 1, &ifill));
+        DEF(def_var(nc, "subspace_train_loss", NC_DOUBLE, 1, dt,
+                    "last epoch's mean minibatch loss inside the subspace", "nat", &s->v_s_tl));
+        DEF(def_var(nc, "subspace_train_accuracy", NC_DOUBLE, 1, dt,
+                    "last epoch's training accuracy inside the subspace", "1", &s->v_s_ta));
+        DEF(def_var(nc, "subspace_test_loss", NC_DOUBLE, 1, dt,
+                    "test loss after training inside the subspace", "nat", &s->v_s_sl));
+        DEF(def_var(nc, "subspace_test_accuracy", NC_DOUBLE, 1, dt,
+                    "test accuracy after training inside the subspace", "1", &s->v_s_sa));
     }
     /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
     {
@@ -475,7 +484,7 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
         if (!rc) rc = WG_NC(nc_inq_varid(nc, "level_is_absolute", &va), "level");
         if (!rc) rc = WG_NC(nc_put_var_schar(nc, va, abs_), "writing levels");
     }
-    if (rc == 0 && (s->tunnel || s->plane || s->connect || s->hessian)) {
+    if (rc == 0 && any_probe(s)) {
         for (size_t i = 0; i < n; i++)
             iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? -1 : plan->tasks[i].probe_epoch;
         rc = WG_NC(nc_put_var_int(nc, s->v_probe_epoch, iv), "writing probe epochs");
@@ -661,6 +670,15 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
             if (cv[i].need)
                 rc = var_id(s->ncid, cv[i].n, cv[i].v);
     }
+    if (rc == 0 && s->subspace) {
+        struct { const char *n; int *v; } sv[] = {
+            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
+            {"subspace_d", &s->v_s_d}, {"subspace_epochs", &s->v_s_epochs},
+            {"subspace_train_loss", &s->v_s_tl}, {"subspace_train_accuracy", &s->v_s_ta},
+            {"subspace_test_loss", &s->v_s_sl}, {"subspace_test_accuracy", &s->v_s_sa}};
+        for (size_t i = 0; rc == 0 && i < sizeof sv / sizeof *sv; i++)
+            rc = var_id(s->ncid, sv[i].n, sv[i].v);
+    }
     s->plane = plan->plane.enabled;
     if (rc == 0 && s->plane) {
         struct { const char *n; int *v; } pv[] = {
@@ -811,6 +829,23 @@ static int write_connect(wg_store *s, const wg_result *r)
     return rc;
 }
 
+static int write_subspace(wg_store *s, const wg_result *r)
+{
+    size_t t = (size_t)r->task, one = 1;
+    if (!s->subspace || r->nextra != 6)
+        return WG_FAIL(WG_EFORMAT, "task %zu: subspace record does not fit the file", t);
+    const double *ex = r->extra;
+    int d = (int)ex[0], ep = (int)ex[1], nc = s->ncid, rc;
+    const char *w = "writing a subspace row";
+    rc = WG_NC(nc_put_vara_int(nc, s->v_s_d, &t, &one, &d), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_s_epochs, &t, &one, &ep), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_tl, &t, &one, ex + 2), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_ta, &t, &one, ex + 3), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_sl, &t, &one, ex + 4), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_sa, &t, &one, ex + 5), w);
+    return rc;
+}
+
 static int write_hessian(wg_store *s, const wg_result *r)
 {
     size_t t = (size_t)r->task, one = 1;
@@ -892,6 +927,7 @@ int wg_store_write(wg_store *s, const wg_result *r)
         case WG_TASK_PLANE: rc = write_plane(s, r); break;
         case WG_TASK_CONNECT: rc = write_connect(s, r); break;
         case WG_TASK_HESSIAN: rc = write_hessian(s, r); break;
+        case WG_TASK_SUBSPACE: rc = write_subspace(s, r); break;
         default: break;
         }
     }

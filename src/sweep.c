@@ -181,7 +181,7 @@ struct ctx {
     int ngroups;
     mark tunnel_at, tunnel_epochs_at; /* probes.tunnel and its epochs */
     mark plane_at, plane_epochs_at;
-    mark connect_at, hessian_at;
+    mark connect_at, hessian_at, subspace_at;
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -668,7 +668,7 @@ void wg_text_first_change(const char *a, const char *b, char *out, size_t size)
 const char *wg_task_kind_name(wg_task_kind k)
 {
     static const char *names[WG_TASK_KINDS] = {"train", "tunnel", "plane", "connect",
-                                               "hessian"};
+                                               "hessian", "subspace"};
     return (unsigned)k < WG_TASK_KINDS ? names[k] : "?";
 }
 
@@ -1001,13 +1001,35 @@ static int probe_hessian(ctx *c, const yaml_node_t *v)
     return rc;
 }
 
+static int probe_subspace(ctx *c, const yaml_node_t *v)
+{
+    wg_subspace_plan *t = &c->p->subspace;
+    t->enabled = 1;
+    t->ndims = 0;
+    t->lr = 1e-2;
+    t->nnz = 32;
+    c->subspace_at = mark_of(v);
+    static const char *const anchors[] = {"init", "optimum"};
+    const opt_def defs[] = {
+        {"dims", 'L', 1, 1e7, 0, t->dims, &t->ndims, WG_MAX_DIMS, NULL, 0},
+        {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2},
+        {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0},
+        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0},
+        {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0},
+    };
+    int rc = parse_opts(c, "probes.subspace", v, defs, (int)(sizeof defs / sizeof *defs));
+    if (rc == 0 && t->ndims == 0)
+        rc = fail(c, mark_of(v), WG_EARG, "probes.subspace: `dims` (the list of d) is required");
+    return rc;
+}
+
 static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
 {
     (void)sec;
     if (v->type != YAML_MAPPING_NODE)
         return fail(c, mark_of(v), WG_EARG, "probes: expected a mapping of probes, got %s",
                     node_desc(v));
-    static const char *const kinds[] = {"tunnel", "plane", "hessian"};
+    static const char *const kinds[] = {"tunnel", "plane", "hessian", "subspace"};
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
          pr++) {
         const yaml_node_t *kn;
@@ -1020,8 +1042,10 @@ static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
             rc = probe_plane(c, node(c, pr->value));
         else if (strcmp(sval(kn), "hessian") == 0)
             rc = probe_hessian(c, node(c, pr->value));
+        else if (strcmp(sval(kn), "subspace") == 0)
+            rc = probe_subspace(c, node(c, pr->value));
         else
-            rc = unknown_key(c, kn, "in probes", kinds, 3);
+            rc = unknown_key(c, kn, "in probes", kinds, 4);
         if (rc)
             return rc;
     }
@@ -1830,6 +1854,45 @@ static int add_connectors(ctx *c)
     return rc;
 }
 
+/* Subspace tasks: per training task and d; anchored at the optimum they depend on
+ * the training, at the initialisation on nothing. */
+static int add_subspaces(ctx *c)
+{
+    wg_plan *p = c->p;
+    const wg_subspace_plan *sp = &p->subspace;
+    if (!sp->enabled)
+        return 0;
+    int rc = grow_tasks(p, p->ntrain * (size_t)sp->ndims);
+    for (size_t i = 0; rc == 0 && i < p->ntrain; i++) {
+        wg_net net;
+        size_t D = 0;
+        if (wg_net_init(&net, &p->tasks[i].set.net, 1) == 0) {
+            D = net.nparams;
+            wg_net_free(&net);
+        }
+        for (int k = 0; rc == 0 && k < sp->ndims; k++) {
+            if ((size_t)sp->dims[k] > D) {
+                rc = fail(c, c->subspace_at, WG_EARG,
+                          "probes.subspace.dims: d = %d is larger than the network's %zu "
+                          "parameters (task %zu)", sp->dims[k], D, i);
+                break;
+            }
+            wg_task *t = new_task(p, WG_TASK_SUBSPACE, i);
+            if (sp->at_optimum) {
+                t->ndeps = 1;
+                t->deps[0] = i;
+            }
+            t->probe_epoch = t->set.train.epochs;
+            t->dir_first = sp->dims[k];
+            if (sp->epochs)
+                t->set.train.epochs = sp->epochs;
+            size_t eff = t->set.train_size ? t->set.train_size : 60000;
+            t->cost = 3.0 * t->set.train.epochs * (double)eff * flops_per_image(&t->set.net);
+        }
+    }
+    return rc;
+}
+
 static int expand(ctx *c)
 {
     wg_plan *p = c->p;
@@ -1875,6 +1938,8 @@ static int expand(ctx *c)
         rc = add_planes(c);
     if (rc == 0)
         rc = add_connectors(c);
+    if (rc == 0)
+        rc = add_subspaces(c);
     return rc;
 }
 
@@ -2165,6 +2230,8 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
                     t->dir_first + t->dir_count - 1);
         else if (t->kind == WG_TASK_CONNECT)
             fprintf(f, "  m=%d", t->dir_first);
+        else if (t->kind == WG_TASK_SUBSPACE)
+            fprintf(f, "  d=%d", t->dir_first);
         else if (t->kind == WG_TASK_HESSIAN)
             fprintf(f, t->dir_first == WG_AT_OPTIMUM ? "  at optimum" : "  at point %d",
                     t->dir_count);

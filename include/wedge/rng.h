@@ -21,6 +21,7 @@ enum {
     WG_RNG_DIRECTION = 6, /* probe directions */
     WG_RNG_SUBSPACE = 7,  /* random subspace columns */
     WG_RNG_TOY = 8,       /* toy-model starting points */
+    WG_RNG_CONNECT = 9,   /* which path points a connector step evaluates */
     WG_RNG_TEST = 99      /* unit tests */
 };
 

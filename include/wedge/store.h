@@ -36,6 +36,8 @@ typedef struct wg_store {
         v_c_barrier, v_c_line_barrier, v_c_cos, v_c_leak, v_c_m;
     int v_h_ritz, v_h_resid, v_h_n, v_h_hvps, v_h_conv, v_h_half, v_h_count, v_h_double,
         v_h_at, v_h_point;
+    int subspace;
+    int v_s_d, v_s_epochs, v_s_tl, v_s_ta, v_s_sl, v_s_sa;
 } wg_store;
 
 /* Metadata written as global attributes. */

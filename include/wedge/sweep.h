@@ -53,9 +53,10 @@ typedef struct wg_axis {
 
 typedef enum {
     WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2, WG_TASK_CONNECT = 3,
-    WG_TASK_HESSIAN = 4
+    WG_TASK_HESSIAN = 4, WG_TASK_SUBSPACE = 5
 } wg_task_kind;
-#define WG_TASK_KINDS 5
+#define WG_TASK_KINDS 6
+#define WG_MAX_DIMS 32
 #define WG_MAX_DEPS 11  /* an m-connector joins m+1 <= 11 optima */
 #define WG_MAX_M 10
 const char *wg_task_kind_name(wg_task_kind k);
@@ -112,6 +113,18 @@ typedef struct wg_hessian_plan {
     size_t probe_size;           /* (10000) */
 } wg_hessian_plan;
 
+/* `probes: subspace:`: training inside random d-dimensional affine subspaces
+ * anchored at the initialisation or at the trained optimum. */
+typedef struct wg_subspace_plan {
+    int enabled;
+    int ndims;
+    int dims[WG_MAX_DIMS];
+    int at_optimum;              /* 0: anchored at the initialisation (intrinsic dimension) */
+    int epochs;                  /* (the training's epochs when 0) */
+    double lr;                   /* Adam (1e-2) */
+    int nnz;                     /* non-zeros per column of M (32) */
+} wg_subspace_plan;
+
 /* Where a Hessian task looks (wg_task.dir_first). */
 enum { WG_AT_OPTIMUM = 0, WG_AT_CONNECTOR = 1 };
 
@@ -125,7 +138,8 @@ typedef struct wg_task {
     size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
     int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows;
-                                   connect: m and 0; hessian: WG_AT_* and the point */
+                                   connect: m and 0; hessian: WG_AT_* and the point;
+                                   subspace: d and 0 */
 } wg_task;
 
 typedef struct wg_plan {
@@ -143,6 +157,7 @@ typedef struct wg_plan {
     wg_plane_plan plane;
     wg_connect_plan connect;
     wg_hessian_plan hessian;
+    wg_subspace_plan subspace;
     size_t ntrain;              /* training tasks come first: ids 0..ntrain-1 */
     size_t ntasks;
     wg_task *tasks;             /* owned */
