@@ -15,6 +15,7 @@
 #include "wedge/connect.h"
 #include "wedge/hessian.h"
 #include "wedge/objective.h"
+#include "wedge/optim.h"
 #include "wedge/rng.h"
 #include "wedge/store.h"
 #include "wedge/subspace.h"
@@ -188,6 +189,82 @@ static const float *snapshot(const wg_result *dep, int epoch)
     return NULL;
 }
 
+/* The landscape a probe looks at: the toy wedge model, or the network on a probe
+ * set of `probe_size` training images. */
+static int landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t probe_size,
+                     wg_objective *f)
+{
+    if (s->net.arch == WG_ARCH_TOY)
+        return wg_objective_toy(f, (size_t)s->toy_dim, (size_t)s->toy_long);
+    const wg_dataset *probe;
+    int rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, probe_size, plan->seed, &probe);
+    if (rc == 0)
+        rc = wg_objective_net(f, &s->net, probe, 500);
+    return rc;
+}
+
+/* "Training" on the toy model: from a seeded random point (N(0,1) coordinates),
+ * `epochs` blocks of 100 Adam steps on L_toy; an epoch's train_loss is L at its end
+ * (the model has no data: test statistics are NaN). */
+static int exec_train_toy(const wg_task *t, int rank, wg_stop_fn stop, void *user,
+                          wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const size_t D = (size_t)s->toy_dim;
+    double t0 = now();
+    int rc = wg_result_init(r, s->train.epochs, s->nsnapshots, D);
+    if (rc)
+        return rc;
+    r->task = t->id;
+    r->rank = rank;
+    wg_objective f = {0};
+    wg_optim opt = {0};
+    float *P = wg_alloc(D, sizeof *P, "toy point"), *g = wg_alloc(D, sizeof *g, "toy gradient");
+    if (!P || !g)
+        rc = WG_ENOMEM;
+    if (rc == 0)
+        rc = wg_objective_toy(&f, D, (size_t)s->toy_long);
+    if (rc == 0)
+        rc = wg_optim_init(&opt, s->train.optimizer, D, s->train.momentum);
+    if (rc == 0) {
+        wg_rng g0;
+        wg_rng_init(&g0, s->train.seed, wg_rng_stream(WG_RNG_TOY, 0, 0, 0));
+        wg_rng_fill_normal(&g0, P, D);
+    }
+    int next = 0;
+    for (int e = 1; rc == 0 && e <= s->train.epochs; e++) {
+        double L = 0.0;
+        for (int k = 0; rc == 0 && k < 100; k++) {
+            rc = wg_objective_grad(&f, P, &L, g);
+            if (rc == 0)
+                wg_optim_step(&opt, P, g, s->train.lr);
+        }
+        if (rc == 0)
+            rc = wg_objective_loss(&f, P, &L);
+        if (rc)
+            break;
+        r->train_loss[e - 1] = L;
+        r->train_acc[e - 1] = r->test_loss[e - 1] = r->test_acc[e - 1] = NAN;
+        r->param_norm[e - 1] = wg_norm(P, D);
+        r->nepochs = e;
+        if (next < s->nsnapshots && s->snapshots[next] == e) {
+            memcpy(r->params + (size_t)next * D, P, D * sizeof *P);
+            r->snap_epoch[next] = e;
+            r->nsnap = ++next;
+        }
+        if (stop && stop(user))
+            rc = WG_EINTR;
+    }
+    wg_objective_free(&f);
+    wg_optim_free(&opt);
+    free(P);
+    free(g);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
 /* A probe's record: no epochs, snapshots or parameters, only extra doubles. */
 static int probe_record(const wg_task *t, int rank, wg_result *r)
 {
@@ -210,7 +287,6 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
     if (!P0)
         return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
                        t->deps[0], t->probe_epoch);
-    const wg_dataset *probe;
     wg_objective f = {0};
     wg_tunnel_opts o;
     wg_tunnel_opts_default(&o);
@@ -219,11 +295,7 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
     o.seed = s->train.seed;
     o.stream = (uint64_t)t->probe_epoch;
     wg_tunnel_result tr = {0};
-    rc = load_data(x, s, plan->seed);
-    if (rc == 0)
-        rc = probe_set(x, tp->probe_size, plan->seed, &probe);
-    if (rc == 0)
-        rc = wg_objective_net(&f, &s->net, probe, 500);
+    rc = landscape(x, plan, s, tp->probe_size, &f);
     if (rc == 0 && f.dim != dep->nparams)
         rc = WG_FAIL(WG_EFORMAT, "training task %zu has %zu parameters, the net %zu",
                      t->deps[0], dep->nparams, f.dim);
@@ -270,7 +342,6 @@ static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int ran
     double *e1 = wg_alloc(D, sizeof *e1, "plane basis"), *e2 = wg_alloc(D, sizeof *e2, "plane basis");
     float *theta = wg_alloc(D, sizeof *theta, "plane point");
     wg_objective f = {0};
-    const wg_dataset *probe;
     if (!e1 || !e2 || !theta)
         rc = WG_ENOMEM;
     double u = 0, w2 = 0, pr = 0, wn = 0;
@@ -296,11 +367,7 @@ static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int ran
             rc = WG_FAIL(WG_EARG, "the three optima do not span a plane");
     }
     if (rc == 0)
-        rc = load_data(x, s, plan->seed);
-    if (rc == 0)
-        rc = probe_set(x, pp->probe_size, plan->seed, &probe);
-    if (rc == 0)
-        rc = wg_objective_net(&f, &s->net, probe, 500);
+        rc = landscape(x, plan, s, pp->probe_size, &f);
     const int nrows = t->dir_count, row0 = t->dir_first;
     if (rc == 0)
         rc = wg_result_extra(r, 3 + 2 * (size_t)G + 6 + (size_t)nrows * (size_t)G);
@@ -388,7 +455,6 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
             return WG_FAIL(WG_EFORMAT, "the optima have different parameter counts");
     size_t off[WG_CX_PARTS];
     size_t n = wg_connect_layout(K, nseg, E, D, off);
-    const wg_dataset *probe;
     wg_objective f = {0}, ft = {0};
     int *p0 = NULL, *p1 = NULL, *pp = NULL;
     double *B = wg_alloc((size_t)m, D * sizeof *B, "connector basis");
@@ -396,17 +462,14 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     float *y = wg_alloc(D, sizeof *y, "path point");
     if (!B || !X || !y)
         rc = WG_ENOMEM;
+    const int toy = s->net.arch == WG_ARCH_TOY;
     if (rc == 0)
-        rc = load_data(x, s, plan->seed);
-    if (rc == 0)
-        rc = probe_set(x, cp->probe_size, plan->seed, &probe);
-    if (rc == 0)
-        rc = wg_objective_net(&f, &s->net, probe, 500);
-    if (rc == 0)
+        rc = landscape(x, plan, s, cp->probe_size, &f);
+    if (rc == 0 && !toy) /* the toy model has no test set or predictions */
         rc = test_objective(x, s, &ft);
     if (rc == 0)
         rc = wg_result_extra(r, n);
-    if (rc == 0) {
+    if (rc == 0 && !toy) {
         p0 = wg_alloc(ft.nexamples, sizeof *p0, "predictions");
         p1 = wg_alloc(ft.nexamples, sizeof *p1, "predictions");
         pp = wg_alloc(ft.nexamples, sizeof *pp, "predictions");
@@ -468,9 +531,9 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
             }
         }
     /* along the path and the straight line */
-    if (rc == 0)
+    if (rc == 0 && !toy)
         rc = measure(&ft, O[0], &ex[off[WG_CX_HDR]], NULL, p0);
-    if (rc == 0)
+    if (rc == 0 && !toy)
         rc = measure(&ft, O[1], &ex[off[WG_CX_HDR]], NULL, p1);
     double bpath = -INFINITY, bline = -INFINITY;
     for (int sg = 0; rc == 0 && sg < nseg; sg++) {
@@ -486,31 +549,38 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
             la = C;
             lb = O[sg];
         }
-        if (m > 1)
+        if (m > 1 && !toy)
             rc = measure(&ft, O[sg], &ex[off[WG_CX_HDR]], NULL, p1);
         for (int e = 0; rc == 0 && e < E; e++) {
             size_t q = (size_t)sg * E + (size_t)e;
             double u = (double)e / E;
             for (size_t i = 0; i < D; i++)
                 y[i] = (float)((1.0 - u) * a[i] + u * b[i]);
-            rc = measure(&f, y, &ex[off[WG_CX_TRAIN_LOSS] + q], &ex[off[WG_CX_TRAIN_ACC] + q],
-                         NULL);
-            if (rc == 0)
+            rc = measure(&f, y, &ex[off[WG_CX_TRAIN_LOSS] + q],
+                         toy ? NULL : &ex[off[WG_CX_TRAIN_ACC] + q], NULL);
+            if (rc == 0 && !toy)
                 rc = measure(&ft, y, &ex[off[WG_CX_TEST_LOSS] + q], &ex[off[WG_CX_TEST_ACC] + q],
                              pp);
             if (rc)
                 break;
-            ex[off[WG_CX_CHANGE_A] + q] = changed(pp, p0, ft.nexamples);
-            ex[off[WG_CX_CHANGE_B] + q] = changed(pp, p1, ft.nexamples);
+            if (toy) {
+                ex[off[WG_CX_TRAIN_ACC] + q] = ex[off[WG_CX_TEST_LOSS] + q] = NAN;
+                ex[off[WG_CX_TEST_ACC] + q] = ex[off[WG_CX_CHANGE_A] + q] = NAN;
+                ex[off[WG_CX_CHANGE_B] + q] = NAN;
+            } else {
+                ex[off[WG_CX_CHANGE_A] + q] = changed(pp, p0, ft.nexamples);
+                ex[off[WG_CX_CHANGE_B] + q] = changed(pp, p1, ft.nexamples);
+            }
             bpath = fmax(bpath, ex[off[WG_CX_TRAIN_LOSS] + q]);
             /* the straight line: O1 -> O2 in nseg*E steps, or centroid -> O_i */
             double ul = m == 1 ? (double)q / ((double)nseg * E) : u;
-            const float *l0 = m == 1 ? la : la, *l1 = m == 1 ? lb : lb;
             for (size_t i = 0; i < D; i++)
-                y[i] = (float)((1.0 - ul) * l0[i] + ul * l1[i]);
+                y[i] = (float)((1.0 - ul) * la[i] + ul * lb[i]);
             rc = measure(&f, y, &ex[off[WG_CX_LINE_TRAIN] + q], NULL, NULL);
-            if (rc == 0)
+            if (rc == 0 && !toy)
                 rc = measure(&ft, y, &ex[off[WG_CX_LINE_TEST] + q], NULL, NULL);
+            else
+                ex[off[WG_CX_LINE_TEST] + q] = NAN;
             if (rc == 0)
                 bline = fmax(bline, ex[off[WG_CX_LINE_TRAIN] + q]);
         }
@@ -573,14 +643,9 @@ static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     }
     if (!X)
         return WG_FAIL(WG_EARG, "task %zu has no point for this Hessian probe", t->deps[0]);
-    const wg_dataset *probe;
     wg_objective f = {0};
     wg_hessian_result h = {0};
-    rc = load_data(x, s, plan->seed);
-    if (rc == 0)
-        rc = probe_set(x, hp->probe_size, plan->seed, &probe);
-    if (rc == 0)
-        rc = wg_objective_net(&f, &s->net, probe, 500);
+    rc = landscape(x, plan, s, hp->probe_size, &f);
     if (rc == 0 && f.dim != D)
         rc = WG_FAIL(WG_EFORMAT, "point has %zu parameters, the net %zu", D, f.dim);
     wg_hessian_opts o;
@@ -678,6 +743,8 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
         rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, r);
     else if (t->kind == WG_TASK_SUBSPACE)
         rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, r);
+    else if (t->set.net.arch == WG_ARCH_TOY)
+        rc = exec_train_toy(t, rank, stop, user, r);
     else
         rc = exec_train(x, plan, t, rank, stop, user, r);
     if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))

@@ -56,13 +56,8 @@ size_t wg_plan_max_params(const wg_plan *plan)
 {
     size_t mx = 1;
     for (size_t i = 0; i < plan->ntasks; i++) {
-        wg_net net;
-        /* cap 1: a net this small allocates little; only nparams is wanted */
-        if (wg_net_init(&net, &plan->tasks[i].set.net, 1) == 0) {
-            if (net.nparams > mx)
-                mx = net.nparams;
-            wg_net_free(&net);
-        }
+        size_t D = wg_setting_nparams(&plan->tasks[i].set);
+        mx = D > mx ? D : mx;
     }
     return mx;
 }
@@ -523,15 +518,9 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
         rc = HPS[k].text ? WG_NC(nc_put_var_text(nc, hpv[k], tv), "writing coordinates")
                          : WG_NC(nc_put_var_double(nc, hpv[k], dv), "writing coordinates");
     }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        wg_net net;
-        iv[i] = 0; /* probes keep no parameter vectors */
-        if (plan->tasks[i].kind == WG_TASK_TRAIN &&
-            wg_net_init(&net, &plan->tasks[i].set.net, 1) == 0) {
-            iv[i] = (int)net.nparams;
-            wg_net_free(&net);
-        }
-    }
+    for (size_t i = 0; rc == 0 && i < n; i++) /* probes keep no parameter vectors */
+        iv[i] = plan->tasks[i].kind == WG_TASK_TRAIN ? (int)wg_setting_nparams(&plan->tasks[i].set)
+                                                     : 0;
     if (rc == 0)
         rc = WG_NC(nc_put_var_int(nc, s->v_nparams, iv), "writing nparams");
     free(iv), free(dv), free(tv), free(kv);
@@ -712,7 +701,8 @@ int wg_plan_tunnel_levels(const wg_plan *plan, double *levels)
     for (int l = 0; l < tp->nlevels; l++, n++)
         if (levels)
             levels[n] = tp->levels[l];
-    if (tp->chance) {
+    /* the chance level ln(classes) means nothing for the toy model, which has no classes */
+    if (tp->chance && !(plan->ntasks && plan->tasks[0].set.net.arch == WG_ARCH_TOY)) {
         if (levels) /* ln(classes); every task of a plan has the same data kind's classes */
             levels[n] = -log((double)(plan->ntasks ? plan->tasks[0].set.net.classes : 10));
         n++;

@@ -60,7 +60,7 @@ static const char *sched_choice(int i) { return wg_sched_name((wg_sched_kind)i);
 enum {
     K_DATA_NAME, K_DATA_PATH, K_TRAIN_SIZE, K_TEST_SIZE, K_SYNTH_TRAIN, K_SYNTH_TEST,
     K_SYNTH_SIZE, K_SYNTH_CHANNELS,
-    K_ARCH, K_WIDTH, K_DEPTH, K_HIDDEN, K_ACTIVATION, K_DROPOUT,
+    K_ARCH, K_WIDTH, K_DEPTH, K_HIDDEN, K_ACTIVATION, K_DROPOUT, K_TOY_DIM, K_TOY_LONG,
     K_OPTIMIZER, K_LR, K_MOMENTUM, K_L2, K_BATCH, K_EPOCHS, K_SNAPSHOTS, K_SCHEDULE,
     K_CYCLE, K_MIN_RATIO,
     K_REPLICATE,
@@ -88,12 +88,15 @@ static const keydef keys[NKEYS] = {
     [K_SYNTH_CHANNELS] = {.name = "data.synthetic_channels", .type = T_INT, .lo = 1, .hi = 3,
                           .only13 = 1, .deflt = "1", .st = ST_INT, AT(synth_channels)},
     /* toy is an arch of the library but not a network a sweep can train */
-    [K_ARCH] = NAME_KEY("model.arch", arch_choice, 2, "simplecnn", net.arch),
+    [K_ARCH] = NAME_KEY("model.arch", arch_choice, 3, "simplecnn", net.arch),
     [K_WIDTH] = INT_KEY("model.width", 1, 64, "1", ST_INT, net.width),
     [K_DEPTH] = INT_KEY("model.depth", 0, 32, "2", ST_INT, net.depth),
     [K_HIDDEN] = INT_KEY("model.hidden", 1, 65536, "256", ST_INT, net.hidden),
     [K_ACTIVATION] = NAME_KEY("model.activation", act_choice, 2, "tanh", net.activation),
     [K_DROPOUT] = FLOAT_KEY("model.dropout", 0, 0, 1, 1, "0", ST_FLOAT, net.dropout),
+    /* the toy wedge model (arch: toy): dimension D and long directions n */
+    [K_TOY_DIM] = INT_KEY("model.dim", 2, 100000000, "1000", ST_INT, toy_dim),
+    [K_TOY_LONG] = INT_KEY("model.long", 0, 100000000, "100", ST_INT, toy_long),
     [K_OPTIMIZER] = NAME_KEY("train.optimizer", opt_choice, 2, "adam", train.optimizer),
     [K_LR] = FLOAT_KEY("train.lr", 0, 1, INFINITY, 0, "1e-3", ST_DOUBLE, train.lr),
     [K_MOMENTUM] = FLOAT_KEY("train.momentum", 0, 0, 1, 1, "0.9", ST_DOUBLE, train.momentum),
@@ -1509,8 +1512,24 @@ static int resolve_snapshots(wg_setting *s)
     return 0;
 }
 
+size_t wg_setting_nparams(const wg_setting *s)
+{
+    if (s->net.arch == WG_ARCH_TOY)
+        return s->toy_dim > 0 ? (size_t)s->toy_dim : 0;
+    wg_net net;
+    if (wg_net_init(&net, &s->net, 1) != 0) {
+        wg_err_clear();
+        return 0;
+    }
+    size_t D = net.nparams;
+    wg_net_free(&net);
+    return D;
+}
+
 static double flops_per_image(const wg_net_opts *o)
 {
+    if (o->arch == WG_ARCH_TOY)
+        return 1.0;
     if (o->arch == WG_ARCH_SIMPLECNN)
         return 3.0e6 * o->width * o->width * (o->in_h * o->in_w / 784.0);
     double in = (double)o->in_h * o->in_w * o->in_c, h = o->hidden, k = o->classes;
@@ -1577,7 +1596,17 @@ static int finish_task(ctx *c, wg_task *t)
     size_t ntrain, ntest;
     data_shape(s, &ntrain, &ntest);
     mark dnode = section_mark(c, "data"), tnode = section_mark(c, "train");
+    size_t eff = s->train_size ? s->train_size : ntrain;
 
+    if (s->net.arch == WG_ARCH_TOY) {
+        /* the toy model has no data: only its own shape matters */
+        if (s->toy_long >= s->toy_dim)
+            return fail(c, culprit(c, t, (const int[]){K_TOY_LONG, K_TOY_DIM}, 2,
+                                   section_mark(c, "model")),
+                        WG_EARG, "model.long = %d must be less than model.dim = %d%s",
+                        s->toy_long, s->toy_dim, task);
+        goto checked_data;
+    }
     if (!s->data_path[0] && s->data != WG_DATA_FASHION_MNIST && s->data != WG_DATA_SYNTHETIC) {
         mark m = dnode;
         if (c->key_axis[K_DATA_NAME] >= 0 || c->key_axis[K_DATA_PATH] >= 0)
@@ -1596,13 +1625,13 @@ static int finish_task(ctx *c, wg_task *t)
                                dnode),
                     WG_EARG, "data.test_size = %zu exceeds the %zu test images of %s%s",
                     s->test_size, ntest, kind, task);
-    size_t eff = s->train_size ? s->train_size : ntrain;
     if (s->train.batch_size > eff)
         return fail(c, culprit(c, t, (const int[]){K_BATCH, K_TRAIN_SIZE, K_DATA_NAME,
                                                    K_SYNTH_TRAIN}, 4, tnode),
                     WG_EARG,
                     "train.batch_size = %zu is larger than the training set (%zu images of %s)%s",
                     s->train.batch_size, eff, kind, task);
+checked_data:
     for (int i = 0; i < s->nsnapshots; i++)
         if (s->snapshots[i] > s->train.epochs) {
             mark m = c->key_axis[K_EPOCHS] >= 0 ? value_mark(c, t, K_EPOCHS)
@@ -1864,12 +1893,7 @@ static int add_subspaces(ctx *c)
         return 0;
     int rc = grow_tasks(p, p->ntrain * (size_t)sp->ndims);
     for (size_t i = 0; rc == 0 && i < p->ntrain; i++) {
-        wg_net net;
-        size_t D = 0;
-        if (wg_net_init(&net, &p->tasks[i].set.net, 1) == 0) {
-            D = net.nparams;
-            wg_net_free(&net);
-        }
+        size_t D = wg_setting_nparams(&p->tasks[i].set);
         for (int k = 0; rc == 0 && k < sp->ndims; k++) {
             if ((size_t)sp->dims[k] > D) {
                 rc = fail(c, c->subspace_at, WG_EARG,

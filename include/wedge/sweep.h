@@ -31,9 +31,14 @@ typedef struct wg_setting {
     wg_net_opts net;            /* in_h/in_w/in_c/classes filled from the dataset kind */
     wg_train_opts train;        /* train.seed is DERIVED: wg_setting_seed() */
     long replicate;             /* the sweep's `seed` key */
+    int toy_dim, toy_long;      /* model.arch toy: D and n of the wedge model */
     int nsnapshots;             /* epochs whose parameters are kept, ascending, */
     int snapshots[WG_MAX_SNAPSHOTS]; /* always ending with the final epoch */
 } wg_setting;
+
+/* D of a setting: the network's parameter count, or the toy model's dimension
+ * (0 if the setting is invalid). */
+size_t wg_setting_nparams(const wg_setting *s);
 
 /* The 64-bit seed of a task's streams: a hash of the master seed and the replicate,
  * so the same replicate of two settings starts from the same initialisation. */

@@ -665,7 +665,7 @@ static void test_sweep_did_you_mean(void **state)
     /* nothing close: list the valid keys instead */
     parse_fails("name: x\nmodel: {colour: red}\n", WG_EARG, "2:9:",
                 "unknown key 'colour' in model (valid keys: arch, width, depth, hidden, "
-                "activation, dropout)");
+                "activation, dropout, dim, long)");
 }
 
 static void test_sweep_numbers_strict(void **state)

@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# test_fig34.sh: tools/plot-fig3.py (Figure 3: a low-loss tunnel) and
+# tools/plot-fig4.py (Figure 4: number of short directions) on small real sweep outputs.
+#
+# Runs, with one wedge process each:
+#   demo   4 seeds; connectors m = 1 (K = 4 points), 2, 3; Hessians at the 4 optima,
+#          the 4 tunnel points and the 2 centres (17 tasks)
+#   lr     2 learning rates x 2 seeds, Hessians at the optima only (8 tasks)
+#   nohess 2 seeds and a 1-connector, no Hessians (3 tasks)
+# then checks:
+#   - both plots of demo write valid PNGs (> 10 kB) at their default paths;
+#   - plot-fig4's tables: optima rows seeds 0..3, tunnel rows points 0..K+1 at
+#     positions k/(K+1), m-connector rows m = 1..3; the printed counts equal the
+#     file's n_short read with netCDF4 (point k = the hessian_at=1 row with
+#     hessian_point = k-1; points 0 and K+1 = the optima; m = 1 = the mean over the
+#     points; m > 1 = the centre's row);
+#   - plot-fig3's tables: connectors m = 1..3 with barrier_path / barrier_line of
+#     the file, tunnel points 0..K+1 with the probe-set loss at X_k =
+#     path_train_loss[segment k, u = 0] and objective = connector_loss[k-1];
+#   - lr: plot-fig4 draws the right panel, its table has lr 0.001 and 0.01 over 2
+#     seeds with the mean of the file's n_short;
+#   - nohess: plot-fig4 exits 2 with a clear message and no PNG, plot-fig3 plots;
+#     lr (no connectors): plot-fig3 exits 2; --connector of an m = 2 one exits 2.
+# Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
+# /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~20 s.
+set -u
+WEDGE=${WEDGE:-./wedge}
+top_srcdir=${top_srcdir:-.}
+PYTHON3=${PYTHON3:-/usr/bin/python3}
+TOOLS=$(cd "$top_srcdir/tools" && pwd)
+export MPLBACKEND=Agg OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+
+nfail=0
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+ok() { echo "ok: $*"; }
+
+[ -x "$WEDGE" ] || { echo "FAIL: $WEDGE not found (set WEDGE)"; exit 1; }
+"$PYTHON3" -c 'import xarray, netCDF4, matplotlib, numpy' 2>/dev/null ||
+    { echo "FAIL: $PYTHON3 cannot import xarray, netCDF4, matplotlib, numpy"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_fig34.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+export MPLCONFIGDIR=$tmp/mpl
+
+common='seed: 1
+data: {name: synthetic, synthetic_train: 300, synthetic_test: 100, synthetic_size: 12}
+model: {arch: mlp, depth: 1, hidden: 16}
+train: {epochs: 3, batch_size: 32}'
+cat >"$tmp/demo.yaml" <<EOF
+name: fig34demo
+$common
+sweep:
+  seed: {range: [0, 4]}
+connectors: {m: [1, 2, 3], points: 4, steps: 20, probe_size: 200, eval_points: 5}
+probes:
+  hessian: {at: [optima, connectors], budget: 40, probe_size: 200, threshold: 0.01}
+EOF
+cat >"$tmp/lr.yaml" <<EOF
+name: fig34lr
+$common
+sweep:
+  train.lr: [1.0e-3, 1.0e-2]
+  seed: {range: [0, 2]}
+probes:
+  hessian: {at: [optima], budget: 30, probe_size: 200, threshold: 0.01}
+EOF
+cat >"$tmp/nohess.yaml" <<EOF
+name: fig34nohess
+$common
+sweep:
+  seed: {range: [0, 2]}
+connectors: {m: [1], points: 3, steps: 10, probe_size: 200, eval_points: 4}
+EOF
+
+for s in demo lr nohess; do
+    if ! "$WEDGE" run "$tmp/$s.yaml" -o "$tmp/$s.nc" --quiet >"$tmp/run-$s.log" 2>&1; then
+        echo "FAIL: wedge run $s.yaml:"; sed 's/^/    /' "$tmp/run-$s.log"; exit 1
+    fi
+done
+
+png_ok() { # FILE: a PNG of more than 10 kB
+    [ -f "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+        [ "$(wc -c <"$1")" -gt 10240 ]
+}
+
+# ---- the two figures of demo, at their default paths
+for f in 3 4; do
+    if "$PYTHON3" "$TOOLS/plot-fig$f.py" "$tmp/demo.nc" >"$tmp/fig$f.txt" 2>"$tmp/fig$f.err"; then
+        ok "plot-fig$f.py demo.nc"
+    else
+        fail "plot-fig$f.py demo.nc exited $?"; sed 's/^/    /' "$tmp/fig$f.err"
+    fi
+    png=$tmp/fig34demo-fig$f.png   # the default: <title>-fig$f.png next to the input
+    if png_ok "$png"; then
+        ok "default output $(basename "$png") is a PNG of $(wc -c <"$png") bytes"
+    else
+        fail "no valid PNG > 10 kB at $png"; ls -l "$tmp"
+    fi
+done
+grep -q 'panels: left, middle' "$tmp/fig4.err" || fail "plot-fig4 demo: panels $(cat "$tmp/fig4.err")"
+
+# ---- the printed tables against the file (netCDF4)
+if "$PYTHON3" - "$tmp/demo.nc" "$tmp/fig3.txt" "$tmp/fig4.txt" <<'EOF'
+import sys
+import numpy as np
+import netCDF4
+
+nc, t3, t4 = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
+
+
+def tables(txt):
+    out, cur = [], None
+    for line in txt.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            if cur is None:
+                cur = {"hdr": cells, "rows": []}
+                out.append(cur)
+            elif not cells[0].startswith("---"):
+                cur["rows"].append(dict(zip(cur["hdr"], cells)))
+        else:
+            cur = None
+    return out
+
+
+bad = []
+with netCDF4.Dataset(nc) as f:
+    f.set_auto_mask(False)
+    kind = f["kind"][:]
+    src = f["source_task"][:]
+    seed = f["seed"][:]
+    cm = f["connector_m"][:]
+    at = f["hessian_at"][:]
+    hp = f["hessian_point"][:]
+    ns = f["n_short"][:]
+    bp, bl = f["barrier_path"][:], f["barrier_line"][:]
+    ptl = f["path_train_loss"][:]
+    closs = f["connector_loss"][:]
+    K = f.dimensions["conn_point"].size
+conn = {int(m): int(i) for i, m in enumerate(cm) if kind[i] == 3}
+c1 = conn[1]
+o1, o2 = 0, 1  # the first two trainings (seeds 0, 1)
+
+
+def hess(at_, source, point=None):
+    r = [i for i in range(len(kind)) if kind[i] == 4 and at[i] == at_ and src[i] == source
+         and (point is None or hp[i] == point)]
+    if len(r) != 1:
+        bad.append(f"expected one Hessian row at={at_} source={source} point={point}, got {r}")
+        return -1
+    return int(ns[r[0]])
+
+
+T4 = tables(t4)
+if len(T4) != 3:
+    sys.exit(f"plot-fig4: expected 3 tables (optima, tunnel, m-connectors), got {len(T4)}\n{t4}")
+opt, tun, mc = T4
+if sorted(float(r["seed"]) for r in opt["rows"]) != [0, 1, 2, 3]:
+    bad.append(f"optima table seeds {[r['seed'] for r in opt['rows']]} != 0..3")
+for r in opt["rows"]:
+    t = int(r["training task"])
+    if int(r["N_short"]) != hess(0, t):
+        bad.append(f"optimum {t}: printed N_short {r['N_short']} != file {hess(0, t)}")
+pts = [int(r["point"]) for r in tun["rows"]]
+if pts != list(range(K + 2)):
+    bad.append(f"tunnel table points {pts} != 0..{K + 1}")
+for r in tun["rows"]:
+    k = int(r["point"])
+    if abs(float(r["position"]) - k / (K + 1)) > 1e-4:
+        bad.append(f"tunnel point {k}: position {r['position']} != {k}/{K + 1}")
+    want = hess(0, o1) if k == 0 else hess(0, o2) if k == K + 1 else hess(1, c1, k - 1)
+    if int(r["N_short"]) != want:
+        bad.append(f"tunnel point {k}: printed N_short {r['N_short']} != file n_short {want}")
+ms = [r["m"] for r in mc["rows"]]
+if ms != ["1", "2", "3", "optima"]:
+    bad.append(f"m-connector table rows {ms} != 1, 2, 3, optima")
+else:
+    mean1 = np.mean([hess(1, c1, q) for q in range(K)])
+    if abs(float(mc["rows"][0]["N_short"]) - mean1) > 0.051:
+        bad.append(f"m = 1: printed {mc['rows'][0]['N_short']} != mean over the points {mean1}")
+    for r in mc["rows"][1:3]:
+        m = int(r["m"])
+        if int(r["connector task"]) != conn[m] or int(r["N_short"]) != hess(1, conn[m], 0):
+            bad.append(f"m = {m}: printed {r} != file (task {conn[m]}, "
+                       f"n_short {hess(1, conn[m], 0)})")
+
+T3 = tables(t3)
+if len(T3) != 2:
+    sys.exit(f"plot-fig3: expected 2 tables (connectors, tunnel), got {len(T3)}\n{t3}")
+cs, tp = T3
+if [int(r["m"]) for r in cs["rows"]] != [1, 2, 3]:
+    bad.append(f"connector table m {[r['m'] for r in cs['rows']]} != 1, 2, 3")
+for r in cs["rows"]:
+    i = int(r["connector task"])
+    for col, v in (("barrier path (nat)", bp[i]), ("barrier line (nat)", bl[i])):
+        if abs(float(r[col]) - v) > 6e-5:
+            bad.append(f"connector {i}: {col} {r[col]} != file {v:.6f}")
+if [int(r["point"]) for r in tp["rows"]] != list(range(K + 2)):
+    bad.append(f"fig3 tunnel table points {[r['point'] for r in tp['rows']]} != 0..{K + 1}")
+for r in tp["rows"][1:K + 1]:
+    k = int(r["point"])
+    if abs(float(r["probe-set loss"]) - ptl[c1, k, 0]) > 6e-5 or \
+            abs(float(r["objective (nat)"]) - closs[c1, k - 1]) > 6e-5:
+        bad.append(f"fig3 X_{k}: {r} != path_train_loss {ptl[c1, k, 0]:.5f}, "
+                   f"connector_loss {closs[c1, k - 1]:.5f}")
+if bad:
+    sys.exit("\n".join(bad) + "\n--- fig4:\n" + t4 + "\n--- fig3:\n" + t3)
+EOF
+then
+    ok "tables: optima seeds 0-3, tunnel points 0..K+1, m = 1..3, barriers; counts = the file's n_short"
+else
+    fail "tables vs the file (above)"
+fi
+
+# ---- a swept lr: the right panel of Figure 4
+if "$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/lr.nc" -o "$tmp/lr.png" >"$tmp/lr.txt" 2>"$tmp/lr.err" &&
+    png_ok "$tmp/lr.png" && grep -q 'panels: right)' "$tmp/lr.err"; then
+    ok "lr sweep: $(cat "$tmp/lr.err")"
+else
+    fail "lr sweep: exit $? / no PNG / panels"; sed 's/^/    /' "$tmp/lr.err"
+fi
+if "$PYTHON3" - "$tmp/lr.nc" "$tmp/lr.txt" <<'EOF'
+import sys
+import numpy as np
+import netCDF4
+
+txt = open(sys.argv[2]).read()
+agg, hdr = [], None
+for line in txt.splitlines():
+    cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+    if not line.startswith("|"):
+        hdr = None
+    elif hdr is None:
+        hdr = cells
+    elif "n seeds" in hdr and not cells[0].startswith("---"):
+        r = dict(zip(hdr, cells))
+        agg.append([r["lr"], r["n seeds"], r["N_short mean"]])
+with netCDF4.Dataset(sys.argv[1]) as f:
+    f.set_auto_mask(False)
+    kind, lr, ns = f["kind"][:], f["lr"][:], f["n_short"][:]
+got = [(float(r[0]), int(r[1]), float(r[2])) for r in agg]
+want = [(v, 2, round(float(np.mean(ns[(kind == 4) & (lr == v)])), 1)) for v in (1e-3, 1e-2)]
+if got != want:
+    sys.exit(f"lr table (lr, n seeds, mean) {got} != {want}\n{txt}")
+EOF
+then
+    ok "lr table: lr 0.001, 0.01 x 2 seeds, mean N_short = the file's"
+else
+    fail "lr table (above)"
+fi
+
+# ---- no Hessians, no connectors, an m > 1 connector
+"$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/nohess.nc" -o "$tmp/nohess4.png" >/dev/null 2>"$tmp/nohess4.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'no Hessian' "$tmp/nohess4.err" && [ ! -e "$tmp/nohess4.png" ]; then
+    ok "no Hessian rows: plot-fig4 exit 2 ($(cat "$tmp/nohess4.err"))"
+else
+    fail "no Hessian rows: plot-fig4 exit $rc, want 2 with a clear message"
+    sed 's/^/    /' "$tmp/nohess4.err"
+fi
+if "$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/nohess.nc" -o "$tmp/nohess3.png" >/dev/null 2>"$tmp/nohess3.err" &&
+    png_ok "$tmp/nohess3.png"; then
+    ok "no Hessian rows: plot-fig3 plots"
+else
+    fail "no Hessian rows: plot-fig3 exit $? or no PNG"; sed 's/^/    /' "$tmp/nohess3.err"
+fi
+"$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/lr.nc" -o "$tmp/lr3.png" >/dev/null 2>"$tmp/lr3.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'no connector' "$tmp/lr3.err" && [ ! -e "$tmp/lr3.png" ]; then
+    ok "no connector rows: plot-fig3 exit 2 ($(cat "$tmp/lr3.err"))"
+else
+    fail "no connector rows: plot-fig3 exit $rc, want 2"; sed 's/^/    /' "$tmp/lr3.err"
+fi
+c2=$(grep -E '^\| [0-9]+ \| 2 \| ' "$tmp/fig3.txt" | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+"$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/demo.nc" --connector "${c2:-0}" -o "$tmp/c2.png" \
+    >/dev/null 2>"$tmp/c2.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'm = 2' "$tmp/c2.err"; then
+    ok "--connector $c2 (m = 2): exit 2"
+else
+    fail "--connector ${c2:-?} (m = 2): exit $rc, want 2"; sed 's/^/    /' "$tmp/c2.err"
+fi
+
+if [ $nfail -gt 0 ]; then
+    echo "$nfail check(s) failed"
+    exit 1
+fi
+echo "all checks passed"
+exit 0
