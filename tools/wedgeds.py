@@ -399,8 +399,15 @@ def training_frame(ds, level=None, epoch="last"):
     names = ["task_id", "status"] + [f"final_{s}" for s in TRAIN_STATS if f"final_{s}" in tr]
     df = pd.DataFrame({n: tr[n].values for n in names})
     keys = swept_keys(ds)
+    index = tr.indexes.get("task")
     for k in keys:
-        df.insert(keys.index(k), k, tr[k].values)
+        if k in tr.variables and tr[k].dims == ("task",):
+            values = tr[k].values
+        elif hasattr(index, "get_level_values") and k in (index.names or []):
+            values = index.get_level_values(k)  # the key became (part of) the index
+        else:
+            values = index.values
+        df.insert(keys.index(k), k, np.asarray(values))
     df.attrs["level"] = None
     if level is None:
         return df
