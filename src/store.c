@@ -112,13 +112,26 @@ static const hp_def HPS[] = {
 };
 #define NHPS (sizeof HPS / sizeof *HPS)
 
+/* The double that prints like the float x (its shortest decimal form). */
+static double shortest(float x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)x);
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)x);
+        if ((float)strtod(buf, NULL) == x)
+            break;
+    }
+    return strtod(buf, NULL);
+}
+
 static double hp_value(const wg_setting *s, size_t k)
 {
     switch (k) {
     case 0: return s->train.lr;
     case 1: return s->train.l2;
     case 2: return s->train.momentum;
-    case 3: return s->net.dropout;
+    case 3: return shortest(s->net.dropout); /* a float setting: 0.65, not 0.64999998 */
     case 4: return s->net.width;
     case 5: return s->net.depth;
     case 6: return s->net.hidden;
