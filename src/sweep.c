@@ -703,143 +703,14 @@ static int probe_list(ctx *c, const char *name, const yaml_node_t *v, int is_int
     return 0;
 }
 
-static int probe_tunnel(ctx *c, const yaml_node_t *v)
-{
-    wg_tunnel_plan *t = &c->p->tunnel;
-    t->enabled = 1;
-    t->directions = 32;
-    t->nlevels = 2;
-    t->levels[0] = 1.0;
-    t->levels[1] = 0.5;
-    t->chance = 1;
-    t->probe_size = 10000;
-    t->split = 1;
-    t->a_max = 1000.0;
-    c->tunnel_at = mark_of(v);
-    if (is_null(v))
-        return 0;
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(c, mark_of(v), WG_EARG, "probes.tunnel: expected a mapping, got %s",
-                    node_desc(v));
-    static const char *const opts[] = {"epochs", "directions", "levels", "chance",
-                                       "probe_size", "split", "a_max"};
-    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *kn, *val = node(c, pr->value);
-        int rc = pair_key(c, v, pr, "in probes.tunnel", &kn);
-        if (rc)
-            return rc;
-        const char *k = sval(kn);
-        double x, list[WG_MAX_PROBE_EPOCHS];
-        int n;
-        if (strcmp(k, "epochs") == 0) {
-            rc = probe_list(c, "probes.tunnel.epochs", val, 1, 1, 0, 100000, list,
-                            WG_MAX_PROBE_EPOCHS, &n);
-            for (int i = 0; rc == 0 && i < n; i++)
-                t->epochs[i] = (int)list[i];
-            t->nepochs = rc ? 0 : n;
-            c->tunnel_epochs_at = mark_of(val);
-        } else if (strcmp(k, "directions") == 0) {
-            if (!(rc = probe_number(c, "probes.tunnel.directions", val, 1, 1, 0, 4096, &x)))
-                t->directions = (int)x;
-        } else if (strcmp(k, "levels") == 0) {
-            rc = probe_list(c, "probes.tunnel.levels", val, 0, 0, 1, 1e6, list,
-                            WG_MAX_LEVELS - 1, &n);
-            for (int i = 0; rc == 0 && i < n; i++)
-                t->levels[i] = list[i];
-            t->nlevels = rc ? 0 : n;
-        } else if (strcmp(k, "chance") == 0) {
-            const char *b = val->type == YAML_SCALAR_NODE ? sval(val) : "";
-            if (strcmp(b, "true") == 0 || strcmp(b, "yes") == 0)
-                t->chance = 1;
-            else if (strcmp(b, "false") == 0 || strcmp(b, "no") == 0)
-                t->chance = 0;
-            else
-                rc = fail(c, mark_of(val), WG_EARG, "probes.tunnel.chance: expected true or false");
-        } else if (strcmp(k, "probe_size") == 0) {
-            if (!(rc = probe_number(c, "probes.tunnel.probe_size", val, 1, 1, 0, 1e8, &x)))
-                t->probe_size = (size_t)x;
-        } else if (strcmp(k, "split") == 0) {
-            if (!(rc = probe_number(c, "probes.tunnel.split", val, 1, 1, 0, 4096, &x)))
-                t->split = (int)x;
-        } else if (strcmp(k, "a_max") == 0) {
-            rc = probe_number(c, "probes.tunnel.a_max", val, 0, 0, 1, 1e9, &x);
-            if (rc == 0)
-                t->a_max = x;
-        } else {
-            return unknown_key(c, kn, "in probes.tunnel", opts, sizeof opts / sizeof *opts);
-        }
-        if (rc)
-            return rc;
-    }
-    if (t->split > t->directions)
-        return fail(c, mark_of(v), WG_EARG,
-                    "probes.tunnel: split = %d is more than the %d directions", t->split,
-                    t->directions);
-    return 0;
-}
 
-static int probe_plane(ctx *c, const yaml_node_t *v)
-{
-    wg_plane_plan *t = &c->p->plane;
-    t->enabled = 1;
-    t->grid = 21;
-    t->margin = 0.5;
-    t->probe_size = 10000;
-    t->split = 1;
-    c->plane_at = mark_of(v);
-    if (is_null(v))
-        return 0;
-    if (v->type != YAML_MAPPING_NODE)
-        return fail(c, mark_of(v), WG_EARG, "probes.plane: expected a mapping, got %s",
-                    node_desc(v));
-    static const char *const opts[] = {"epochs", "grid", "margin", "probe_size", "split"};
-    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
-         pr++) {
-        const yaml_node_t *kn, *val = node(c, pr->value);
-        int rc = pair_key(c, v, pr, "in probes.plane", &kn);
-        if (rc)
-            return rc;
-        const char *k = sval(kn);
-        double x, list[WG_MAX_PROBE_EPOCHS];
-        int n;
-        if (strcmp(k, "epochs") == 0) {
-            rc = probe_list(c, "probes.plane.epochs", val, 1, 1, 0, 100000, list,
-                            WG_MAX_PROBE_EPOCHS, &n);
-            for (int i = 0; rc == 0 && i < n; i++)
-                t->epochs[i] = (int)list[i];
-            t->nepochs = rc ? 0 : n;
-            c->plane_epochs_at = mark_of(val);
-        } else if (strcmp(k, "grid") == 0) {
-            if (!(rc = probe_number(c, "probes.plane.grid", val, 1, 2, 0, 1001, &x)))
-                t->grid = (int)x;
-        } else if (strcmp(k, "margin") == 0) {
-            if (!(rc = probe_number(c, "probes.plane.margin", val, 0, 0, 0, 100, &x)))
-                t->margin = x;
-        } else if (strcmp(k, "probe_size") == 0) {
-            if (!(rc = probe_number(c, "probes.plane.probe_size", val, 1, 1, 0, 1e8, &x)))
-                t->probe_size = (size_t)x;
-        } else if (strcmp(k, "split") == 0) {
-            if (!(rc = probe_number(c, "probes.plane.split", val, 1, 1, 0, 1001, &x)))
-                t->split = (int)x;
-        } else {
-            return unknown_key(c, kn, "in probes.plane", opts, sizeof opts / sizeof *opts);
-        }
-        if (rc)
-            return rc;
-    }
-    if (t->split > t->grid)
-        return fail(c, mark_of(v), WG_EARG, "probes.plane: split = %d is more than the %d grid rows",
-                    t->split, t->grid);
-    return 0;
-}
 
 /* A table-driven option mapping (connectors, probes.hessian): each entry names an
  * option, its type and range, and where the value goes. */
 typedef struct opt_def {
     const char *name;
     char type;        /* 'i' int, 'z' size_t, 'f' double, 'b' bool, 'e' enum, 'L' int list,
-                         'S' list of names (bit set of choices) */
+                         'F' list of doubles, 'S' list of names (bit set of choices) */
     double lo, hi;
     int lo_open;
     void *dst;
@@ -847,6 +718,7 @@ typedef struct opt_def {
     int max;          /* 'L': capacity */
     const char *const *choices;
     int nchoices;
+    mark *at;         /* if set: where the value was written (for later errors) */
 } opt_def;
 
 static int parse_opts(ctx *c, const char *where, const yaml_node_t *v, const opt_def *defs,
@@ -876,6 +748,8 @@ static int parse_opts(ctx *c, const char *where, const yaml_node_t *v, const opt
             return unknown_key(c, kn, in, cands, (size_t)(n < 16 ? n : 16));
         }
         snprintf(full, sizeof full, "%s.%s", where, d->name);
+        if (d->at)
+            *d->at = mark_of(val);
         double x;
         switch (d->type) {
         case 'i':
@@ -912,12 +786,18 @@ static int parse_opts(ctx *c, const char *where, const yaml_node_t *v, const opt
             }
             break;
         }
-        case 'L': {
-            double list[WG_MAX_PROBE_EPOCHS > WG_MAX_M ? WG_MAX_PROBE_EPOCHS : WG_MAX_M];
+        case 'L':
+        case 'F': {
+            double list[WG_MAX_DIMS];
             int got = 0;
-            rc = probe_list(c, full, val, 1, d->lo, 0, d->hi, list, d->max, &got);
-            for (int i = 0; rc == 0 && i < got; i++)
-                ((int *)d->dst)[i] = (int)list[i];
+            rc = probe_list(c, full, val, d->type == 'L', d->lo, d->lo_open, d->hi, list,
+                            d->max < WG_MAX_DIMS ? d->max : WG_MAX_DIMS, &got);
+            for (int i = 0; rc == 0 && i < got; i++) {
+                if (d->type == 'L')
+                    ((int *)d->dst)[i] = (int)list[i];
+                else
+                    ((double *)d->dst)[i] = list[i];
+            }
             if (rc == 0)
                 *d->count = got;
             break;
@@ -953,6 +833,60 @@ static int parse_opts(ctx *c, const char *where, const yaml_node_t *v, const opt
     return 0;
 }
 
+static int probe_tunnel(ctx *c, const yaml_node_t *v)
+{
+    wg_tunnel_plan *t = &c->p->tunnel;
+    t->enabled = 1;
+    t->directions = 32;
+    t->nlevels = 2;
+    t->levels[0] = 1.0;
+    t->levels[1] = 0.5;
+    t->chance = 1;
+    t->probe_size = 10000;
+    t->split = 1;
+    t->a_max = 1000.0;
+    c->tunnel_at = mark_of(v);
+    const opt_def defs[] = {
+        {"epochs", 'L', 1, 100000, 0, t->epochs, &t->nepochs, WG_MAX_PROBE_EPOCHS, NULL, 0,
+         &c->tunnel_epochs_at},
+        {"directions", 'i', 1, 4096, 0, &t->directions, NULL, 0, NULL, 0, NULL},
+        {"levels", 'F', 0, 1e6, 1, t->levels, &t->nlevels, WG_MAX_LEVELS - 1, NULL, 0, NULL},
+        {"chance", 'b', 0, 0, 0, &t->chance, NULL, 0, NULL, 0, NULL},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0, NULL},
+        {"split", 'i', 1, 4096, 0, &t->split, NULL, 0, NULL, 0, NULL},
+        {"a_max", 'f', 1, 1e9, 1, &t->a_max, NULL, 0, NULL, 0, NULL},
+    };
+    int rc = parse_opts(c, "probes.tunnel", v, defs, (int)(sizeof defs / sizeof *defs));
+    if (rc == 0 && t->split > t->directions)
+        rc = fail(c, mark_of(v), WG_EARG, "probes.tunnel: split = %d is more than the %d directions",
+                  t->split, t->directions);
+    return rc;
+}
+
+static int probe_plane(ctx *c, const yaml_node_t *v)
+{
+    wg_plane_plan *t = &c->p->plane;
+    t->enabled = 1;
+    t->grid = 21;
+    t->margin = 0.5;
+    t->probe_size = 10000;
+    t->split = 1;
+    c->plane_at = mark_of(v);
+    const opt_def defs[] = {
+        {"epochs", 'L', 1, 100000, 0, t->epochs, &t->nepochs, WG_MAX_PROBE_EPOCHS, NULL, 0,
+         &c->plane_epochs_at},
+        {"grid", 'i', 2, 1001, 0, &t->grid, NULL, 0, NULL, 0, NULL},
+        {"margin", 'f', 0, 100, 0, &t->margin, NULL, 0, NULL, 0, NULL},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0, NULL},
+        {"split", 'i', 1, 1001, 0, &t->split, NULL, 0, NULL, 0, NULL},
+    };
+    int rc = parse_opts(c, "probes.plane", v, defs, (int)(sizeof defs / sizeof *defs));
+    if (rc == 0 && t->split > t->grid)
+        rc = fail(c, mark_of(v), WG_EARG, "probes.plane: split = %d is more than the %d grid rows",
+                  t->split, t->grid);
+    return rc;
+}
+
 static int sec_connectors(ctx *c, const char *sec, const yaml_node_t *v)
 {
     (void)sec;
@@ -970,14 +904,14 @@ static int sec_connectors(ctx *c, const char *sec, const yaml_node_t *v)
     c->connect_at = mark_of(v);
     static const char *const objectives[] = {"point", "path"};
     const opt_def defs[] = {
-        {"m", 'L', 1, WG_MAX_M, 0, t->m, &t->nm, WG_MAX_M, NULL, 0},
-        {"points", 'i', 1, 100, 0, &t->points, NULL, 0, NULL, 0},
-        {"objective", 'e', 0, 0, 0, &t->objective, NULL, 0, objectives, 2},
-        {"steps", 'i', 0, 1e7, 0, &t->steps, NULL, 0, NULL, 0},
-        {"rounds", 'i', 1, 1000, 0, &t->rounds, NULL, 0, NULL, 0},
-        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0},
-        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0},
-        {"eval_points", 'i', 2, 1000, 0, &t->eval_points, NULL, 0, NULL, 0},
+        {"m", 'L', 1, WG_MAX_M, 0, t->m, &t->nm, WG_MAX_M, NULL, 0, NULL},
+        {"points", 'i', 1, 100, 0, &t->points, NULL, 0, NULL, 0, NULL},
+        {"objective", 'e', 0, 0, 0, &t->objective, NULL, 0, objectives, 2, NULL},
+        {"steps", 'i', 0, 1e7, 0, &t->steps, NULL, 0, NULL, 0, NULL},
+        {"rounds", 'i', 1, 1000, 0, &t->rounds, NULL, 0, NULL, 0, NULL},
+        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, NULL},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0, NULL},
+        {"eval_points", 'i', 2, 1000, 0, &t->eval_points, NULL, 0, NULL, 0, NULL},
     };
     return parse_opts(c, "connectors", v, defs, (int)(sizeof defs / sizeof *defs));
 }
@@ -993,10 +927,10 @@ static int probe_hessian(ctx *c, const yaml_node_t *v)
     c->hessian_at = mark_of(v);
     static const char *const places[] = {"optima", "connectors"};
     const opt_def defs[] = {
-        {"at", 'S', 0, 0, 0, &at, NULL, 0, places, 2},
-        {"threshold", 'f', 0, 1e12, 1, &t->threshold, NULL, 0, NULL, 0},
-        {"budget", 'i', 1, 100000, 0, &t->budget, NULL, 0, NULL, 0},
-        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0},
+        {"at", 'S', 0, 0, 0, &at, NULL, 0, places, 2, NULL},
+        {"threshold", 'f', 0, 1e12, 1, &t->threshold, NULL, 0, NULL, 0, NULL},
+        {"budget", 'i', 1, 100000, 0, &t->budget, NULL, 0, NULL, 0, NULL},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0, NULL},
     };
     int rc = parse_opts(c, "probes.hessian", v, defs, (int)(sizeof defs / sizeof *defs));
     t->at_optima = at & 1;
@@ -1014,11 +948,11 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
     c->subspace_at = mark_of(v);
     static const char *const anchors[] = {"init", "optimum"};
     const opt_def defs[] = {
-        {"dims", 'L', 1, 1e7, 0, t->dims, &t->ndims, WG_MAX_DIMS, NULL, 0},
-        {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2},
-        {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0},
-        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0},
-        {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0},
+        {"dims", 'L', 1, 1e7, 0, t->dims, &t->ndims, WG_MAX_DIMS, NULL, 0, NULL},
+        {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2, NULL},
+        {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0, NULL},
+        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, NULL},
+        {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0, NULL},
     };
     int rc = parse_opts(c, "probes.subspace", v, defs, (int)(sizeof defs / sizeof *defs));
     if (rc == 0 && t->ndims == 0)
