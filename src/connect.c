@@ -144,6 +144,10 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
     if (rc == 0)
         memcpy(X0, X, D * sizeof *X);
     for (int s = 0; rc == 0 && s < o->steps; s++) {
+        if (o->stop && o->stop(o->stop_user)) {
+            rc = WG_EINTR;
+            break;
+        }
         double l;
         rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, g, &l);
         if (rc)

@@ -275,7 +275,7 @@ static int probe_record(const wg_task *t, int rank, wg_result *r)
 }
 
 static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                       const wg_result *dep, wg_result *r)
+                       const wg_result *dep, wg_stop_fn stop, void *user, wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_tunnel_plan *tp = &plan->tunnel;
@@ -294,6 +294,8 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
     o.a_max_rel = tp->a_max;
     o.seed = s->train.seed;
     o.stream = (uint64_t)t->probe_epoch;
+    o.stop = stop;
+    o.stop_user = user;
     wg_tunnel_result tr = {0};
     rc = landscape(x, plan, s, tp->probe_size, &f);
     if (rc == 0 && f.dim != dep->nparams)
@@ -322,7 +324,8 @@ static int exec_tunnel(wg_exec *x, const wg_plan *plan, const wg_task *t, int ra
  * O2 - O1 and e2 along the part of O3 - O1 orthogonal to it (Gram-Schmidt in
  * double); the grid covers the optima plus `margin` of their span on each side. */
 static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                      const wg_result *const *deps, wg_result *r)
+                      const wg_result *const *deps, wg_stop_fn stop, void *user,
+                      wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_plane_plan *pp = &plan->plane;
@@ -386,6 +389,10 @@ static int exec_plane(wg_exec *x, const wg_plan *plan, const wg_task *t, int ran
         }
         for (int rr = 0; rc == 0 && rr < nrows; rr++)
             for (int c = 0; rc == 0 && c < G; c++) {
+                if (stop && stop(user)) {
+                    rc = WG_EINTR;
+                    break;
+                }
                 double a = gx[c], b = gy[row0 + rr];
                 for (size_t i = 0; i < D; i++)
                     theta[i] = (float)(O[0][i] + a * e1[i] + b * e2[i]);
@@ -434,7 +441,8 @@ static double changed(const int *a, const int *b, size_t n)
  * accuracy and label changes along the path and the straight line.  The record's
  * extra doubles are laid out as in wg_connect_layout (exec.h). */
 static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                        const wg_result *const *deps, wg_result *r)
+                        const wg_result *const *deps, wg_stop_fn stop, void *user,
+                        wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_connect_plan *cp = &plan->connect;
@@ -508,6 +516,8 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     o.steps = cp->steps;
     o.lr = cp->lr;
     o.seed = s->train.seed;
+    o.stop = stop;
+    o.stop_user = user;
     int rounds = m == 1 && o.objective == WG_CONNECT_PATH ? cp->rounds : 1;
     for (int round = 0; rc == 0 && round < rounds; round++)
         for (int k = 0; rc == 0 && k < K; k++) {
@@ -616,7 +626,7 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
 
 /* Short directions (Lanczos) at an optimum or at a connector's point. */
 static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                        const wg_result *dep, wg_result *r)
+                        const wg_result *dep, wg_stop_fn stop, void *user, wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_hessian_plan *hp = &plan->hessian;
@@ -654,6 +664,8 @@ static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     o.max_hvp = hp->budget;
     o.seed = s->train.seed;
     o.stream = (uint64_t)t->dir_first * 1000 + (uint64_t)t->dir_count;
+    o.stop = stop;
+    o.stop_user = user;
     if (rc == 0)
         rc = wg_hessian_probe(&f, X, &o, &h);
     if (rc == 0)
@@ -734,20 +746,24 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
     memset(r, 0, sizeof *r);
     int rc;
     if (t->kind == WG_TASK_TUNNEL)
-        rc = exec_tunnel(x, plan, t, rank, deps ? deps[0] : NULL, r);
+        rc = exec_tunnel(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->kind == WG_TASK_PLANE)
-        rc = exec_plane(x, plan, t, rank, deps, r);
+        rc = exec_plane(x, plan, t, rank, deps, stop, user, r);
     else if (t->kind == WG_TASK_CONNECT)
-        rc = exec_connect(x, plan, t, rank, deps, r);
+        rc = exec_connect(x, plan, t, rank, deps, stop, user, r);
     else if (t->kind == WG_TASK_HESSIAN)
-        rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, r);
+        rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->kind == WG_TASK_SUBSPACE)
         rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, r);
     else if (t->set.net.arch == WG_ARCH_TOY)
         rc = exec_train_toy(t, rank, stop, user, r);
     else
         rc = exec_train(x, plan, t, rank, stop, user, r);
-    if (rc == WG_EINTR || (rc == WG_ENOMEM && !r->train_loss))
+    if (rc == WG_EINTR) {
+        wg_result_free(r);
+        return rc;
+    }
+    if (rc == WG_ENOMEM && !r->train_loss)
         return rc;
     r->task = t->id;
     r->kind = t->kind;

@@ -211,6 +211,10 @@ int wg_hessian_probe(const wg_objective *f, const float *X, const wg_hessian_opt
     int m = 0, last_above = -1, stable = 0;
     double tnorm = 0.0; /* running estimate of |T|: the scale for "beta is zero" */
     for (int j = 0; rc == 0 && j < M; j++) {
+        if (o->stop && o->stop(o->stop_user)) {
+            rc = WG_EINTR;
+            break;
+        }
         double *q = Q + (size_t)j * D;
         for (size_t i = 0; i < D; i++)
             v[i] = (float)q[i];

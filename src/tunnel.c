@@ -157,6 +157,10 @@ int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts
         target[l] = o->levels[l] > 0 ? r->loss0 + o->levels[l] : -o->levels[l];
     const double a0 = o->a0_rel * r->norm, amax = o->a_max_rel * r->norm;
     for (int k = 0; rc == 0 && k < count; k++) {
+        if (o->stop && o->stop(o->stop_user)) {
+            rc = WG_EINTR;
+            break;
+        }
         wg_tunnel_direction(v, P0, D, o, first + k);
         walk w = {f, P0, v, x, D, r->prof_a + (size_t)k * WG_TUNNEL_MAX_POINTS,
                   r->prof_loss + (size_t)k * WG_TUNNEL_MAX_POINTS, 0, 0};

@@ -23,6 +23,8 @@ typedef struct wg_connect_opts {
     double lr;                 /* Adam learning rate (1e-3) */
     int path_points;           /* path: u in {1..n}/(n+1) on each segment (7: 1/8..7/8) */
     uint64_t seed, stream;     /* path: which u each step evaluates */
+    int (*stop)(void *);       /* asked every step: nonzero abandons (WG_EINTR) */
+    void *stop_user;
 } wg_connect_opts;
 
 void wg_connect_opts_default(wg_connect_opts *o);

@@ -16,7 +16,8 @@ typedef struct wg_exec {
     size_t probe_size;   /* 0: none built */
 } wg_exec;
 
-/* Asked between epochs: nonzero abandons the task (it stays pending). */
+/* Asked between epochs, probe directions, grid rows, connector steps and Lanczos
+ * iterations: nonzero abandons the task (it stays pending). */
 typedef int (*wg_stop_fn)(void *user);
 
 /* A connector record's extra doubles: a header [m, K, nseg, E, D], the K optimised

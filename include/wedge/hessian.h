@@ -23,6 +23,8 @@ typedef struct wg_hessian_opts {
                            |beta_m s_m| <= tol * max(|theta|, threshold) (1e-3) */
     int check_every;    /* convergence test interval in iterations (10) */
     uint64_t seed, stream; /* the random start vector */
+    int (*stop)(void *);   /* asked every iteration: nonzero abandons (WG_EINTR) */
+    void *stop_user;
 } wg_hessian_opts;
 
 void wg_hessian_opts_default(wg_hessian_opts *o);

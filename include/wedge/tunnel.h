@@ -32,6 +32,8 @@ typedef struct wg_tunnel_opts {
     double precision;     /* relative bisection precision (1e-3) */
     uint64_t seed;        /* direction k is drawn from stream */
     uint64_t stream;      /*   wg_rng_stream(WG_RNG_DIRECTION, stream, k, 0) of seed */
+    int (*stop)(void *);  /* asked between directions: nonzero abandons (WG_EINTR) */
+    void *stop_user;
 } wg_tunnel_opts;
 
 /* METHODS.md defaults: levels dL = 1.0, 0.5 and the chance level ln 10 (absolute). */
