@@ -46,6 +46,7 @@ fi
 
 rc=0
 for pair in "slurmd.pid slurmd" "slurmctld.pid slurmctld" "munge/munged.pid munged"; do
+    # shellcheck disable=SC2086 # two words
     set -- $pair
     pf=$dir/$1 name=$2
     pid=$(live_pid "$pf" "$name") || continue
