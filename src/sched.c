@@ -200,7 +200,7 @@ typedef struct sched {
     uint8_t *state;       /* 0 waiting, 1 sent/running, 2 finished */
     size_t *order;        /* tasks by decreasing cost */
     size_t next;          /* scan start in order */
-    size_t todo, finished, failed, running;
+    size_t to_run, finished, failed, running;
     double t0, last_print, task_time;
     int quiet;
     double progress;
@@ -245,12 +245,12 @@ static void print_progress(sched *s, int force)
         return;
     s->last_print = t;
     double el = t - s->t0, rate = el > 0 ? s->finished / el : 0;
-    double left = (double)(s->todo - s->finished);
+    double left = (double)(s->to_run - s->finished);
     char eta[32] = "-";
     if (rate > 0 && left > 0)
         snprintf(eta, sizeof eta, "%.0fs", left / rate);
     printf("[wedge] %zu/%zu done, %zu failed or diverged, %zu running, %.2f tasks/s, elapsed %.0fs, ETA %s\n",
-           s->finished, s->todo, s->failed, s->running, rate, el, eta);
+           s->finished, s->to_run, s->failed, s->running, rate, el, eta);
     fflush(stdout);
 }
 
@@ -523,12 +523,12 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
                     already++;
                 }
             }
-            s.todo = plan->ntasks - already;
+            s.to_run = plan->ntasks - already;
             cost_plan = plan;
             qsort(s.order, plan->ntasks, sizeof *s.order, by_cost);
             if (!opts->quiet)
                 printf("[wedge] %s: %zu tasks, %zu to run on %d rank%s%s -> %s\n", plan->name,
-                       plan->ntasks, s.todo, size, size == 1 ? "" : "s",
+                       plan->ntasks, s.to_run, size, size == 1 ? "" : "s",
                        size > 1 ? " (rank 0 schedules)" : "", opts->output);
             fflush(stdout);
             double cpu0 = cpu_seconds();
