@@ -23,23 +23,8 @@
 #     lr (no connectors): plot-fig3 exits 2; --connector of an m = 2 one exits 2.
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~20 s.
-set -u
-WEDGE=${WEDGE:-./wedge}
-top_srcdir=${top_srcdir:-.}
-PYTHON3=${PYTHON3:-/usr/bin/python3}
-TOOLS=$(cd "$top_srcdir/tools" && pwd)
-export MPLBACKEND=Agg OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-
-nfail=0
-fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-ok() { echo "ok: $*"; }
-
-[ -x "$WEDGE" ] || { echo "FAIL: $WEDGE not found (set WEDGE)"; exit 1; }
-"$PYTHON3" -c 'import xarray, netCDF4, matplotlib, numpy' 2>/dev/null ||
-    { echo "FAIL: $PYTHON3 cannot import xarray, netCDF4, matplotlib, numpy"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_fig34.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-export MPLCONFIGDIR=$tmp/mpl
+test_name=test_fig34
+. "${top_srcdir:-.}/tests/tools/lib.sh"
 
 common='seed: 1
 data: {name: synthetic, synthetic_train: 300, synthetic_test: 100, synthetic_size: 12}

@@ -12,23 +12,8 @@
 #     open_outputs() on two copies (identical, and complementary halves).
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~10 s.
-set -u
-WEDGE=${WEDGE:-./wedge}
-top_srcdir=${top_srcdir:-.}
-PYTHON3=${PYTHON3:-/usr/bin/python3}
-TOOLS=$(cd "$top_srcdir/tools" && pwd)
-export MPLBACKEND=Agg OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-
-nfail=0
-fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
-ok() { echo "ok: $*"; }
-
-[ -x "$WEDGE" ] || { echo "FAIL: $WEDGE not found (set WEDGE)"; exit 1; }
-"$PYTHON3" -c 'import xarray, netCDF4, matplotlib, numpy' 2>/dev/null ||
-    { echo "FAIL: $PYTHON3 cannot import xarray, netCDF4, matplotlib, numpy"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_tools.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-export MPLCONFIGDIR=$tmp/mpl
+test_name=test_tools
+. "${top_srcdir:-.}/tests/tools/lib.sh"
 
 cat >"$tmp/demo.yaml" <<'EOF'
 name: toolsdemo
