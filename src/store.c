@@ -624,73 +624,50 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
     if (rc == 0 && s->ntasks != plan->ntasks)
         rc = WG_FAIL(WG_EFORMAT, "%s has %zu tasks, the sweep %zu", path, s->ntasks,
                      plan->ntasks);
-    struct { const char *n; int *v; } vars[] = {
-        {"status", &s->v_status}, {"message", &s->v_message}, {"wall_time", &s->v_wall},
-        {"rank", &s->v_rank}, {"nparams", &s->v_nparams}, {"train_loss", &s->v_train_loss},
-        {"train_accuracy", &s->v_train_acc}, {"test_loss", &s->v_test_loss},
-        {"test_accuracy", &s->v_test_acc}, {"param_norm", &s->v_norm},
-        {"snapshot_epoch", &s->v_snap_epoch}, {"params", &s->v_params}};
-    for (size_t i = 0; rc == 0 && i < sizeof vars / sizeof *vars; i++)
-        rc = var_id(s->ncid, vars[i].n, vars[i].v);
+    /* every variable this plan's schema has, looked up once */
     s->tunnel = plan->tunnel.enabled;
-    if (rc == 0 && s->tunnel) {
-        struct { const char *n; int *v; } tv[] = {
-            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
-            {"tunnel_norm", &s->v_t_norm}, {"tunnel_loss0", &s->v_t_loss0},
-            {"tunnel_evals", &s->v_t_evals}, {"tunnel_phi", &s->v_t_phi},
-            {"tunnel_astar", &s->v_t_astar}, {"tunnel_outcome", &s->v_t_how},
-            {"tunnel_npoints", &s->v_t_npoints}, {"tunnel_profile_a", &s->v_t_prof_a},
-            {"tunnel_profile_loss", &s->v_t_prof_loss}};
-        for (size_t i = 0; rc == 0 && i < sizeof tv / sizeof *tv; i++)
-            rc = var_id(s->ncid, tv[i].n, tv[i].v);
-        s->ndir = (size_t)plan->tunnel.directions;
-        s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
-    }
-    connect_sizes(s, plan);
-    if (rc == 0 && (s->connect || s->hessian)) {
-        struct { const char *n; int *v; int need; } cv[] = {
-            {"probe_epoch", &s->v_probe_epoch, 1}, {"source_task", &s->v_source, 1},
-            {"connector_m", &s->v_c_m, s->connect}, {"connector_x", &s->v_c_x, s->connect},
-            {"connector_loss", &s->v_c_loss, s->connect},
-            {"path_train_loss", &s->v_c_tl, s->connect},
-            {"path_train_accuracy", &s->v_c_ta, s->connect},
-            {"path_test_loss", &s->v_c_sl, s->connect},
-            {"path_test_accuracy", &s->v_c_sa, s->connect},
-            {"path_changed_a", &s->v_c_ca, s->connect}, {"path_changed_b", &s->v_c_cb, s->connect},
-            {"line_train_loss", &s->v_c_lt, s->connect}, {"line_test_loss", &s->v_c_ls, s->connect},
-            {"barrier_path", &s->v_c_barrier, s->connect},
-            {"barrier_line", &s->v_c_line_barrier, s->connect},
-            {"deviation_cosine", &s->v_c_cos, s->connect}, {"plane_leak", &s->v_c_leak, s->connect},
-            {"hessian_ritz", &s->v_h_ritz, s->hessian},
-            {"hessian_residual", &s->v_h_resid, s->hessian}, {"hessian_n", &s->v_h_n, s->hessian},
-            {"hessian_hvps", &s->v_h_hvps, s->hessian},
-            {"hessian_converged", &s->v_h_conv, s->hessian},
-            {"n_short_half", &s->v_h_half, s->hessian}, {"n_short", &s->v_h_count, s->hessian},
-            {"n_short_double", &s->v_h_double, s->hessian}, {"hessian_at", &s->v_h_at, s->hessian},
-            {"hessian_point", &s->v_h_point, s->hessian}};
-        for (size_t i = 0; rc == 0 && i < sizeof cv / sizeof *cv; i++)
-            if (cv[i].need)
-                rc = var_id(s->ncid, cv[i].n, cv[i].v);
-    }
-    if (rc == 0 && s->subspace) {
-        struct { const char *n; int *v; } sv[] = {
-            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
-            {"subspace_d", &s->v_s_d}, {"subspace_epochs", &s->v_s_epochs},
-            {"subspace_train_loss", &s->v_s_tl}, {"subspace_train_accuracy", &s->v_s_ta},
-            {"subspace_test_loss", &s->v_s_sl}, {"subspace_test_accuracy", &s->v_s_sa}};
-        for (size_t i = 0; rc == 0 && i < sizeof sv / sizeof *sv; i++)
-            rc = var_id(s->ncid, sv[i].n, sv[i].v);
-    }
     s->plane = plan->plane.enabled;
-    if (rc == 0 && s->plane) {
-        struct { const char *n; int *v; } pv[] = {
-            {"probe_epoch", &s->v_probe_epoch}, {"source_task", &s->v_source},
-            {"plane_gx", &s->v_p_gx}, {"plane_gy", &s->v_p_gy}, {"plane_vertex_x", &s->v_p_vx},
-            {"plane_vertex_y", &s->v_p_vy}, {"plane_loss", &s->v_p_loss}};
-        for (size_t i = 0; rc == 0 && i < sizeof pv / sizeof *pv; i++)
-            rc = var_id(s->ncid, pv[i].n, pv[i].v);
-        s->ngrid = (size_t)plan->plane.grid;
-    }
+    connect_sizes(s, plan);
+    const int C = s->connect, H = s->hessian, T = s->tunnel, P = s->plane, S = s->subspace;
+    struct { const char *n; int *v; int need; } vars[] = {
+        {"status", &s->v_status, 1}, {"message", &s->v_message, 1}, {"wall_time", &s->v_wall, 1},
+        {"rank", &s->v_rank, 1}, {"nparams", &s->v_nparams, 1},
+        {"train_loss", &s->v_train_loss, 1}, {"train_accuracy", &s->v_train_acc, 1},
+        {"test_loss", &s->v_test_loss, 1}, {"test_accuracy", &s->v_test_acc, 1},
+        {"param_norm", &s->v_norm, 1}, {"snapshot_epoch", &s->v_snap_epoch, 1},
+        {"params", &s->v_params, 1},
+        {"probe_epoch", &s->v_probe_epoch, any_probe(s)},
+        {"source_task", &s->v_source, any_probe(s)},
+        {"tunnel_norm", &s->v_t_norm, T}, {"tunnel_loss0", &s->v_t_loss0, T},
+        {"tunnel_evals", &s->v_t_evals, T}, {"tunnel_phi", &s->v_t_phi, T},
+        {"tunnel_astar", &s->v_t_astar, T}, {"tunnel_outcome", &s->v_t_how, T},
+        {"tunnel_npoints", &s->v_t_npoints, T}, {"tunnel_profile_a", &s->v_t_prof_a, T},
+        {"tunnel_profile_loss", &s->v_t_prof_loss, T},
+        {"plane_gx", &s->v_p_gx, P}, {"plane_gy", &s->v_p_gy, P},
+        {"plane_vertex_x", &s->v_p_vx, P}, {"plane_vertex_y", &s->v_p_vy, P},
+        {"plane_loss", &s->v_p_loss, P},
+        {"connector_m", &s->v_c_m, C}, {"connector_x", &s->v_c_x, C},
+        {"connector_loss", &s->v_c_loss, C}, {"path_train_loss", &s->v_c_tl, C},
+        {"path_train_accuracy", &s->v_c_ta, C}, {"path_test_loss", &s->v_c_sl, C},
+        {"path_test_accuracy", &s->v_c_sa, C}, {"path_changed_a", &s->v_c_ca, C},
+        {"path_changed_b", &s->v_c_cb, C}, {"line_train_loss", &s->v_c_lt, C},
+        {"line_test_loss", &s->v_c_ls, C}, {"barrier_path", &s->v_c_barrier, C},
+        {"barrier_line", &s->v_c_line_barrier, C}, {"deviation_cosine", &s->v_c_cos, C},
+        {"plane_leak", &s->v_c_leak, C},
+        {"hessian_ritz", &s->v_h_ritz, H}, {"hessian_residual", &s->v_h_resid, H},
+        {"hessian_n", &s->v_h_n, H}, {"hessian_hvps", &s->v_h_hvps, H},
+        {"hessian_converged", &s->v_h_conv, H}, {"n_short_half", &s->v_h_half, H},
+        {"n_short", &s->v_h_count, H}, {"n_short_double", &s->v_h_double, H},
+        {"hessian_at", &s->v_h_at, H}, {"hessian_point", &s->v_h_point, H},
+        {"subspace_d", &s->v_s_d, S}, {"subspace_epochs", &s->v_s_epochs, S},
+        {"subspace_train_loss", &s->v_s_tl, S}, {"subspace_train_accuracy", &s->v_s_ta, S},
+        {"subspace_test_loss", &s->v_s_sl, S}, {"subspace_test_accuracy", &s->v_s_sa, S}};
+    for (size_t i = 0; rc == 0 && i < sizeof vars / sizeof *vars; i++)
+        if (vars[i].need)
+            rc = var_id(s->ncid, vars[i].n, vars[i].v);
+    s->ndir = (size_t)plan->tunnel.directions;
+    s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
+    s->ngrid = (size_t)plan->plane.grid;
     if (rc == 0)
         rc = set_independent(s);
     if (rc) {

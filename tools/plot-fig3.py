@@ -80,14 +80,7 @@ def main():
                     help="plot only the 1-connector with this task id (default: every done one)")
     a = ap.parse_args()
 
-    for f in a.files:
-        if not os.path.isfile(f):
-            die(f"{f}: no such file")
-    try:
-        ds = wedgeds.open_outputs(a.files)
-    except (OSError, ValueError) as e:
-        die(str(e))
-    title = ds.attrs.get("title", os.path.splitext(os.path.basename(a.files[0]))[0])
+    ds, title = wedgeds.open_for_cli(a.files, die)
     try:
         cf = wedgeds.connector_frame(ds)
     except wedgeds.NoConnectors as e:

@@ -81,14 +81,7 @@ def main():
     ap.add_argument("--key", help="swept key of the right panel (default: first non-seed key)")
     a = ap.parse_args()
 
-    for f in a.files:
-        if not os.path.isfile(f):
-            die(f"{f}: no such file")
-    try:
-        ds = wedgeds.open_outputs(a.files)
-    except (OSError, ValueError) as e:
-        die(str(e))
-    title = ds.attrs.get("title", os.path.splitext(os.path.basename(a.files[0]))[0])
+    ds, title = wedgeds.open_for_cli(a.files, die)
     try:
         hf = wedgeds.hessian_frame(ds)
     except wedgeds.NoHessians as e:

@@ -68,14 +68,7 @@ def main():
                     help="error bars: min-max over seeds (default) or +-1 std")
     a = ap.parse_args()
 
-    for f in a.files:
-        if not os.path.isfile(f):
-            die(f"{f}: no such file")
-    try:
-        ds = wedgeds.open_outputs(a.files)
-    except (OSError, ValueError) as e:
-        die(str(e))
-    title = ds.attrs.get("title", os.path.splitext(os.path.basename(a.files[0]))[0])
+    ds, title = wedgeds.open_for_cli(a.files, die)
     keys = wedgeds.swept_keys(ds)
     if a.key is None:
         cand = [k for k in keys if k != "seed"]

@@ -41,18 +41,13 @@ def main():
     ap.add_argument("--level", default="1.0", help="tunnel level dL (default 1.0) or 'chance'")
     ap.add_argument("--epoch", default="last", help="probe epoch (default: the last probed)")
     a = ap.parse_args()
-    for f in a.files:
-        if not os.path.isfile(f):
-            print(f"summary.py: {f}: no such file", file=sys.stderr)
-            return 2
-    try:
-        ds = wedgeds.open_outputs(a.files)
-    except (OSError, ValueError) as e:
-        print(f"summary.py: {e}", file=sys.stderr)
-        return 2
+    def die(msg):
+        print(f"summary.py: {msg}", file=sys.stderr)
+        sys.exit(2)
+
+    ds, title = wedgeds.open_for_cli(a.files, die)
     epoch = a.epoch if a.epoch == "last" else int(a.epoch)
     keys = wedgeds.swept_keys(ds)
-    title = ds.attrs.get("title", "?")
 
     sc = wedgeds.status_counts(ds)
     print(f"## {title}")

@@ -646,7 +646,6 @@ def hessian_frame(ds):
     if "hessian_at" not in ds or not (ds.kind.values == KIND_HESSIAN).any():
         raise NoHessians("the output has no Hessian (short-direction) tasks")
     rows = np.flatnonzero(ds.kind.values == KIND_HESSIAN)
-    pos = {int(t): i for i, t in enumerate(ds.task.values)}
     K1 = ds.sizes.get("conn_point", 1)
     cm = {}
     keys = swept_keys(ds)
@@ -678,3 +677,20 @@ def hessian_frame(ds):
     df = pd.DataFrame(out)
     df.attrs["threshold"] = float(ds.n_short.attrs.get("threshold", float("nan")))
     return df
+
+
+# ------------------------------------------------------------ command lines -----
+
+def open_for_cli(files, die):
+    """Open the outputs a tool was given, or call ``die(message)``; returns
+    ``(ds, title)`` with the sweep's title (the first file's name if it has none).
+    Shared by the plot scripts and summary.py."""
+    import os
+    for f in files:
+        if not os.path.isfile(f):
+            die(f"{f}: no such file")
+    try:
+        ds = open_outputs(files)
+    except (OSError, ValueError) as e:
+        die(str(e))
+    return ds, ds.attrs.get("title", os.path.splitext(os.path.basename(files[0]))[0])
