@@ -16,11 +16,17 @@
 #include "wedge/error.h"
 #include "wedge/layers.h"
 #include "wedge/rng.h"
+#include "wedge/winograd.h"
 
 #define MAX_TENSORS 64
 #define MAX_LAYERS 64
 #define CHUNK_BYTES (4u << 20) /* working set of one chunk of images */
 #define MIN_CHUNK 16
+/* Convolutions with at least this many input channels run by Winograd F(2x2,3x3)
+ * (2.25x fewer operations; with fewer channels its short sgemms lose it); and the
+ * working set of one Winograd block of images. */
+#define WINO_MIN_C 16
+#define WINO_BYTES (1u << 20)
 
 void wg_net_opts_default(wg_net_opts *o)
 {
@@ -289,8 +295,16 @@ int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap)
             L->out = prev;
             break;
         case WG_LAYER_CONV3:
-            L->col = wg_alloc(cap, (size_t)L->h * L->w * 9 * L->c * sizeof(float),
-                              "im2col cache");
+            L->wino = !opts->im2col_only && L->c >= WINO_MIN_C;
+            if (L->wino) {
+                L->U = wg_alloc(16 * (size_t)L->c, (size_t)L->k * sizeof(float),
+                                "Winograd filters");
+                L->Ut = wg_alloc(16 * (size_t)L->c, (size_t)L->k * sizeof(float),
+                                 "Winograd filters");
+            } else {
+                L->col = wg_alloc(cap, (size_t)L->h * L->w * 9 * L->c * sizeof(float),
+                                  "im2col cache");
+            }
             L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
             break;
         case WG_LAYER_MAXPOOL:
@@ -304,7 +318,7 @@ int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap)
             L->out = wg_alloc(cap, out_n * sizeof(float), "activations");
             break;
         }
-        if (!L->out || (L->kind == WG_LAYER_CONV3 && !L->col) ||
+        if (!L->out || (L->kind == WG_LAYER_CONV3 && !L->col && !(L->U && L->Ut)) ||
             (L->kind == WG_LAYER_DROPOUT && !L->mask)) {
             wg_net_free(net);
             return WG_ENOMEM;
@@ -328,6 +342,25 @@ int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap)
         net->chunk = MIN_CHUNK;
     if (net->chunk > cap)
         net->chunk = cap;
+    size_t wscratch = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        wg_layer *L = &net->layers[i];
+        if (!L->wino)
+            continue;
+        size_t per = wg_wino_scratch(1, L->h, L->w, L->c, L->k) * sizeof(float);
+        size_t nb = WINO_BYTES / per;
+        L->wino_nb = nb < 1 ? 1 : nb > net->chunk ? (int)net->chunk : (int)nb;
+        size_t need = wg_wino_scratch(L->wino_nb, L->h, L->w, L->c, L->k);
+        if (need > wscratch)
+            wscratch = need;
+    }
+    if (wscratch) {
+        net->wscratch = wg_alloc(wscratch, sizeof(float), "Winograd scratch");
+        if (!net->wscratch) {
+            wg_net_free(net);
+            return WG_ENOMEM;
+        }
+    }
     net->dlogits = wg_alloc(cap, (size_t)opts->classes * sizeof(float), "logit gradients");
     net->grad[0] = wg_alloc(cap, net->max_act * sizeof(float), "backward buffer");
     net->grad[1] = wg_alloc(cap, net->max_act * sizeof(float), "backward buffer");
@@ -348,6 +381,8 @@ void wg_net_free(wg_net *net)
             if (L->kind != WG_LAYER_TANH && L->kind != WG_LAYER_RELU)
                 free(L->out);
             free(L->col);
+            free(L->U);
+            free(L->Ut);
             free(L->mask);
         }
     free(net->layers);
@@ -356,6 +391,7 @@ void wg_net_free(wg_net *net)
     free(net->dlogits);
     free(net->grad[0]);
     free(net->grad[1]);
+    free(net->wscratch);
     memset(net, 0, sizeof *net);
 }
 
@@ -382,6 +418,18 @@ void wg_net_init_params(const wg_net *net, float *theta, uint64_t seed, uint64_t
 static size_t in_floats(const wg_layer *L) { return (size_t)L->h * L->w * L->c; }
 static size_t out_floats(const wg_layer *L) { return (size_t)L->oh * L->ow * L->oc; }
 
+/* Winograd filters from theta: the forward's, or (transpose) the input gradient's
+ * (not needed by the first layer, which has no input gradient). */
+static void wino_filters(wg_net *net, const float *theta, int transpose)
+{
+    for (int i = transpose ? 1 : 0; i < net->nlayers; i++) {
+        wg_layer *L = &net->layers[i];
+        if (L->wino)
+            wg_wino_weights(transpose ? L->Ut : L->U, theta + net->tensors[L->param].offset,
+                            L->c, L->k, transpose);
+    }
+}
+
 /* Forward images [c0, c0+n) through every layer. */
 static void forward_chunk(wg_net *net, const float *theta, size_t c0, size_t n, int train,
                           uint64_t seed, uint64_t stream)
@@ -395,8 +443,12 @@ static void forward_chunk(wg_net *net, const float *theta, size_t c0, size_t n, 
         const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
         switch (L->kind) {
         case WG_LAYER_CONV3:
-            wg_conv3_forward(out, L->col + c0 * 9 * ni, in, theta + t->offset,
-                             theta + t[1].offset, b, L->h, L->w, L->c, L->k);
+            if (L->wino)
+                wg_wino_conv(out, net->wscratch, L->wino_nb, in, L->U, theta + t[1].offset,
+                             b, L->h, L->w, L->c, L->k);
+            else
+                wg_conv3_forward(out, L->col + c0 * 9 * ni, in, theta + t->offset,
+                                 theta + t[1].offset, b, L->h, L->w, L->c, L->k);
             break;
         case WG_LAYER_DENSE:
             wg_dense_forward(out, in, theta + t->offset, theta + t[1].offset, b, L->c, L->k);
@@ -426,6 +478,7 @@ static void forward_chunk(wg_net *net, const float *theta, size_t c0, size_t n, 
 const float *wg_net_forward(wg_net *net, const float *theta, size_t B, int train,
                             uint64_t seed, uint64_t stream)
 {
+    wino_filters(net, theta, 0);
     for (size_t c0 = 0; c0 < B; c0 += net->chunk)
         forward_chunk(net, theta, c0, B - c0 < net->chunk ? B - c0 : net->chunk, train,
                       seed, stream);
@@ -456,9 +509,18 @@ static void backward_chunk(wg_net *net, const float *theta, float *dtheta, size_
         const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
         switch (L->kind) {
         case WG_LAYER_CONV3:
-            wg_conv3_backward(din, dtheta + t->offset, dtheta + t[1].offset,
-                              L->col + c0 * 9 * ni, g, theta + t->offset, beta, b, L->h,
-                              L->w, L->c, L->k);
+            if (L->wino) {
+                wg_wino_backward_params(dtheta + t->offset, dtheta + t[1].offset,
+                                        net->wscratch, L->wino_nb, in, g, beta, b, L->h,
+                                        L->w, L->c, L->k);
+                if (din)
+                    wg_wino_conv(din, net->wscratch, L->wino_nb, g, L->Ut, NULL, b, L->h,
+                                 L->w, L->k, L->c);
+            } else {
+                wg_conv3_backward(din, dtheta + t->offset, dtheta + t[1].offset,
+                                  L->col + c0 * 9 * ni, g, theta + t->offset, beta, b, L->h,
+                                  L->w, L->c, L->k);
+            }
             break;
         case WG_LAYER_DENSE:
             wg_dense_backward(din, dtheta + t->offset, dtheta + t[1].offset, g, in,
@@ -491,6 +553,7 @@ static void backward_chunk(wg_net *net, const float *theta, float *dtheta, size_
 void wg_net_backward(wg_net *net, const float *theta, float *dtheta)
 {
     const size_t B = net->last_batch;
+    wino_filters(net, theta, 1);
     for (size_t c0 = 0; c0 < B; c0 += net->chunk)
         backward_chunk(net, theta, dtheta, c0, B - c0 < net->chunk ? B - c0 : net->chunk,
                        c0 == 0 ? 0.0f : 1.0f);

@@ -24,6 +24,7 @@ typedef struct wg_net_opts {
     wg_act activation;
     float dropout;    /* drop probability in [0,1) */
     int in_h, in_w, in_c, classes;
+    int im2col_only;  /* 1: no Winograd convolutions (for comparing the two paths) */
 } wg_net_opts;
 
 /* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout, 28x28x1, 10. */
@@ -55,7 +56,10 @@ typedef struct wg_layer {
     int oh, ow, oc;     /* output shape per image */
     int param;          /* index of the weight tensor in the layout, -1 if none */
     float *out;         /* (cap, oh, ow, oc); aliases the input for in-place layers */
-    float *col;         /* conv: im2col cache */
+    float *col;         /* conv by im2col: the forward's im2col cache */
+    int wino;           /* conv by Winograd F(2x2,3x3) (winograd.h) instead */
+    int wino_nb;        /* images per Winograd block */
+    float *U, *Ut;      /* Winograd: transformed filters (forward, input gradient) */
     float *mask;        /* dropout: mask cache */
 } wg_layer;
 
@@ -73,6 +77,7 @@ typedef struct wg_net {
     float *logits;      /* (cap, classes), = last layer's out */
     float *dlogits;     /* (cap, classes) */
     float *grad[2];     /* (chunk, max_act) ping-pong buffers for backward */
+    float *wscratch;    /* Winograd scratch, shared by the layers */
     int last_train;     /* whether the last forward ran in training mode */
     size_t last_batch;
 } wg_net;

@@ -4,6 +4,7 @@
  * tools/bench-torch.py prints the same table for PyTorch; run both in one sitting
  * and compare ratios (absolute figures drift with machine load). */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,33 @@ static double sgemm_rate(int n)
     return 2.0 * n * (double)n * n / best / 1e9;
 }
 
+/* OpenBLAS picks its kernels by CPU (OPENBLAS_CORETYPE overrides), and some
+ * builds miscompute on some CPUs: check sgemm against a double loop on an awkward
+ * shape before timing anything. */
+static int sgemm_check(void)
+{
+    enum { M = 67, N = 129, K = 93 };
+    static float a[M * K], b[K * N], c[M * N];
+    for (int i = 0; i < M * K; i++)
+        a[i] = (float)((i * 37) % 19) / 19.0f - 0.5f;
+    for (int i = 0; i < K * N; i++)
+        b[i] = (float)((i * 53) % 23) / 23.0f - 0.5f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c, N);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double want = 0.0;
+            for (int k = 0; k < K; k++)
+                want += (double)a[i * K + k] * b[k * N + j];
+            if (fabs(c[i * N + j] - want) > 1e-4) {
+                fprintf(stderr, "bench: OpenBLAS sgemm is wrong on this CPU (C[%d][%d] = %g, "
+                        "want %g): try another OPENBLAS_CORETYPE\n", i, j,
+                        (double)c[i * N + j], want);
+                return -1;
+            }
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? atof(argv[1]) : 3.0;
@@ -100,10 +128,18 @@ int main(int argc, char **argv)
                 wg_err_msg());
         return 1;
     }
+    if (sgemm_check() != 0)
+        return 1;
     double peak = sgemm_rate(1024);
     printf("# wedge %s, OpenBLAS %s, 1 thread, batch 128, Fashion-MNIST\n", WG_VERSION,
            openblas_get_config());
-    printf("# OpenBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
+    printf("# OpenBLAS sgemm 1024^3: %.1f GFLOP/s (checked against a double loop)\n", peak);
+    printf("# convolutions: %s\n", getenv("WG_BENCH_IM2COL")
+                                       ? "im2col + sgemm only (WG_BENCH_IM2COL set)"
+                                       : "Winograd F(2x2,3x3) from 16 input channels, "
+                                         "else im2col + sgemm");
+    printf("# GFLOP/s count a direct convolution's operations (Winograd does 2.25x fewer),\n"
+           "# so a network's rate can exceed sgemm's\n");
     printf("%-14s %10s %10s %9s %9s %7s %7s\n", "model", "train/s", "eval/s", "trainGF",
            "evalGF", "train%", "eval%");
     struct { const char *name; wg_arch arch; int width; } models[] = {
@@ -121,6 +157,7 @@ int main(int argc, char **argv)
         o.arch = models[m].arch;
         if (models[m].width)
             o.width = models[m].width;
+        o.im2col_only = getenv("WG_BENCH_IM2COL") != NULL;
         wg_net net;
         wg_optim opt;
         if (wg_net_init(&net, &o, 128) != 0) {

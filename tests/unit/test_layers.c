@@ -20,6 +20,7 @@
 #include "refnet.h"
 #include "wedge/layers.h"
 #include "wedge/rng.h"
+#include "wedge/winograd.h"
 
 static double *to_double(const float *x, size_t n)
 {
@@ -71,6 +72,116 @@ static void test_layers_conv_matches_reference(void **state)
         free(in), free(w), free(b), free(out), free(col), free(din), free(dw), free(db),
             free(ref);
     }
+}
+
+/* Winograd F(2x2,3x3) against the double reference, forward, input gradient and
+ * filter/bias gradients, on
+ * random shapes that cover odd sizes (a last tile half outside the image), channel
+ * counts below, at and past the 8-wide vector body, and blocks of 1..B images.
+ * Tolerance: the input transform sums 4 inputs (|V| <= 4 max|in|), the filter
+ * transform at most 2.25 max|w|, and the output transform sums 9 products, so the
+ * float rounding can grow by a small factor over im2col's; we keep im2col's bound
+ * 1e-5 * (1 + 9C) (measured worst: under 1e-7), far below any real error (a wrong
+ * tap or sign moves outputs by ~0.1-1). */
+static void test_layers_wino_matches_reference(void **state)
+{
+    (void)state;
+    wg_rng r;
+    wg_rng_init(&r, 12, wg_rng_stream(WG_RNG_TEST, 2, 0, 0));
+    double worst = 0.0;
+    for (int trial = 0; trial < 60; trial++) {
+        int B = 1 + (int)wg_rng_below(&r, 3), H = 1 + (int)wg_rng_below(&r, 9);
+        int W = 1 + (int)wg_rng_below(&r, 9), C = 1 + (int)wg_rng_below(&r, 20);
+        int K = 1 + (int)wg_rng_below(&r, 20), nb = 1 + (int)wg_rng_below(&r, (uint32_t)B);
+        size_t nin = (size_t)B * H * W * C, nw = (size_t)9 * C * K, nout = (size_t)B * H * W * K;
+        size_t ns = wg_wino_scratch(nb, H, W, C, K);
+        float *in = malloc(nin * 4), *w = malloc(nw * 4), *b = malloc(K * 4);
+        float *out = malloc(nout * 4), *U = malloc(16 * (size_t)C * K * 4);
+        float *scratch = malloc(ns * 4), *R = malloc(nout * 4), *din = malloc(nin * 4);
+        ref_fill(in, nin, -1, 1, 400 + trial);
+        ref_fill(w, nw, -1, 1, 500 + trial);
+        ref_fill(b, K, -1, 1, 600 + trial);
+        ref_fill(R, nout, -1, 1, 700 + trial);
+        wg_wino_weights(U, w, C, K, 0);
+        wg_wino_conv(out, scratch, nb, in, U, b, B, H, W, C, K);
+        double *dinp = to_double(in, nin), *dw = to_double(w, nw), *db = to_double(b, K);
+        double *ref = malloc(nout * sizeof *ref);
+        ref_conv3(ref, dinp, dw, db, B, H, W, C, K);
+        for (size_t i = 0; i < nout; i++) {
+            double e = fabs(out[i] - ref[i]) / (1 + 9 * C);
+            worst = fmax(worst, e);
+            if (e > 1e-5)
+                fail_msg("wino B%d H%d W%d C%d K%d nb%d: out[%zu] = %g, reference %g", B, H,
+                         W, C, K, nb, i, (double)out[i], ref[i]);
+        }
+        /* input gradient of sum(out * R): din[b,y,x,c] = sum R[b,y-ky+1,x-kx+1,k] w */
+        wg_wino_weights(U, w, C, K, 1);
+        wg_wino_conv(din, scratch, nb, R, U, NULL, B, H, W, K, C);
+        for (int bb = 0; bb < B; bb++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    for (int c = 0; c < C; c++) {
+                        double want = 0.0;
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int oy = y - ky + 1, ox = x - kx + 1;
+                                if (oy < 0 || oy >= H || ox < 0 || ox >= W)
+                                    continue;
+                                for (int k = 0; k < K; k++)
+                                    want += (double)R[(((size_t)bb * H + oy) * W + ox) * K + k] *
+                                            w[((size_t)(ky * 3 + kx) * C + c) * K + k];
+                            }
+                        size_t i = (((size_t)bb * H + y) * W + x) * C + c;
+                        double e = fabs(din[i] - want) / (1 + 9 * K);
+                        worst = fmax(worst, e);
+                        if (e > 1e-5)
+                            fail_msg("wino din B%d H%d W%d C%d K%d: din[%zu] = %g, want %g", B,
+                                     H, W, C, K, i, (double)din[i], want);
+                    }
+        /* filter and bias gradients of sum(out * R), overwriting NaN (beta 0), then
+         * accumulated once more (beta 1): twice the reference.  Each dw entry sums
+         * B*H*W products of size <= 1: the bound scales with that count. */
+        float *gw = malloc(nw * 4), *gb = malloc(K * 4);
+        for (size_t i = 0; i < nw; i++)
+            gw[i] = NAN;
+        for (int k = 0; k < K; k++)
+            gb[k] = NAN;
+        for (int pass = 1; pass <= 2; pass++) {
+            wg_wino_backward_params(gw, gb, scratch, nb, in, R, pass == 1 ? 0.0f : 1.0f, B, H,
+                                    W, C, K);
+            for (int q = 0; q < 9; q++)
+                for (int c = 0; c < C; c++)
+                    for (int k = 0; k < K; k++) {
+                        double want = 0.0;
+                        for (int bb = 0; bb < B; bb++)
+                            for (int y = 0; y < H; y++)
+                                for (int x = 0; x < W; x++) {
+                                    int iy = y + q / 3 - 1, ix = x + q % 3 - 1;
+                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                        continue;
+                                    want += (double)in[(((size_t)bb * H + iy) * W + ix) * C + c] *
+                                            R[(((size_t)bb * H + y) * W + x) * K + k];
+                                }
+                        size_t i = ((size_t)q * C + c) * K + k;
+                        double e = fabs(gw[i] - pass * want) / (1 + B * H * W);
+                        worst = fmax(worst, e);
+                        if (!(e <= 1e-5))
+                            fail_msg("wino dw B%d H%d W%d C%d K%d pass %d: dw[%zu] = %g, want %g",
+                                     B, H, W, C, K, pass, i, (double)gw[i], pass * want);
+                    }
+            for (int k = 0; k < K; k++) {
+                double want = 0.0;
+                for (size_t j = 0; j < (size_t)B * H * W; j++)
+                    want += R[j * K + k];
+                if (!(fabs(gb[k] - pass * want) <= 1e-5 * (1 + B * H * W)))
+                    fail_msg("wino db[%d] = %g, want %g", k, (double)gb[k], pass * want);
+            }
+        }
+        free(gw), free(gb);
+        free(in), free(w), free(b), free(out), free(U), free(scratch), free(R), free(din);
+        free(dinp), free(dw), free(db), free(ref);
+    }
+    print_message("wino: worst error / (1 + summed terms) = %.3g (bound 1e-5)\n", worst);
 }
 
 static void test_layers_dense_matches_reference(void **state)
@@ -404,6 +515,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_conv_matches_reference),
+        cmocka_unit_test(test_layers_wino_matches_reference),
         cmocka_unit_test(test_layers_dense_matches_reference),
         cmocka_unit_test(test_layers_maxpool_matches_reference),
         cmocka_unit_test(test_layers_tanh_accuracy),

@@ -198,14 +198,70 @@ static void test_net_simplecnn_gradient(void **state)
     (void)state;
     wg_net_opts o;
     wg_net_opts_default(&o);
-    o.in_h = o.in_w = 12; /* 12 -> 6 -> 3 -> 1 */
-    check_network_gradient(&o, 3, 1);
-    o.dropout = 0.4f; /* masks fixed by (seed, stream) */
-    check_network_gradient(&o, 3, 1);
-    o.in_h = o.in_w = 11; /* odd sizes: 11 -> 5 -> 2 -> 1 */
-    o.in_c = 3;
-    o.activation = WG_ACT_RELU;
-    check_network_gradient(&o, 2, 1);
+    for (int path = 0; path < 2; path++) { /* Winograd layers 2-3, then im2col only */
+        wg_net_opts_default(&o);
+        o.im2col_only = path;
+        o.in_h = o.in_w = 12; /* 12 -> 6 -> 3 -> 1 */
+        check_network_gradient(&o, 3, 1);
+        o.dropout = 0.4f; /* masks fixed by (seed, stream) */
+        check_network_gradient(&o, 3, 1);
+        o.in_h = o.in_w = 11; /* odd sizes: 11 -> 5 -> 2 -> 1 */
+        o.in_c = 3;
+        o.activation = WG_ACT_RELU;
+        check_network_gradient(&o, 2, 1);
+    }
+}
+
+/* The two convolution paths compute the same function: a 28x28 SimpleCNN c = 2
+ * over several chunks gives the same logits and gradient by Winograd (layers 2-3)
+ * and by im2col, to float rounding: logits within 1e-5 (|logits| ~ 1, sums of
+ * ~10^4 products per layer), gradient entries within 1e-4 of the largest. */
+static void test_net_conv_paths_agree(void **state)
+{
+    (void)state;
+    wg_net_opts o;
+    wg_net_opts_default(&o);
+    o.width = 2;
+    const size_t B = 40;
+    wg_net a, b;
+    assert_int_equal(wg_net_init(&a, &o, B), 0);
+    o.im2col_only = 1;
+    assert_int_equal(wg_net_init(&b, &o, B), 0);
+    assert_true(a.layers[0].kind == WG_LAYER_CONV3 && !a.layers[0].wino); /* C = 1 */
+    int nwino = 0;
+    for (int i = 0; i < a.nlayers; i++)
+        nwino += a.layers[i].wino;
+    assert_int_equal(nwino, 2);
+    for (int i = 0; i < b.nlayers; i++)
+        assert_false(b.layers[i].wino);
+    assert_true(a.chunk < B); /* several chunks: gradients accumulate across them */
+    const size_t D = a.nparams;
+    float *theta = malloc(D * 4), *ga = malloc(D * 4), *gb = malloc(D * 4);
+    wg_net_init_params(&a, theta, 5, 0);
+    ref_fill(a.input, B * a.in_size, 0, 1, 77);
+    memcpy(b.input, a.input, B * a.in_size * 4);
+    int y[40];
+    for (size_t i = 0; i < B; i++)
+        y[i] = (int)(i * 3 % 10);
+    const float *la = wg_net_forward(&a, theta, B, 1, 1, 0);
+    const float *lb = wg_net_forward(&b, theta, B, 1, 1, 0);
+    for (size_t i = 0; i < B * 10; i++)
+        if (fabs(la[i] - lb[i]) > 1e-5)
+            fail_msg("logit %zu: Winograd %.8g, im2col %.8g", i, (double)la[i], (double)lb[i]);
+    wg_net_loss(&a, y, B, 1, NULL);
+    wg_net_loss(&b, y, B, 1, NULL);
+    wg_net_backward(&a, theta, ga);
+    wg_net_backward(&b, theta, gb);
+    double mx = 0.0;
+    for (size_t j = 0; j < D; j++)
+        mx = fmax(mx, fabs(gb[j]));
+    assert_true(mx > 1e-3);
+    for (size_t j = 0; j < D; j++)
+        if (fabs(ga[j] - gb[j]) > 1e-4 * mx)
+            fail_msg("grad %zu: Winograd %.8g, im2col %.8g", j, (double)ga[j], (double)gb[j]);
+    free(theta), free(ga), free(gb);
+    wg_net_free(&a);
+    wg_net_free(&b);
 }
 
 static void test_net_mlp_gradient(void **state)
@@ -310,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_net_rejects_bad_options),
         cmocka_unit_test(test_net_glorot_init),
         cmocka_unit_test(test_net_simplecnn_gradient),
+        cmocka_unit_test(test_net_conv_paths_agree),
         cmocka_unit_test(test_net_mlp_gradient),
         cmocka_unit_test(test_net_l2_weights_only),
         cmocka_unit_test(test_net_objective_gradient_is_batch_weighted),
