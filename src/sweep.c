@@ -1847,19 +1847,19 @@ static int add_subspaces(ctx *c)
         if (toy && c->subspace_net_at.line > 0)
             return fail(c, c->subspace_net_at, WG_EARG,
                         "probes.subspace: epochs, lr and nnz are for networks; the toy model "
-                        "(model.arch toy, task %zu) takes optimizer and steps", i);
+                        "(model.arch toy, task %zu) takes optimizer, steps and offsets", i);
         if (!toy && c->subspace_toy_at.line > 0)
             return fail(c, c->subspace_toy_at, WG_EARG,
-                        "probes.subspace: optimizer and steps are for the toy model; a network "
-                        "(task %zu) takes epochs, lr and nnz", i);
+                        "probes.subspace: optimizer, steps and offsets are for the toy model; a "
+                        "network (task %zu) takes dims, epochs, lr and nnz", i);
         for (int k = 0; rc == 0 && k < nd; k++) {
             long dk = sp->ndims ? sp->dims[k]
                                 : (long)D - p->tasks[i].set.toy_long + sp->offsets[k];
             if (sp->noffsets && (dk < 1 || (size_t)dk > D)) {
                 rc = fail(c, c->subspace_at, WG_EARG,
-                          "probes.subspace.offsets: offset %d gives d = D - n + %d = %ld, "
-                          "outside 1..%zu (task %zu: dim %zu, long %d)", sp->offsets[k],
-                          sp->offsets[k], dk, D, i, D, p->tasks[i].set.toy_long);
+                          "probes.subspace.offsets: offset %d gives d = D - n + offset = "
+                          "%zu - %d + %d = %ld, outside 1..%zu (task %zu)", sp->offsets[k], D,
+                          p->tasks[i].set.toy_long, sp->offsets[k], dk, D, i);
                 break;
             }
             if ((size_t)dk > D) {

@@ -1,6 +1,6 @@
 /* toy.c: the toy wedge loss, by exact selection in linear time.
- * The (D-n)-th smallest |P_j| is found by quickselect on a scratch copy: median-of-
- * three pivots around a pseudo-random middle sample while the comparisons made stay
+ * The (D-n)-th smallest |P_j| is found by quickselect on a scratch copy: pivots
+ * the median of three pseudo-random samples while the comparisons made stay
  * under a budget of WG_TOY_SELECT_BUDGET x D, then median-of-medians pivots (groups
  * of five), so the count is O(D) on every input, adversarial ones included (about
  * 4 D on random values).  Then one pass sums the squares of everything below the
@@ -54,9 +54,12 @@
         while (hi > lo) {                                                               \
             T p;                                                                        \
             if ((double)(*cmp - start) < limit) {                                       \
-                h = h * 6364136223846793005ull + 1442695040888963407ull;                \
-                size_t mid = lo + (size_t)((h >> 33) % (hi - lo + 1));                  \
-                T x = a[lo], y = a[mid], z = a[hi];                                     \
+                size_t s3[3];                                                           \
+                for (int q = 0; q < 3; q++) {                                           \
+                    h = h * 6364136223846793005ull + 1442695040888963407ull;            \
+                    s3[q] = lo + (size_t)((h >> 33) % (hi - lo + 1));                   \
+                }                                                                       \
+                T x = a[s3[0]], y = a[s3[1]], z = a[s3[2]];                             \
                 *cmp += 3;                                                              \
                 p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y)); \
             } else {                                                                    \
