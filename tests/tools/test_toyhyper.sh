@@ -16,6 +16,9 @@
 #     hyperplane row has at least D - n near-zero coordinates;
 #   - errors: a toy output without subspace rows, and a missing file, exit 2 with
 #     a message and no PNG.
+# And tools/plot-toy-near-zero.py on a tiny toy connector sweep (D = 30, n = 5,
+# 4 seeds, m = 1 with 3 points, 2, 3): exit 0, a PNG, and its table (m = 0..3)
+# equals the file's near_zero / connector_near_zero (m = 1: mean over the points).
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~10 s.
 test_name=test_toyhyper
@@ -48,6 +51,17 @@ if ! timeout -k 5 60 mpirun --allow-run-as-root --oversubscribe -np 3 "$WEDGE" r
     echo "FAIL: mpirun -np 3 wedge run hyp.yaml:"; sed 's/^/    /' "$tmp/run.log"; exit 1
 fi
 ok "mpirun -np 3 wedge run hyp.yaml"
+cat >"$tmp/conn.yaml" <<'EOF'
+name: toyconn
+model: {arch: toy, dim: 30, long: 5}
+train: {lr: 0.05, epochs: 5}
+sweep:
+  seed: {range: [0, 4]}
+connectors: {m: [1, 2, 3], points: 3, steps: 30, lr: 0.05, eval_points: 3}
+EOF
+if ! "$WEDGE" run "$tmp/conn.yaml" -o "$tmp/conn.nc" --quiet >"$tmp/run3.log" 2>&1; then
+    echo "FAIL: wedge run conn.yaml:"; sed 's/^/    /' "$tmp/run3.log"; exit 1
+fi
 if ! "$WEDGE" run "$tmp/nosub.yaml" -o "$tmp/nosub.nc" --quiet >"$tmp/run2.log" 2>&1; then
     echo "FAIL: wedge run nosub.yaml:"; sed 's/^/    /' "$tmp/run2.log"; exit 1
 fi
@@ -140,6 +154,40 @@ for case in nosub missing; do
         fail "$case: exit $rc, stderr: $(head -2 "$tmp/e.err")"
     fi
 done
+
+# ---- near-zero counts against m
+if "$PYTHON3" "$TOOLS/plot-toy-near-zero.py" "$tmp/conn.nc" >"$tmp/nz.txt" 2>"$tmp/nz.err" &&
+        [ -s "$tmp/toyconn-near-zero.png" ]; then
+    ok "plot-toy-near-zero.py conn.nc wrote toyconn-near-zero.png"
+else
+    fail "plot-toy-near-zero.py conn.nc"; sed 's/^/    /' "$tmp/nz.err"
+fi
+if "$PYTHON3" - "$tmp/conn.nc" "$tmp/nz.txt" >"$tmp/nzcmp.txt" 2>&1 <<'EOF'; then
+import sys, netCDF4, numpy as np
+ds = netCDF4.Dataset(sys.argv[1])
+ds.set_auto_mask(False)
+g = lambda v: np.asarray(ds[v][:])
+kind = g("kind")
+want = {0: [float(x) for x in g("near_zero")[kind == 0]]}
+for m, row in zip(g("connector_m")[kind == 3], g("connector_near_zero")[kind == 3]):
+    v = row[row >= 0]
+    want.setdefault(int(m), []).append(float(v.mean()) if m == 1 else float(v[0]))
+assert len(want[0]) == 4 and sorted(want) == [0, 1, 2, 3], want
+got = {}
+for line in open(sys.argv[2]):
+    f = [x.strip() for x in line.strip().strip("|").split("|")]
+    if len(f) == 8 and f[0].isdigit():
+        assert (f[0], f[1], f[2]) == ("30", "5", "25"), f
+        got[int(f[3])] = (int(f[4]), f[5], f[6], f[7])
+exp = {m: (len(v), f"{np.mean(v):.1f}", f"{min(v):.4g}", f"{max(v):.4g}")
+       for m, v in want.items()}
+assert got == exp, f"tool {got}\nfile {exp}"
+print(f"m = {sorted(got)} agree")
+EOF
+    ok "near-zero table equals the file ($(cat "$tmp/nzcmp.txt"))"
+else
+    fail "near-zero table differs from the file"; sed 's/^/    /' "$tmp/nzcmp.txt"
+fi
 
 [ "$nfail" -eq 0 ] && { echo "test_toyhyper: all checks passed"; exit 0; }
 echo "test_toyhyper: $nfail check(s) failed"
