@@ -424,8 +424,8 @@ static void select_input(float *a, size_t D, int kind, wg_rng *r)
 
 /* The selection is exact (equal to the full sort's k-th value, ties included) and
  * its comparison count is O(D): for D = 2^10 .. 2^19, every kind of input, k at
- * both ends and the middle, with the default pivot budget and with median-of-medians
- * pivots throughout (budget 0).  The proven bound is about (budget + 2 + 40) D; the
+ * both ends and the middle, with the default pivot budget, with median-of-medians
+ * pivots throughout (budget 0) and with a switch part-way (budget 1).  The proven bound is about (budget + 2 + 40) D; the
  * counts measured are at most ~11.4 D (median-of-medians on reversed input) and do
  * not grow with D, so 16 D is asserted: a sort-based O(D log D) selection (~1.4 D
  * log2 D comparisons, 26 D at 2^19) or a quadratic quickselect would fail it. */
@@ -448,8 +448,9 @@ static void test_toy_selection_linear_comparisons(void **state)
             qsort(sorted, D, sizeof *sorted, cmp_float_asc);
             const size_t ks[3] = {0, D / 2, D - 1};
             for (int t = 0; t < 3; t++)
-                for (int b = 0; b < 2; b++) {
-                    double budget = b ? WG_TOY_SELECT_BUDGET : 0.0;
+                for (int b = 0; b < 3; b++) {
+                    /* 1: the switch to median-of-medians happens part-way */
+                    double budget = b == 2 ? WG_TOY_SELECT_BUDGET : (double)b;
                     uint64_t cmp = 0, cmpd = 0;
                     float *w = malloc(D * sizeof *w);
                     assert_non_null(w);
