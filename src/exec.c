@@ -14,11 +14,13 @@
 #include "wedge/net.h"
 #include "wedge/connect.h"
 #include "wedge/hessian.h"
+#include "wedge/hyperplane.h"
 #include "wedge/objective.h"
 #include "wedge/optim.h"
 #include "wedge/rng.h"
 #include "wedge/store.h"
 #include "wedge/subspace.h"
+#include "wedge/toy.h"
 #include "wedge/train.h"
 #include "wedge/tunnel.h"
 
@@ -27,7 +29,7 @@ void wg_exec_init(wg_exec *x) { memset(x, 0, sizeof *x); }
 size_t wg_connect_layout(int K, int nseg, int E, size_t D, size_t off[WG_CX_PARTS])
 {
     size_t k = (size_t)K, p = (size_t)nseg * (size_t)E;
-    const size_t len[WG_CX_PARTS] = {5, k * D, k, p, p, p, p, p, p, p, p, 2, k * k, 1};
+    const size_t len[WG_CX_PARTS] = {5, k * D, k, p, p, p, p, p, p, p, p, 2, k * k, 1, k};
     size_t o = 0;
     for (int i = 0; i < WG_CX_PARTS; i++) {
         off[i] = o;
@@ -257,6 +259,11 @@ static int exec_train_toy(const wg_task *t, int rank, wg_stop_fn stop, void *use
         if (stop && stop(user))
             rc = WG_EINTR;
     }
+    /* extra: the near-zero coordinates of the final point (docs/METHODS.md) */
+    if (rc == 0)
+        rc = wg_result_extra(r, 1);
+    if (rc == 0)
+        r->extra[0] = (double)wg_toy_short_dirs(P, D, 1e-3);
     wg_objective_free(&f);
     wg_optim_free(&opt);
     free(P);
@@ -605,6 +612,9 @@ static int exec_connect(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
         ex[off[WG_CX_BARRIER] + 1] = bline;
         for (size_t i = 0; i < (size_t)K * D; i++)
             ex[off[WG_CX_X] + i] = X[i];
+        for (int k = 0; k < K; k++) /* near-zero coordinates of each point (METHODS.md) */
+            ex[off[WG_CX_NEAR_ZERO] + (size_t)k] = (double)wg_toy_short_dirs(X + (size_t)k * D,
+                                                                             D, 1e-3);
         /* cosines of the deviations X_k - C_k (Figure 3, middle) */
         for (int a = 0; a < K; a++)
             for (int b = 0; b < K; b++) {
@@ -686,14 +696,72 @@ static int exec_hessian(wg_exec *x, const wg_plan *plan, const wg_task *t, int r
     return rc;
 }
 
-/* Training inside a random d-dimensional subspace at the initialisation (the
- * training task's own, so d -> D recovers it) or at the trained optimum.  extra:
- * [d, epochs, train loss, train accuracy, test loss, test accuracy]. */
-static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
-                         const wg_result *dep, wg_result *r)
+/* Random-hyperplane optimisation of the toy model (hyperplane.h): P = P0 + M theta
+ * with P0 the toy training's starting point (its seeded N(0,1) draw, as
+ * exec_train_toy makes it) or its optimum.  extra as exec_subspace's: [d, steps,
+ * NaN x 4, L_initial, L_final, ratio, success, steps, near-zero count]. */
+static int exec_subspace_toy(const wg_plan *plan, const wg_task *t, int rank,
+                             const wg_result *dep, wg_stop_fn stop, void *user, wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_subspace_plan *sp = &plan->subspace;
+    const size_t D = (size_t)s->toy_dim;
+    double t0 = now();
+    int rc = probe_record(t, rank, r);
+    if (rc)
+        return rc;
+    float *P0 = wg_alloc(D, sizeof *P0, "toy point");
+    if (!P0)
+        return WG_ENOMEM;
+    if (sp->at_optimum) {
+        const float *P = snapshot(dep, t->probe_epoch);
+        if (!P || dep->nparams != D)
+            rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
+                         t->deps[0], t->probe_epoch);
+        else
+            memcpy(P0, P, D * sizeof *P0);
+    } else {
+        wg_rng g0;
+        wg_rng_init(&g0, s->train.seed, wg_rng_stream(WG_RNG_TOY, 0, 0, 0));
+        wg_rng_fill_normal(&g0, P0, D);
+    }
+    wg_hyper_opts o;
+    wg_hyper_opts_default(&o);
+    o.method = sp->toy_optimizer;
+    o.steps = sp->toy_steps ? sp->toy_steps : wg_hyper_default_steps(o.method);
+    o.seed = s->train.seed;
+    o.stream = (uint64_t)t->dir_first;
+    o.stop = stop;
+    o.stop_user = user;
+    wg_hyper_result h;
+    if (rc == 0)
+        rc = wg_hyper_run(P0, D, (size_t)s->toy_long, (size_t)t->dir_first, &o, &h);
+    if (rc == 0)
+        rc = wg_result_extra(r, WG_SUBSPACE_EXTRA);
+    if (rc == 0) {
+        double *ex = r->extra;
+        ex[0] = t->dir_first, ex[1] = h.steps;
+        ex[2] = ex[3] = ex[4] = ex[5] = NAN;
+        ex[6] = h.loss_initial, ex[7] = h.loss_final, ex[8] = h.ratio;
+        ex[9] = h.success, ex[10] = h.steps, ex[11] = (double)h.near_zero;
+    }
+    free(P0);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
+/* Training inside a random d-dimensional subspace at the initialisation (the
+ * training task's own, so d -> D recovers it) or at the trained optimum.  extra
+ * (WG_SUBSPACE_EXTRA doubles): [d, epochs, train loss, train accuracy, test loss,
+ * test accuracy, then the toy model's L_initial, L_final, ratio, success, steps,
+ * near-zero count: NaN / -1 here]. */
+static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                         const wg_result *dep, wg_stop_fn stop, void *user, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_subspace_plan *sp = &plan->subspace;
+    if (s->net.arch == WG_ARCH_TOY)
+        return exec_subspace_toy(plan, t, rank, dep, stop, user, r);
     double t0 = now();
     int rc = probe_record(t, rank, r);
     if (rc)
@@ -726,11 +794,13 @@ static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int 
     if (rc == 0)
         rc = wg_subspace_train(&net, X0, &m, &x->data, &o, &last);
     if (rc == 0)
-        rc = wg_result_extra(r, 6);
+        rc = wg_result_extra(r, WG_SUBSPACE_EXTRA);
     if (rc == 0) {
         double *ex = r->extra;
         ex[0] = t->dir_first, ex[1] = last.epoch, ex[2] = last.train_loss;
         ex[3] = last.train_acc, ex[4] = last.test_loss, ex[5] = last.test_acc;
+        ex[6] = ex[7] = ex[8] = NAN;
+        ex[9] = ex[10] = ex[11] = -1;
     }
     wg_subspace_free(&m);
     wg_net_free(&net);
@@ -754,7 +824,7 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
     else if (t->kind == WG_TASK_HESSIAN)
         rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->kind == WG_TASK_SUBSPACE)
-        rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, r);
+        rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->set.net.arch == WG_ARCH_TOY)
         rc = exec_train_toy(t, rank, stop, user, r);
     else

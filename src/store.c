@@ -50,6 +50,9 @@ static void connect_sizes(wg_store *s, const wg_plan *plan)
     s->neval = cp->enabled ? (size_t)cp->eval_points : 1;
     s->nritz = s->hessian ? (size_t)plan->hessian.budget : 1;
     s->subspace = plan->subspace.enabled;
+    s->toy = 0;
+    for (size_t i = 0; i < plan->ntasks; i++)
+        s->toy |= plan->tasks[i].set.net.arch == WG_ARCH_TOY;
 }
 
 size_t wg_plan_max_params(const wg_plan *plan)
@@ -109,6 +112,8 @@ static const hp_def HPS[] = {
     {"activation", "activation function", NULL, 1},
     {"optimizer", "optimizer", NULL, 1},
     {"schedule", "learning-rate schedule", NULL, 1},
+    {"dim", "toy model: dimension D (NaN for a network)", "1", 0},
+    {"long", "toy model: long directions n (NaN for a network)", "1", 0},
 };
 #define NHPS (sizeof HPS / sizeof *HPS)
 
@@ -142,6 +147,8 @@ static double hp_value(const wg_setting *s, size_t k)
     case 11: return s->train.cycle_epochs;
     case 12: return s->train.min_ratio;
     case 13: return (double)s->replicate;
+    case 19: return s->net.arch == WG_ARCH_TOY ? s->toy_dim : NAN;
+    case 20: return s->net.arch == WG_ARCH_TOY ? s->toy_long : NAN;
     default: return NAN;
     }
 }
@@ -393,6 +400,40 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
                     "test loss after training inside the subspace", "nat", &s->v_s_sl));
         DEF(def_var(nc, "subspace_test_accuracy", NC_DOUBLE, 1, dt,
                     "test accuracy after training inside the subspace", "1", &s->v_s_sa));
+        DEF(def_var(nc, "subspace_loss_initial", NC_DOUBLE, 1, dt,
+                    "toy model: L_toy at the start of the hyperplane (theta = 0)", "1",
+                    &s->v_s_l0));
+        DEF(def_var(nc, "subspace_loss_final", NC_DOUBLE, 1, dt,
+                    "toy model: L_toy after optimising theta", "1", &s->v_s_l1));
+        DEF(def_var(nc, "subspace_loss_ratio", NC_DOUBLE, 1, dt,
+                    "toy model: L_final / L_initial", "1", &s->v_s_ratio));
+        signed char bfill = -1;
+        DEF(def_var(nc, "subspace_success", NC_BYTE, 1, dt,
+                    "toy model: 1 if L_final <= 1e-6 L_initial, else 0", "1", &s->v_s_ok));
+        DEF(nc_put_att_schar(nc, s->v_s_ok, "_FillValue", NC_BYTE, 1, &bfill));
+        DEF(def_var(nc, "subspace_steps", NC_INT, 1, dt, "toy model: optimiser steps taken",
+                    "1", &s->v_s_steps));
+        DEF(nc_put_att_int(nc, s->v_s_steps, "_FillValue", NC_INT, 1, &ifill));
+        DEF(def_var(nc, "subspace_near_zero", NC_INT, 1, dt,
+                    "toy model: near-zero coordinates of the final point, "
+                    "|P_j| <= 1e-3 |P|/sqrt(D)", "1", &s->v_s_nz));
+        DEF(nc_put_att_int(nc, s->v_s_nz, "_FillValue", NC_INT, 1, &ifill));
+    }
+    if (s->toy) {
+        int ifill = -1;
+        DEF(def_var(nc, "near_zero", NC_INT, 1, dt,
+                    "toy model: near-zero coordinates of a training's final point, "
+                    "|P_j| <= 1e-3 |P|/sqrt(D)", "1", &s->v_nz));
+        DEF(nc_put_att_int(nc, s->v_nz, "_FillValue", NC_INT, 1, &ifill));
+    }
+    if (s->connect) {
+        int d_point, ifill = -1;
+        DEF(nc_inq_dimid(nc, "conn_point", &d_point));
+        int dtp[2] = {d_task, d_point};
+        DEF(def_var(nc, "connector_near_zero", NC_INT, 2, dtp,
+                    "near-zero coordinates of each connector point, |X_j| <= 1e-3 |X|/sqrt(D)",
+                    "1", &s->v_c_nz));
+        DEF(nc_put_att_int(nc, s->v_c_nz, "_FillValue", NC_INT, 1, &ifill));
     }
     /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
     {
@@ -661,7 +702,11 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
         {"hessian_at", &s->v_h_at, H}, {"hessian_point", &s->v_h_point, H},
         {"subspace_d", &s->v_s_d, S}, {"subspace_epochs", &s->v_s_epochs, S},
         {"subspace_train_loss", &s->v_s_tl, S}, {"subspace_train_accuracy", &s->v_s_ta, S},
-        {"subspace_test_loss", &s->v_s_sl, S}, {"subspace_test_accuracy", &s->v_s_sa, S}};
+        {"subspace_test_loss", &s->v_s_sl, S}, {"subspace_test_accuracy", &s->v_s_sa, S},
+        {"subspace_loss_initial", &s->v_s_l0, S}, {"subspace_loss_final", &s->v_s_l1, S},
+        {"subspace_loss_ratio", &s->v_s_ratio, S}, {"subspace_success", &s->v_s_ok, S},
+        {"subspace_steps", &s->v_s_steps, S}, {"subspace_near_zero", &s->v_s_nz, S},
+        {"near_zero", &s->v_nz, s->toy}, {"connector_near_zero", &s->v_c_nz, C}};
     for (size_t i = 0; rc == 0 && i < sizeof vars / sizeof *vars; i++)
         if (vars[i].need)
             rc = var_id(s->ncid, vars[i].n, vars[i].v);
@@ -770,6 +815,7 @@ static int write_plane(wg_store *s, const wg_result *r)
     return rc;
 }
 
+#define WG_MAX_CONNECT_POINTS 100 /* connectors.points is at most 100 (sweep.c) */
 static int write_connect(wg_store *s, const wg_result *r)
 {
     if (!s->connect || r->nextra < 5)
@@ -805,6 +851,11 @@ static int write_connect(wg_store *s, const wg_result *r)
                                       ex + off[WG_CX_BARRIER] + 1), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_cos, se, cc, ex + off[WG_CX_COS]), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_c_leak, &t, &one, ex + off[WG_CX_LEAK]), w);
+    int nz[WG_MAX_CONNECT_POINTS];
+    for (int k = 0; k < K && k < WG_MAX_CONNECT_POINTS; k++)
+        nz[k] = (int)ex[off[WG_CX_NEAR_ZERO] + (size_t)k];
+    if (!rc && K <= WG_MAX_CONNECT_POINTS)
+        rc = WG_NC(nc_put_vara_int(nc, s->v_c_nz, sp, cpn, nz), w);
     free(x);
     return rc;
 }
@@ -812,7 +863,7 @@ static int write_connect(wg_store *s, const wg_result *r)
 static int write_subspace(wg_store *s, const wg_result *r)
 {
     size_t t = (size_t)r->task, one = 1;
-    if (!s->subspace || r->nextra != 6)
+    if (!s->subspace || r->nextra != WG_SUBSPACE_EXTRA)
         return WG_FAIL(WG_EFORMAT, "task %zu: subspace record does not fit the file", t);
     const double *ex = r->extra;
     int d = (int)ex[0], ep = (int)ex[1], nc = s->ncid, rc;
@@ -823,6 +874,15 @@ static int write_subspace(wg_store *s, const wg_result *r)
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_ta, &t, &one, ex + 3), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_sl, &t, &one, ex + 4), w);
     if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_sa, &t, &one, ex + 5), w);
+    /* the toy model's hyperplane figures (-1 / NaN for a network) */
+    signed char ok = (signed char)ex[9];
+    int steps = (int)ex[10], nz = (int)ex[11];
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_l0, &t, &one, ex + 6), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_l1, &t, &one, ex + 7), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_s_ratio, &t, &one, ex + 8), w);
+    if (!rc) rc = WG_NC(nc_put_vara_schar(nc, s->v_s_ok, &t, &one, &ok), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_s_steps, &t, &one, &steps), w);
+    if (!rc) rc = WG_NC(nc_put_vara_int(nc, s->v_s_nz, &t, &one, &nz), w);
     return rc;
 }
 
@@ -908,6 +968,12 @@ int wg_store_write(wg_store *s, const wg_result *r)
         case WG_TASK_CONNECT: rc = write_connect(s, r); break;
         case WG_TASK_HESSIAN: rc = write_hessian(s, r); break;
         case WG_TASK_SUBSPACE: rc = write_subspace(s, r); break;
+        case WG_TASK_TRAIN:
+            if (s->toy && r->nextra == 1) { /* the toy's near-zero count */
+                int nz = (int)r->extra[0];
+                rc = WG_NC(nc_put_vara_int(nc, s->v_nz, &t, &one, &nz), w);
+            }
+            break;
         default: break;
         }
     }

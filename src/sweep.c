@@ -185,6 +185,7 @@ struct ctx {
     mark tunnel_at, tunnel_epochs_at; /* probes.tunnel and its epochs */
     mark plane_at, plane_epochs_at;
     mark connect_at, hessian_at, subspace_at;
+    mark subspace_net_at, subspace_toy_at; /* a network-only / toy-only option given */
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -945,18 +946,31 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
     t->ndims = 0;
     t->lr = 1e-2;
     t->nnz = 32;
+    t->toy_optimizer = 0;
+    t->toy_steps = 0;
+    t->noffsets = 0;
     c->subspace_at = mark_of(v);
     static const char *const anchors[] = {"init", "optimum"};
+    static const char *const optimizers[] = {"active-set", "polyak"}; /* wg_hyper_method */
+    mark *net = &c->subspace_net_at, *toy = &c->subspace_toy_at;
     const opt_def defs[] = {
         {"dims", 'L', 1, 1e7, 0, t->dims, &t->ndims, WG_MAX_DIMS, NULL, 0, NULL},
         {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2, NULL},
-        {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0, NULL},
-        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, NULL},
-        {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0, NULL},
+        {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0, net},
+        {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, net},
+        {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0, net},
+        {"optimizer", 'e', 0, 0, 0, &t->toy_optimizer, NULL, 0, optimizers, 2, toy},
+        {"steps", 'i', 1, 10000000, 0, &t->toy_steps, NULL, 0, NULL, 0, toy},
+        {"offsets", 'L', -1e7, 1e7, 0, t->offsets, &t->noffsets, WG_MAX_DIMS, NULL, 0, toy},
     };
     int rc = parse_opts(c, "probes.subspace", v, defs, (int)(sizeof defs / sizeof *defs));
-    if (rc == 0 && t->ndims == 0)
-        rc = fail(c, mark_of(v), WG_EARG, "probes.subspace: `dims` (the list of d) is required");
+    if (rc == 0 && t->ndims == 0 && t->noffsets == 0)
+        rc = fail(c, mark_of(v), WG_EARG,
+                  "probes.subspace: `dims` (the list of d) is required (or, for the toy "
+                  "model, `offsets`: d = D - n + offset)");
+    if (rc == 0 && t->ndims > 0 && t->noffsets > 0)
+        rc = fail(c, mark_of(v), WG_EARG,
+                  "probes.subspace: give either `dims` or `offsets`, not both");
     return rc;
 }
 
@@ -1825,14 +1839,33 @@ static int add_subspaces(ctx *c)
     const wg_subspace_plan *sp = &p->subspace;
     if (!sp->enabled)
         return 0;
-    int rc = grow_tasks(p, p->ntrain * (size_t)sp->ndims);
+    const int nd = sp->ndims ? sp->ndims : sp->noffsets;
+    int rc = grow_tasks(p, p->ntrain * (size_t)nd);
     for (size_t i = 0; rc == 0 && i < p->ntrain; i++) {
         size_t D = wg_setting_nparams(&p->tasks[i].set);
-        for (int k = 0; rc == 0 && k < sp->ndims; k++) {
-            if ((size_t)sp->dims[k] > D) {
+        const int toy = p->tasks[i].set.net.arch == WG_ARCH_TOY;
+        if (toy && c->subspace_net_at.line > 0)
+            return fail(c, c->subspace_net_at, WG_EARG,
+                        "probes.subspace: epochs, lr and nnz are for networks; the toy model "
+                        "(model.arch toy, task %zu) takes optimizer, steps and offsets", i);
+        if (!toy && c->subspace_toy_at.line > 0)
+            return fail(c, c->subspace_toy_at, WG_EARG,
+                        "probes.subspace: optimizer, steps and offsets are for the toy model; a "
+                        "network (task %zu) takes dims, epochs, lr and nnz", i);
+        for (int k = 0; rc == 0 && k < nd; k++) {
+            long dk = sp->ndims ? sp->dims[k]
+                                : (long)D - p->tasks[i].set.toy_long + sp->offsets[k];
+            if (sp->noffsets && (dk < 1 || (size_t)dk > D)) {
                 rc = fail(c, c->subspace_at, WG_EARG,
-                          "probes.subspace.dims: d = %d is larger than the network's %zu "
-                          "parameters (task %zu)", sp->dims[k], D, i);
+                          "probes.subspace.offsets: offset %d gives d = D - n + offset = "
+                          "%zu - %d + %d = %ld, outside 1..%zu (task %zu)", sp->offsets[k], D,
+                          p->tasks[i].set.toy_long, sp->offsets[k], dk, D, i);
+                break;
+            }
+            if ((size_t)dk > D) {
+                rc = fail(c, c->subspace_at, WG_EARG,
+                          "probes.subspace.dims: d = %ld is larger than the %s's %zu "
+                          "parameters (task %zu)", dk, toy ? "toy model" : "network", D, i);
                 break;
             }
             wg_task *t = new_task(p, WG_TASK_SUBSPACE, i);
@@ -1841,7 +1874,15 @@ static int add_subspaces(ctx *c)
                 t->deps[0] = i;
             }
             t->probe_epoch = t->set.train.epochs;
-            t->dir_first = sp->dims[k];
+            t->dir_first = (int)dk;
+            if (toy) { /* a few QR solves (or Polyak steps) of O(D d) each */
+                double steps = sp->toy_steps ? sp->toy_steps
+                                             : (sp->toy_optimizer ? 20000.0 : 10.0);
+                double dd = (double)dk;
+                t->cost = sp->toy_optimizer ? steps * (double)D * dd
+                                            : steps * (double)D * dd * dd;
+                continue;
+            }
             if (sp->epochs)
                 t->set.train.epochs = sp->epochs;
             size_t eff = t->set.train_size ? t->set.train_size : 60000;

@@ -92,7 +92,7 @@ def _open_one(path, params):
     hyper = [n for n in ("kind", "lr", "l2", "momentum", "dropout", "width", "depth",
                          "hidden", "batch_size", "epochs", "train_size", "test_size",
                          "cycle_epochs", "min_ratio", "seed", "dataset", "arch",
-                         "activation", "optimizer", "schedule")
+                         "activation", "optimizer", "schedule", "dim", "long")
              if n in ds.data_vars]
     if hyper:
         ds = ds.set_coords(hyper)
@@ -470,7 +470,7 @@ AT_OPTIMUM, AT_CONNECTOR = 0, 1  # hessian_at
 # the settings that tell seed replicates apart (src/sweep.c same_but_seed): all but seed
 _SETTINGS = ("lr", "l2", "momentum", "dropout", "width", "depth", "hidden", "batch_size",
              "epochs", "train_size", "test_size", "cycle_epochs", "min_ratio", "dataset",
-             "arch", "activation", "optimizer", "schedule")
+             "arch", "activation", "optimizer", "schedule", "dim", "long")
 PATH_VARS = ("path_train_loss", "path_train_accuracy", "path_test_loss", "path_test_accuracy",
              "path_changed_a", "path_changed_b", "line_train_loss", "line_test_loss")
 

@@ -25,10 +25,17 @@ typedef int (*wg_stop_fn)(void *user);
  * evaluation point (nseg*E each): train loss, train accuracy, test loss, test
  * accuracy, fraction of test labels changed from O1 (A) and from O2 or O_i (B);
  * along the straight line: train and test loss; the barriers [path, line]; the
- * K x K cosines of the deviations; the largest plane leak.  Returns the size. */
+ * K x K cosines of the deviations; the largest plane leak; the near-zero coordinate
+ * count of each point (K; docs/METHODS.md, toy model).  Returns the size. */
 enum { WG_CX_HDR, WG_CX_X, WG_CX_LOSS, WG_CX_TRAIN_LOSS, WG_CX_TRAIN_ACC, WG_CX_TEST_LOSS,
        WG_CX_TEST_ACC, WG_CX_CHANGE_A, WG_CX_CHANGE_B, WG_CX_LINE_TRAIN, WG_CX_LINE_TEST,
-       WG_CX_BARRIER, WG_CX_COS, WG_CX_LEAK, WG_CX_PARTS };
+       WG_CX_BARRIER, WG_CX_COS, WG_CX_LEAK, WG_CX_NEAR_ZERO, WG_CX_PARTS };
+
+/* A subspace record's extra doubles: [d, epochs or steps, train loss, train accuracy,
+ * test loss, test accuracy, L_initial, L_final, L_final / L_initial, success, steps,
+ * near-zero count] (the first four after d are the network's, NaN for the toy; the
+ * last six the toy's, NaN or -1 for a network). */
+#define WG_SUBSPACE_EXTRA 12
 size_t wg_connect_layout(int K, int nseg, int E, size_t D, size_t off[WG_CX_PARTS]);
 
 void wg_exec_init(wg_exec *x);

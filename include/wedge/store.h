@@ -38,6 +38,9 @@ typedef struct wg_store {
         v_h_at, v_h_point;
     int subspace;
     int v_s_d, v_s_epochs, v_s_tl, v_s_ta, v_s_sl, v_s_sa;
+    /* the toy model: hyperplane results, near-zero counts at optima and connector points */
+    int toy;
+    int v_s_l0, v_s_l1, v_s_ratio, v_s_ok, v_s_steps, v_s_nz, v_nz, v_c_nz;
 } wg_store;
 
 /* Metadata written as global attributes. */

@@ -128,6 +128,11 @@ typedef struct wg_subspace_plan {
     int epochs;                  /* (the training's epochs when 0) */
     double lr;                   /* Adam (1e-2) */
     int nnz;                     /* non-zeros per column of M (32) */
+    /* the toy model (hyperplane.h): optimiser (wg_hyper_method) and its step budget */
+    int toy_optimizer;           /* active-set (0) or polyak (1) */
+    int toy_steps;               /* 0: the optimiser's default (100 / 20000) */
+    int noffsets;                /* toy: d = D - n + offset instead of dims */
+    int offsets[WG_MAX_DIMS];
 } wg_subspace_plan;
 
 /* Where a Hessian task looks (wg_task.dir_first). */

@@ -371,6 +371,36 @@ static void test_sweep_zip_groups_list(void **state)
     wg_plan_free(&p);
 }
 
+/* The toy model's hyperplane probe: dim and long zipped as axes, d = D - n + offset
+ * per (D, n), the optimiser and its steps, anchored at the optima. */
+static void test_sweep_toy_hyperplane(void **state)
+{
+    (void)state;
+    wg_plan p;
+    load_good(&p, "toy-hyperplane.yaml");
+    assert_int_equal(p.naxes, 3);
+    assert_string_equal(p.axes[0].name, "dim");
+    assert_string_equal(p.axes[1].name, "long");
+    assert_int_equal(p.axes[0].zip_group, p.axes[1].zip_group);
+    assert_int_equal(p.ntrain, 4);
+    assert_int_equal(p.ntasks, 4 + 4 * 3);
+    assert_int_equal(p.subspace.toy_optimizer, 1);
+    assert_int_equal(p.subspace.toy_steps, 500);
+    assert_int_equal(p.subspace.noffsets, 3);
+    const int offs[3] = {-1, 0, 2};
+    for (size_t i = p.ntrain; i < p.ntasks; i++) {
+        const wg_task *t = &p.tasks[i];
+        size_t k = (i - p.ntrain) % 3, src = (i - p.ntrain) / 3;
+        assert_int_equal(t->kind, WG_TASK_SUBSPACE);
+        assert_int_equal(t->ndeps, 1);
+        assert_int_equal(t->deps[0], src);
+        assert_int_equal(t->set.toy_dim, src < 2 ? 20 : 40);
+        assert_int_equal(t->set.toy_long, src < 2 ? 5 : 25);
+        assert_int_equal(t->dir_first, t->set.toy_dim - t->set.toy_long + offs[k]);
+    }
+    wg_plan_free(&p);
+}
+
 static void test_sweep_snapshots_resolved(void **state)
 {
     (void)state;
@@ -830,6 +860,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sweep_explicit_values),
         cmocka_unit_test(test_sweep_zip_pairing),
         cmocka_unit_test(test_sweep_zip_groups_list),
+        cmocka_unit_test(test_sweep_toy_hyperplane),
         cmocka_unit_test(test_sweep_snapshots_resolved),
         cmocka_unit_test(test_sweep_seed_derivation),
         cmocka_unit_test(test_sweep_text_axes),
