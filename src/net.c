@@ -26,12 +26,15 @@
 #define MIN_CHUNK 16
 /* Convolutions with at least this many input channels run by Winograd F(2x2,3x3)
  * (2.25x fewer operations; with fewer channels its short sgemms lose it); and the
- * working set of one Winograd block of images. */
+ * most transform buffer one Winograd block of images may use.  Blocks as large as
+ * the chunk measured fastest (SimpleCNN c = 1..4; 1, 2, 4, 8 and 16 MB compared):
+ * each of the 16 sgemms repacks its C x K filter matrix per block, which small
+ * blocks pay for over and over. */
 #ifndef WINO_MIN_C
 #define WINO_MIN_C 16
 #endif
 #ifndef WINO_BYTES
-#define WINO_BYTES (1u << 20)
+#define WINO_BYTES (16u << 20)
 #endif
 
 void wg_net_opts_default(wg_net_opts *o)
