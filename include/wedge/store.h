@@ -38,6 +38,11 @@ typedef struct wg_store {
         v_h_at, v_h_point;
     int subspace;
     int v_s_d, v_s_epochs, v_s_tl, v_s_ta, v_s_sl, v_s_sa;
+    /* swa probes: per snapshot (dimension swa_cycle), weight average, prediction average */
+    int swa;
+    size_t ncycle;
+    int v_w_lr, v_w_cycles, v_w_cycle_epochs, v_w_snap[7], v_w_start[5], v_w_avg[5],
+        v_w_ens[4], v_w_dist, v_w_cos, v_w_dcos;
 } wg_store;
 
 /* Metadata written as global attributes. */
