@@ -976,7 +976,7 @@ static int probe_swa(ctx *c, const yaml_node_t *v)
     c->swa_at = mark_of(v);
     static const char *const opts[] = {"adam", "sgd"}; /* = wg_opt_kind */
     const opt_def defs[] = {
-        {"lr_max", 'F', 0, 1e6, 1, t->lr_max, &t->nlr, WG_MAX_DIMS, NULL, 0, &c->swa_lr_at},
+        {"lr_max", 'F', 0, INFINITY, 1, t->lr_max, &t->nlr, WG_MAX_DIMS, NULL, 0, &c->swa_lr_at},
         {"cycles", 'i', 1, 64, 0, &t->cycles, NULL, 0, NULL, 0, NULL},
         {"cycle_epochs", 'i', 1, 100000, 0, &t->cycle_epochs, NULL, 0, NULL, 0, NULL},
         {"min_ratio", 'f', 0, 1, 1, &t->min_ratio, NULL, 0, NULL, 0, NULL},
