@@ -1911,8 +1911,11 @@ static int add_swas(ctx *c)
             t->probe_epoch = t->set.train.epochs;
             t->dir_first = k;
             size_t eff = t->set.train_size ? t->set.train_size : 60000;
+            size_t neval = (sp->probe_size < eff ? sp->probe_size : eff) +
+                           (t->set.test_size ? t->set.test_size : 10000);
             double epochs = (double)sp->cycles * sp->cycle_epochs;
-            t->cost = (3.0 * epochs * (double)eff + 2.0 * (sp->cycles + 2) * 2e4) *
+            /* training steps cost ~3 forward passes; M + 2 networks are evaluated */
+            t->cost = (3.0 * epochs * (double)eff + (sp->cycles + 2.0) * (double)neval) *
                       flops_per_image(&t->set.net);
         }
     }
