@@ -20,6 +20,7 @@
 #include "wedge/rng.h"
 #include "wedge/store.h"
 #include "wedge/subspace.h"
+#include "wedge/swa.h"
 #include "wedge/toy.h"
 #include "wedge/train.h"
 #include "wedge/tunnel.h"
@@ -809,6 +810,58 @@ static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int 
     return rc;
 }
 
+/* SWA against prediction averaging (src/swa.c) from the training's final
+ * parameters, with lr_max = the plan's value t->dir_first; the optimizer is the
+ * training's unless probes.swa.optimizer says otherwise.  extra: wg_swa_layout. */
+static int exec_swa(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
+                    const wg_result *dep, wg_stop_fn stop, void *user, wg_result *r)
+{
+    const wg_setting *s = &t->set;
+    const wg_swa_plan *sp = &plan->swa;
+    double t0 = now();
+    int rc = probe_record(t, rank, r);
+    if (rc)
+        return rc;
+    wg_net net = {0};
+    const wg_dataset *probe = NULL;
+    const float *P0 = snapshot(dep, t->probe_epoch);
+    rc = wg_net_init(&net, &s->net, s->train.batch_size);
+    if (rc == 0 && (!P0 || dep->nparams != net.nparams))
+        rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
+                     t->deps[0], t->probe_epoch);
+    if (rc == 0)
+        rc = load_data(x, s, plan->seed);
+    if (rc == 0)
+        rc = probe_set(x, sp->probe_size, plan->seed, &probe);
+    wg_swa_opts o;
+    wg_swa_opts_default(&o);
+    o.cycles = sp->cycles;
+    o.cycle_epochs = sp->cycle_epochs;
+    o.lr_max = sp->lr_max[t->dir_first];
+    o.min_ratio = sp->min_ratio;
+    o.optimizer = sp->optimizer >= 0 ? (wg_opt_kind)sp->optimizer : s->train.optimizer;
+    o.momentum = s->train.momentum;
+    o.l2 = s->train.l2;
+    o.batch_size = s->train.batch_size;
+    o.seed = s->train.seed;
+    o.first_epoch = t->probe_epoch;
+    o.stop = stop;
+    o.stop_user = user;
+    size_t off[WG_SX_PARTS];
+    if (rc == 0)
+        rc = wg_result_extra(r, wg_swa_layout(o.cycles, off));
+    if (rc == 0)
+        rc = wg_swa_run(&net, P0, &x->data.train, probe, &x->data.test, &o, r->extra);
+    if (rc && r->extra) { /* a failed or diverged row keeps no half-made numbers */
+        free(r->extra);
+        r->extra = NULL;
+        r->nextra = 0;
+    }
+    wg_net_free(&net);
+    r->wall_time = now() - t0;
+    return rc;
+}
+
 int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
                  const wg_result *const *deps, wg_stop_fn stop, void *user, wg_result *r)
 {
@@ -825,6 +878,8 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t, int rank,
         rc = exec_hessian(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->kind == WG_TASK_SUBSPACE)
         rc = exec_subspace(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
+    else if (t->kind == WG_TASK_SWA)
+        rc = exec_swa(x, plan, t, rank, deps ? deps[0] : NULL, stop, user, r);
     else if (t->set.net.arch == WG_ARCH_TOY)
         rc = exec_train_toy(t, rank, stop, user, r);
     else

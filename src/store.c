@@ -16,6 +16,7 @@
 #include "wedge/error.h"
 #include "wedge/net.h"
 #include "wedge/exec.h"
+#include "wedge/swa.h"
 #include "wedge/tunnel.h"
 
 #define LABEL_LEN 32
@@ -31,8 +32,43 @@ static int nc_check(int e, const char *what, const char *file, int line)
 
 static int any_probe(const wg_store *s)
 {
-    return s->tunnel || s->plane || s->connect || s->hessian || s->subspace;
+    return s->tunnel || s->plane || s->connect || s->hessian || s->subspace || s->swa;
 }
+
+/* The swa variables (src/swa.h's parts, in its order): name, long_name, units. */
+typedef struct swa_var {
+    const char *name, *long_name, *units;
+} swa_var;
+static const swa_var SWA_SNAP[7] = {
+    {"swa_snapshot_test_loss", "test loss of each cycle-end snapshot", "nat"},
+    {"swa_snapshot_test_accuracy", "test accuracy of each snapshot", "1"},
+    {"swa_snapshot_train_loss", "probe-set (training subset) loss of each snapshot", "nat"},
+    {"swa_snapshot_train_accuracy", "probe-set accuracy of each snapshot", "1"},
+    {"swa_snapshot_norm", "|theta_i| of each snapshot", "1"},
+    {"swa_snapshot_start_distance", "|theta_i - theta0|: distance from the pre-trained point",
+     "1"},
+    {"swa_cycle_loss", "mean minibatch training loss over each cycle (dropout on, no L2)", "nat"},
+};
+static const swa_var SWA_START[5] = {
+    {"swa_start_test_loss", "test loss of the pre-trained point theta0", "nat"},
+    {"swa_start_test_accuracy", "test accuracy of theta0", "1"},
+    {"swa_start_train_loss", "probe-set loss of theta0", "nat"},
+    {"swa_start_train_accuracy", "probe-set accuracy of theta0", "1"},
+    {"swa_start_norm", "|theta0|", "1"},
+};
+static const swa_var SWA_AVG[5] = {
+    {"swa_test_loss", "test loss of the weight average (SWA) of the snapshots", "nat"},
+    {"swa_test_accuracy", "test accuracy of the weight average", "1"},
+    {"swa_train_loss", "probe-set loss of the weight average", "nat"},
+    {"swa_train_accuracy", "probe-set accuracy of the weight average", "1"},
+    {"swa_norm", "|weight average|", "1"},
+};
+static const swa_var SWA_ENS[4] = {
+    {"ensemble_test_loss", "test loss of the snapshots' averaged softmax predictions", "nat"},
+    {"ensemble_test_accuracy", "test accuracy of the averaged predictions", "1"},
+    {"ensemble_train_loss", "probe-set loss of the averaged predictions", "nat"},
+    {"ensemble_train_accuracy", "probe-set accuracy of the averaged predictions", "1"},
+};
 
 /* Dimensions of the connector and Hessian variables, from the plan. */
 static void connect_sizes(wg_store *s, const wg_plan *plan)
@@ -53,6 +89,8 @@ static void connect_sizes(wg_store *s, const wg_plan *plan)
     s->toy = 0;
     for (size_t i = 0; i < plan->ntasks; i++)
         s->toy |= plan->tasks[i].set.net.arch == WG_ARCH_TOY;
+    s->swa = plan->swa.enabled;
+    s->ncycle = s->swa ? (size_t)plan->swa.cycles : 1;
 }
 
 size_t wg_plan_max_params(const wg_plan *plan)
@@ -185,9 +223,10 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
     DEF(def_var(nc, "epoch", NC_INT, 1, &d_epoch, "epoch (1-based)", "epochs", &v));
     DEF(def_var(nc, "kind", NC_BYTE, 1, dt, "task kind", NULL, &v));
     {
-        signed char fv[6] = {0, 1, 2, 3, 4, 5};
-        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 6, fv));
-        DEF(put_text_att(nc, v, "flag_meanings", "train tunnel plane connect hessian subspace"));
+        signed char fv[7] = {0, 1, 2, 3, 4, 5, 6};
+        DEF(nc_put_att_schar(nc, v, "flag_values", NC_BYTE, 7, fv));
+        DEF(put_text_att(nc, v, "flag_meanings",
+                         "train tunnel plane connect hessian subspace swa"));
     }
     DEF(def_var(nc, "status", NC_BYTE, 1, dt, "task status", NULL, &s->v_status));
     {
@@ -435,6 +474,44 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
                     "1", &s->v_c_nz));
         DEF(nc_put_att_int(nc, s->v_c_nz, "_FillValue", NC_INT, 1, &ifill));
     }
+    if (s->swa) {
+        int d_c, d_c2, ifill = -1;
+        DEF(nc_def_dim(nc, "swa_cycle", s->ncycle, &d_c));
+        DEF(nc_def_dim(nc, "swa_cycle2", s->ncycle, &d_c2));
+        int dtc[2] = {d_task, d_c}, dtcc[3] = {d_task, d_c, d_c2};
+        const wg_swa_plan *sp = &plan->swa;
+        DEF(def_var(nc, "swa_lr_max", NC_DOUBLE, 1, dt,
+                    "swa: learning rate at the start of each cycle (NaN on other rows)", "1",
+                    &s->v_w_lr));
+        DEF(nc_put_att_double(nc, s->v_w_lr, "min_ratio", NC_DOUBLE, 1, &sp->min_ratio));
+        DEF(put_text_att(nc, s->v_w_lr, "optimizer",
+                         sp->optimizer < 0 ? "the training's" : wg_opt_name(sp->optimizer)));
+        DEF(def_var(nc, "swa_cycles", NC_INT, 1, dt, "swa: cycles M (snapshots)", "1",
+                    &s->v_w_cycles));
+        DEF(nc_put_att_int(nc, s->v_w_cycles, "_FillValue", NC_INT, 1, &ifill));
+        DEF(def_var(nc, "swa_cycle_epochs", NC_INT, 1, dt, "swa: epochs per cycle", "epochs",
+                    &s->v_w_cycle_epochs));
+        DEF(nc_put_att_int(nc, s->v_w_cycle_epochs, "_FillValue", NC_INT, 1, &ifill));
+        for (int i = 0; i < 7; i++)
+            DEF(def_var(nc, SWA_SNAP[i].name, NC_DOUBLE, 2, dtc, SWA_SNAP[i].long_name,
+                        SWA_SNAP[i].units, &s->v_w_snap[i]));
+        for (int i = 0; i < 5; i++)
+            DEF(def_var(nc, SWA_START[i].name, NC_DOUBLE, 1, dt, SWA_START[i].long_name,
+                        SWA_START[i].units, &s->v_w_start[i]));
+        for (int i = 0; i < 5; i++)
+            DEF(def_var(nc, SWA_AVG[i].name, NC_DOUBLE, 1, dt, SWA_AVG[i].long_name,
+                        SWA_AVG[i].units, &s->v_w_avg[i]));
+        for (int i = 0; i < 4; i++)
+            DEF(def_var(nc, SWA_ENS[i].name, NC_DOUBLE, 1, dt, SWA_ENS[i].long_name,
+                        SWA_ENS[i].units, &s->v_w_ens[i]));
+        DEF(def_var(nc, "swa_distance", NC_DOUBLE, 3, dtcc,
+                    "distance |theta_i - theta_j| between snapshots", "1", &s->v_w_dist));
+        DEF(def_var(nc, "swa_cosine", NC_DOUBLE, 3, dtcc,
+                    "cosine between snapshots theta_i and theta_j", "1", &s->v_w_cos));
+        DEF(def_var(nc, "swa_delta_cosine", NC_DOUBLE, 3, dtcc,
+                    "cosine between the displacements theta_i - theta0 and theta_j - theta0",
+                    "1", &s->v_w_dcos));
+    }
     /* CF auxiliary coordinates: xarray makes the hyperparameters coordinates */
     {
         char coords[512] = "kind";
@@ -442,13 +519,16 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
             strcat(coords, " ");
             strcat(coords, HPS[k].name);
         }
+        if (s->swa)
+            strcat(coords, " swa_lr_max");
         int nvars;
         DEF(nc_inq_nvars(nc, &nvars));
         for (int vi = 0; vi < nvars; vi++) {
             int nd, dims[NC_MAX_VAR_DIMS];
             char vname[NC_MAX_NAME + 1];
             DEF(nc_inq_var(nc, vi, vname, NULL, &nd, dims, NULL));
-            int is_hp = strcmp(vname, "kind") == 0 || strcmp(vname, "task") == 0;
+            int is_hp = strcmp(vname, "kind") == 0 || strcmp(vname, "task") == 0 ||
+                        strcmp(vname, "swa_lr_max") == 0;
             for (size_t k = 0; k < NHPS; k++)
                 is_hp |= strcmp(vname, HPS[k].name) == 0;
             if (nd >= 1 && dims[0] == d_task && !is_hp)
@@ -558,6 +638,20 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
             rc = WG_NC(nc_inq_varid(nc, "plane_sources", &vs), "plane_sources");
             if (!rc) rc = WG_NC(nc_put_vara_int(nc, vs, st, ct, src), "writing plane sources");
         }
+    if (rc == 0 && s->swa) { /* known from the plan: pending rows can be grouped too */
+        const wg_swa_plan *sp = &plan->swa;
+        for (size_t i = 0; i < n; i++)
+            dv[i] = plan->tasks[i].kind == WG_TASK_SWA ? sp->lr_max[plan->tasks[i].dir_first]
+                                                       : NAN;
+        rc = WG_NC(nc_put_var_double(nc, s->v_w_lr, dv), "writing swa_lr_max");
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_SWA ? sp->cycles : -1;
+        if (!rc) rc = WG_NC(nc_put_var_int(nc, s->v_w_cycles, iv), "writing swa_cycles");
+        for (size_t i = 0; i < n; i++)
+            iv[i] = plan->tasks[i].kind == WG_TASK_SWA ? sp->cycle_epochs : -1;
+        if (!rc)
+            rc = WG_NC(nc_put_var_int(nc, s->v_w_cycle_epochs, iv), "writing swa_cycle_epochs");
+    }
     for (size_t i = 0; rc == 0 && i < n; i++)
         kv[i] = 0; /* WG_STATUS_PENDING */
     if (rc == 0)
@@ -623,6 +717,25 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
 static int var_id(int ncid, const char *name, int *v)
 {
     return WG_NC(nc_inq_varid(ncid, name, v), name);
+}
+
+static int swa_var_ids(wg_store *s)
+{
+    int rc = var_id(s->ncid, "swa_lr_max", &s->v_w_lr);
+    if (!rc) rc = var_id(s->ncid, "swa_cycles", &s->v_w_cycles);
+    if (!rc) rc = var_id(s->ncid, "swa_cycle_epochs", &s->v_w_cycle_epochs);
+    for (int i = 0; !rc && i < 7; i++)
+        rc = var_id(s->ncid, SWA_SNAP[i].name, &s->v_w_snap[i]);
+    for (int i = 0; !rc && i < 5; i++)
+        rc = var_id(s->ncid, SWA_START[i].name, &s->v_w_start[i]);
+    for (int i = 0; !rc && i < 5; i++)
+        rc = var_id(s->ncid, SWA_AVG[i].name, &s->v_w_avg[i]);
+    for (int i = 0; !rc && i < 4; i++)
+        rc = var_id(s->ncid, SWA_ENS[i].name, &s->v_w_ens[i]);
+    if (!rc) rc = var_id(s->ncid, "swa_distance", &s->v_w_dist);
+    if (!rc) rc = var_id(s->ncid, "swa_cosine", &s->v_w_cos);
+    if (!rc) rc = var_id(s->ncid, "swa_delta_cosine", &s->v_w_dcos);
+    return rc;
 }
 
 int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm comm)
@@ -710,6 +823,8 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
     for (size_t i = 0; rc == 0 && i < sizeof vars / sizeof *vars; i++)
         if (vars[i].need)
             rc = var_id(s->ncid, vars[i].n, vars[i].v);
+    if (rc == 0 && s->swa)
+        rc = swa_var_ids(s);
     s->ndir = (size_t)plan->tunnel.directions;
     s->nlevel = (size_t)wg_plan_tunnel_levels(plan, NULL);
     s->ngrid = (size_t)plan->plane.grid;
@@ -886,6 +1001,34 @@ static int write_subspace(wg_store *s, const wg_result *r)
     return rc;
 }
 
+/* A swa record's extra doubles (wg_swa_layout) into the swa variables. */
+static int write_swa(wg_store *s, const wg_result *r)
+{
+    size_t t = (size_t)r->task, one = 1, off[WG_SX_PARTS];
+    int M = r->nextra >= 4 ? (int)r->extra[0] : -1;
+    if (!s->swa || M < 1 || (size_t)M > s->ncycle || (size_t)r->extra[3] > s->nparam ||
+        wg_swa_layout(M, off) != r->nextra)
+        return WG_FAIL(WG_EFORMAT, "task %zu: swa record does not fit the file", t);
+    const double *ex = r->extra;
+    size_t s2[2] = {t, 0}, c2[2] = {1, (size_t)M};
+    size_t s3[3] = {t, 0, 0}, c3[3] = {1, (size_t)M, (size_t)M};
+    int nc = s->ncid, rc = 0;
+    const char *w = "writing a swa row";
+    for (int i = 0; !rc && i < 7; i++)
+        rc = WG_NC(nc_put_vara_double(nc, s->v_w_snap[i], s2, c2,
+                                      ex + off[WG_SX_SNAP_TEST_LOSS + i]), w);
+    for (int i = 0; !rc && i < 5; i++)
+        rc = WG_NC(nc_put_vara_double(nc, s->v_w_start[i], &t, &one, ex + off[WG_SX_START] + i), w);
+    for (int i = 0; !rc && i < 5; i++)
+        rc = WG_NC(nc_put_vara_double(nc, s->v_w_avg[i], &t, &one, ex + off[WG_SX_AVG] + i), w);
+    for (int i = 0; !rc && i < 4; i++)
+        rc = WG_NC(nc_put_vara_double(nc, s->v_w_ens[i], &t, &one, ex + off[WG_SX_ENS] + i), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_w_dist, s3, c3, ex + off[WG_SX_DIST]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_w_cos, s3, c3, ex + off[WG_SX_COS]), w);
+    if (!rc) rc = WG_NC(nc_put_vara_double(nc, s->v_w_dcos, s3, c3, ex + off[WG_SX_DCOS]), w);
+    return rc;
+}
+
 static int write_hessian(wg_store *s, const wg_result *r)
 {
     size_t t = (size_t)r->task, one = 1;
@@ -974,6 +1117,7 @@ int wg_store_write(wg_store *s, const wg_result *r)
                 rc = WG_NC(nc_put_vara_int(nc, s->v_nz, &t, &one, &nz), w);
             }
             break;
+        case WG_TASK_SWA: rc = write_swa(s, r); break;
         default: break;
         }
     }

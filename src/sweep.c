@@ -186,6 +186,7 @@ struct ctx {
     mark plane_at, plane_epochs_at;
     mark connect_at, hessian_at, subspace_at;
     mark subspace_net_at, subspace_toy_at; /* a network-only / toy-only option given */
+    mark swa_at, swa_lr_at;
 };
 
 /* Record "FILE:LINE:COLUMN: message" and return code. */
@@ -672,7 +673,7 @@ void wg_text_first_change(const char *a, const char *b, char *out, size_t size)
 const char *wg_task_kind_name(wg_task_kind k)
 {
     static const char *names[WG_TASK_KINDS] = {"train", "tunnel", "plane", "connect",
-                                               "hessian", "subspace"};
+                                               "hessian", "subspace", "swa"};
     return (unsigned)k < WG_TASK_KINDS ? names[k] : "?";
 }
 
@@ -974,13 +975,48 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
     return rc;
 }
 
+/* probes.swa (docs/sweep-format.md): lr_max values must differ (identical tasks
+ * otherwise); the optimizer defaults to the training's (-1). */
+static int probe_swa(ctx *c, const yaml_node_t *v)
+{
+    wg_swa_plan *t = &c->p->swa;
+    t->enabled = 1;
+    t->nlr = 0;
+    t->cycles = 8;
+    t->cycle_epochs = 1;
+    t->min_ratio = 0.01;
+    t->optimizer = -1;
+    t->probe_size = 10000;
+    c->swa_at = mark_of(v);
+    static const char *const opts[] = {"adam", "sgd"}; /* = wg_opt_kind */
+    const opt_def defs[] = {
+        {"lr_max", 'F', 0, INFINITY, 1, t->lr_max, &t->nlr, WG_MAX_DIMS, NULL, 0, &c->swa_lr_at},
+        {"cycles", 'i', 1, 64, 0, &t->cycles, NULL, 0, NULL, 0, NULL},
+        {"cycle_epochs", 'i', 1, 100000, 0, &t->cycle_epochs, NULL, 0, NULL, 0, NULL},
+        {"min_ratio", 'f', 0, 1, 1, &t->min_ratio, NULL, 0, NULL, 0, NULL},
+        {"optimizer", 'e', 0, 0, 0, &t->optimizer, NULL, 0, opts, 2, NULL},
+        {"probe_size", 'z', 1, 1e8, 0, &t->probe_size, NULL, 0, NULL, 0, NULL},
+    };
+    int rc = parse_opts(c, "probes.swa", v, defs, (int)(sizeof defs / sizeof *defs));
+    if (rc == 0 && t->nlr == 0)
+        rc = fail(c, mark_of(v), WG_EARG,
+                  "probes.swa: `lr_max` (the list of cycle learning rates) is required");
+    for (int j = 1; rc == 0 && j < t->nlr; j++)
+        for (int i = 0; rc == 0 && i < j; i++)
+            if (t->lr_max[i] == t->lr_max[j])
+                rc = fail(c, c->swa_lr_at, WG_EARG,
+                          "probes.swa.lr_max: value %d repeats value %d (%g): identical tasks",
+                          j + 1, i + 1, t->lr_max[j]);
+    return rc;
+}
+
 static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
 {
     (void)sec;
     if (v->type != YAML_MAPPING_NODE)
         return fail(c, mark_of(v), WG_EARG, "probes: expected a mapping of probes, got %s",
                     node_desc(v));
-    static const char *const kinds[] = {"tunnel", "plane", "hessian", "subspace"};
+    static const char *const kinds[] = {"tunnel", "plane", "hessian", "subspace", "swa"};
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
          pr++) {
         const yaml_node_t *kn;
@@ -995,8 +1031,10 @@ static int sec_probes(ctx *c, const char *sec, const yaml_node_t *v)
             rc = probe_hessian(c, node(c, pr->value));
         else if (strcmp(sval(kn), "subspace") == 0)
             rc = probe_subspace(c, node(c, pr->value));
+        else if (strcmp(sval(kn), "swa") == 0)
+            rc = probe_swa(c, node(c, pr->value));
         else
-            rc = unknown_key(c, kn, "in probes", kinds, 4);
+            rc = unknown_key(c, kn, "in probes", kinds, 5);
         if (rc)
             return rc;
     }
@@ -1892,6 +1930,39 @@ static int add_subspaces(ctx *c)
     return rc;
 }
 
+/* Swa tasks: per training task and lr_max, reading its final parameters. */
+static int add_swas(ctx *c)
+{
+    wg_plan *p = c->p;
+    const wg_swa_plan *sp = &p->swa;
+    if (!sp->enabled)
+        return 0;
+    int rc = grow_tasks(p, p->ntrain * (size_t)sp->nlr);
+    for (size_t i = 0; rc == 0 && i < p->ntrain; i++) {
+        if (p->tasks[i].set.net.arch == WG_ARCH_TOY) {
+            rc = fail(c, c->swa_at, WG_EARG,
+                      "probes.swa needs a network trained on data; the toy model has no "
+                      "predictions to average (task %zu)", i);
+            break;
+        }
+        for (int k = 0; k < sp->nlr; k++) {
+            wg_task *t = new_task(p, WG_TASK_SWA, i);
+            t->ndeps = 1;
+            t->deps[0] = i;
+            t->probe_epoch = t->set.train.epochs;
+            t->dir_first = k;
+            size_t eff = t->set.train_size ? t->set.train_size : 60000;
+            size_t neval = (sp->probe_size < eff ? sp->probe_size : eff) +
+                           (t->set.test_size ? t->set.test_size : 10000);
+            double epochs = (double)sp->cycles * sp->cycle_epochs;
+            /* training steps cost ~3 forward passes; M + 2 networks are evaluated */
+            t->cost = (3.0 * epochs * (double)eff + (sp->cycles + 2.0) * (double)neval) *
+                      flops_per_image(&t->set.net);
+        }
+    }
+    return rc;
+}
+
 static int expand(ctx *c)
 {
     wg_plan *p = c->p;
@@ -1939,6 +2010,8 @@ static int expand(ctx *c)
         rc = add_connectors(c);
     if (rc == 0)
         rc = add_subspaces(c);
+    if (rc == 0)
+        rc = add_swas(c);
     return rc;
 }
 
@@ -2231,6 +2304,8 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
             fprintf(f, "  m=%d", t->dir_first);
         else if (t->kind == WG_TASK_SUBSPACE)
             fprintf(f, "  d=%d", t->dir_first);
+        else if (t->kind == WG_TASK_SWA)
+            fprintf(f, "  lr_max=%g", plan->swa.lr_max[t->dir_first]);
         else if (t->kind == WG_TASK_HESSIAN)
             fprintf(f, t->dir_first == WG_AT_OPTIMUM ? "  at optimum" : "  at point %d",
                     t->dir_count);

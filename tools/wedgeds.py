@@ -694,3 +694,75 @@ def open_for_cli(files, die):
     except (OSError, ValueError) as e:
         die(str(e))
     return ds, ds.attrs.get("title", os.path.splitext(os.path.basename(files[0]))[0])
+
+
+# ------------------------------------------------------------ swa (Figure 6) ----
+
+KIND_SWA = 6
+__all__ += ["swa_frame", "NoSwa", "KIND_SWA", "SWA_METRICS"]
+
+# (column, file variable): theta0, the weight average, the averaged predictions
+SWA_METRICS = [(f"{who}_{split}_{q}", f"{pre}{split}_{q}")
+               for who, pre in (("start", "swa_start_"), ("swa", "swa_"), ("ens", "ensemble_"))
+               for split in ("test", "train") for q in ("loss", "accuracy")]
+
+
+class NoSwa(ValueError):
+    """The output has no swa tasks (``probes: swa:``)."""
+
+
+def _offdiag_mean(m, n):
+    """Mean of the off-diagonal entries of the leading n x n block of m (NaN if n < 2)."""
+    if n < 2:
+        return float("nan")
+    b = np.asarray(m[:n, :n], dtype=float)
+    return float(b[~np.eye(n, dtype=bool)].mean())
+
+
+def swa_frame(ds):
+    """One row per swa task (pandas DataFrame) for tables and plots of Figure 6.
+
+    Columns: task_id, status, source_task (the pre-training), the swept keys,
+    lr_max (``swa_lr_max``), cycles (M); start_/swa_/ens_ + test/train + _loss /
+    _accuracy: the pre-trained point theta0, the weight average (SWA) and the
+    averaged predictions (``SWA_METRICS`` maps them to the file's variables);
+    snap_test_loss, snap_test_accuracy, snap_train_loss, snap_train_accuracy:
+    the mean over the M snapshots; snap_test_accuracy_min/_max; distance and
+    cosine: the mean over pairs i != j of ``swa_distance`` / ``swa_cosine``;
+    delta_cosine (``swa_delta_cosine``, displacements from theta0);
+    start_distance: mean |theta_i - theta0|.  Measurements are NaN unless the
+    task is done.  Raises NoSwa if the output has no swa tasks.
+
+        >>> df = swa_frame(ds)
+        >>> df.groupby("lr_max")[["swa_test_accuracy", "ens_test_accuracy"]].mean()
+    """
+    if "swa_lr_max" not in ds or not (ds.kind.values == KIND_SWA).any():
+        raise NoSwa("the output has no swa tasks (probes: swa:)")
+    rows = np.flatnonzero(ds.kind.values == KIND_SWA)
+    keys = swept_keys(ds)
+    nan = float("nan")
+    out = []
+    for i in rows:
+        done = int(ds.status.values[i]) == DONE
+        M = int(ds.swa_cycles.values[i])
+        r = {"task_id": int(ds.task.values[i]), "status": int(ds.status.values[i]),
+             "source_task": int(ds.source_task.values[i])}
+        for k in keys:
+            r[k] = ds[k].values[i]
+        r["lr_max"] = float(ds.swa_lr_max.values[i])
+        r["cycles"] = M
+        for col, var in SWA_METRICS:
+            r[col] = float(ds[var].values[i]) if done else nan
+        for q in ("test_loss", "test_accuracy", "train_loss", "train_accuracy"):
+            v = ds[f"swa_snapshot_{q}"].values[i, :M]
+            r[f"snap_{q}"] = float(np.mean(v)) if done else nan
+        acc = ds.swa_snapshot_test_accuracy.values[i, :M]
+        r["snap_test_accuracy_min"] = float(np.min(acc)) if done else nan
+        r["snap_test_accuracy_max"] = float(np.max(acc)) if done else nan
+        r["distance"] = _offdiag_mean(ds.swa_distance.values[i], M) if done else nan
+        r["cosine"] = _offdiag_mean(ds.swa_cosine.values[i], M) if done else nan
+        r["delta_cosine"] = _offdiag_mean(ds.swa_delta_cosine.values[i], M) if done else nan
+        sd = ds.swa_snapshot_start_distance.values[i, :M]
+        r["start_distance"] = float(np.mean(sd)) if done else nan
+        out.append(r)
+    return pd.DataFrame(out)

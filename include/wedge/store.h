@@ -41,6 +41,11 @@ typedef struct wg_store {
     /* the toy model: hyperplane results, near-zero counts at optima and connector points */
     int toy;
     int v_s_l0, v_s_l1, v_s_ratio, v_s_ok, v_s_steps, v_s_nz, v_nz, v_c_nz;
+    /* swa probes: per snapshot (dimension swa_cycle), weight average, prediction average */
+    int swa;
+    size_t ncycle;
+    int v_w_lr, v_w_cycles, v_w_cycle_epochs, v_w_snap[7], v_w_start[5], v_w_avg[5],
+        v_w_ens[4], v_w_dist, v_w_cos, v_w_dcos;
 } wg_store;
 
 /* Metadata written as global attributes. */

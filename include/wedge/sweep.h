@@ -58,9 +58,9 @@ typedef struct wg_axis {
 
 typedef enum {
     WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2, WG_TASK_CONNECT = 3,
-    WG_TASK_HESSIAN = 4, WG_TASK_SUBSPACE = 5
+    WG_TASK_HESSIAN = 4, WG_TASK_SUBSPACE = 5, WG_TASK_SWA = 6
 } wg_task_kind;
-#define WG_TASK_KINDS 6
+#define WG_TASK_KINDS 7
 #define WG_MAX_DIMS 32
 #define WG_MAX_DEPS 11  /* an m-connector joins m+1 <= 11 optima */
 #define WG_MAX_M 10
@@ -135,6 +135,19 @@ typedef struct wg_subspace_plan {
     int offsets[WG_MAX_DIMS];
 } wg_subspace_plan;
 
+/* `probes: swa:`: from every trained optimum, M cycles of a cyclic learning rate per
+ * lr_max; snapshots, their weight average and their averaged predictions (Figure 6). */
+typedef struct wg_swa_plan {
+    int enabled;
+    int nlr;
+    double lr_max[WG_MAX_DIMS];  /* one task per value */
+    int cycles;                  /* M (8) */
+    int cycle_epochs;            /* (1) */
+    double min_ratio;            /* lowest rate / lr_max (0.01) */
+    int optimizer;               /* wg_opt_kind, or -1: the training's (-1) */
+    size_t probe_size;           /* "train" loss/accuracy on this subset (10000) */
+} wg_swa_plan;
+
 /* Where a Hessian task looks (wg_task.dir_first). */
 enum { WG_AT_OPTIMUM = 0, WG_AT_CONNECTOR = 1 };
 
@@ -149,7 +162,7 @@ typedef struct wg_task {
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
     int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows;
                                    connect: m and 0; hessian: WG_AT_* and the point;
-                                   subspace: d and 0 */
+                                   subspace: d and 0; swa: the lr_max index and 0 */
 } wg_task;
 
 typedef struct wg_plan {
@@ -168,6 +181,7 @@ typedef struct wg_plan {
     wg_connect_plan connect;
     wg_hessian_plan hessian;
     wg_subspace_plan subspace;
+    wg_swa_plan swa;
     size_t ntrain;              /* training tasks come first: ids 0..ntrain-1 */
     size_t ntasks;
     wg_task *tasks;             /* owned */
