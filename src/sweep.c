@@ -1836,10 +1836,11 @@ static int add_subspaces(ctx *c)
                 break;
             }
             wg_task *t = new_task(p, WG_TASK_SUBSPACE, i);
-            if (sp->at_optimum) {
+            /* deps[0] names the training even at the initialisation (ndeps 0, no
+             * wait): the output's source_task joins the row to its training */
+            t->deps[0] = i;
+            if (sp->at_optimum)
                 t->ndeps = 1;
-                t->deps[0] = i;
-            }
             t->probe_epoch = t->set.train.epochs;
             t->dir_first = sp->dims[k];
             if (sp->epochs)

@@ -140,7 +140,8 @@ typedef struct wg_task {
     uint32_t axis_index[WG_MAX_AXES]; /* which value of each axis */
     double cost;                /* expected relative cost (for longest-first) */
     size_t ndeps;
-    size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs */
+    size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs (a subspace
+                                   task at the initialisation: its training, ndeps 0) */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
     int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows;
                                    connect: m and 0; hessian: WG_AT_* and the point;
