@@ -943,7 +943,8 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
     wg_subspace_plan *t = &c->p->subspace;
     t->enabled = 1;
     t->ndims = 0;
-    t->lr = 1e-2;
+    t->lr = 0.1;
+    t->lr_ref_d = 100;
     t->nnz = 32;
     c->subspace_at = mark_of(v);
     static const char *const anchors[] = {"init", "optimum"};
@@ -952,6 +953,7 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
         {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2, NULL},
         {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0, NULL},
         {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, NULL},
+        {"lr_ref_d", 'i', 0, 1e7, 0, &t->lr_ref_d, NULL, 0, NULL, 0, NULL},
         {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0, NULL},
     };
     int rc = parse_opts(c, "probes.subspace", v, defs, (int)(sizeof defs / sizeof *defs));

@@ -106,6 +106,10 @@ def main():
     if not (sf.status == wedgeds.DONE).any():
         die(f"{a.files[0]}: no done subspace rows yet (0 of {ntot} done)")
     at = sf.attrs.get("at", "init")
+    sp = sf.attrs.get("subspace", {})
+    # the subspace's optimiser as the sweep gave it ("default" where it relies on one)
+    how = ", ".join(f"{k} {sp[k] if k in sp else 'default'}"
+                    for k in ("epochs", "lr", "lr_ref_d", "nnz"))
     dims = wedgeds.intrinsic_dims(sf, fraction=a.fraction)
     gkeys = [k for k in wedgeds.swept_keys(ds) if k != "seed"]
 
@@ -140,7 +144,7 @@ def main():
                         [fmt(np.mean(vals), ".4f"),
                          fmt(np.nanmean(ratio) if np.isfinite(ratio).any() else np.nan, ".3f")])
     print_table(f"{title}: test accuracy after training in a random d-dimensional subspace "
-                f"(anchored at the {'initialisation' if at == 'init' else 'optimum'}); "
+                f"(anchored at the {'initialisation' if at == 'init' else 'optimum'}; {how}); "
                 f"direct = the trained network's", hdr, rows)
 
     # ---- d_int per seed
@@ -201,7 +205,7 @@ def main():
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, title=f"dashed: {pct} of direct; x: interp.", title_fontsize=7)
     fig.suptitle(f"{title}: random-subspace training at the "
-                 f"{'initialisation' if at == 'init' else 'optimum'}", fontsize=10)
+                 f"{'initialisation' if at == 'init' else 'optimum'} ({how})", fontsize=10)
     fig.tight_layout()
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-intrinsic.png")

@@ -727,7 +727,8 @@ def subspace_frame(ds):
     and ratio = subspace_test_accuracy / direct_test_accuracy.  d of a row not yet
     run comes from the sweep's ``probes.subspace.dims`` (a training's subspace
     tasks follow its dims in order, src/sweep.c add_subspaces).
-    ``df.attrs['at']`` is "init" or "optimum" (the anchor, from the sweep text).
+    ``df.attrs['at']`` is "init" or "optimum" (the anchor, from the sweep text),
+    ``df.attrs['subspace']`` the sweep's ``probes.subspace`` mapping as written.
     Raises NoSubspaces if the output has none.
 
         >>> sf = subspace_frame(open_outputs("intrinsic-dim.nc"))
@@ -772,6 +773,7 @@ def subspace_frame(ds):
     df = pd.DataFrame(out)
     df["ratio"] = df["subspace_test_accuracy"] / df["direct_test_accuracy"]
     df.attrs["at"] = str(sp.get("at", "init"))
+    df.attrs["subspace"] = sp
     return df
 
 

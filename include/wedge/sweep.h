@@ -126,7 +126,8 @@ typedef struct wg_subspace_plan {
     int dims[WG_MAX_DIMS];
     int at_optimum;              /* 0: anchored at the initialisation (intrinsic dimension) */
     int epochs;                  /* (the training's epochs when 0) */
-    double lr;                   /* Adam (1e-2) */
+    double lr;                   /* Adam, at d = lr_ref_d (0.1) */
+    int lr_ref_d;                /* the rate at d is lr*sqrt(lr_ref_d/d); 0: lr at every d (100) */
     int nnz;                     /* non-zeros per column of M (32) */
 } wg_subspace_plan;
 

@@ -22,6 +22,8 @@
 #    must match.
 # 4. Errors: an output without subspace rows, a missing file, --fraction 0 (exit
 #    2, a message, no PNG); --help (exit 0).
+# 5. The subspace learning rate lr * sqrt(lr_ref_d / d): a scaled and an unscaled
+#    rate that are equal give bitwise equal losses; a different rate does not.
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~15 s.
 test_name=test_intrinsic
@@ -328,6 +330,41 @@ if "$PYTHON3" "$PLOT" --help >"$tmp/help.txt" 2>&1 && grep -q 'd_int90' "$tmp/he
     ok "--help"
 else
     fail "--help"; sed 's/^/    /' "$tmp/help.txt"
+fi
+
+# ---- 5. the subspace learning rate: lr * sqrt(lr_ref_d / d)
+# At d = 16, {lr 0.02, lr_ref_d 64} is Adam at 0.04, exactly as {lr 0.04, lr_ref_d 0};
+# {lr 0.02, lr_ref_d 0} is another rate and must give other numbers.
+for v in "a 0.04 0" "b 0.02 64" "c 0.02 0"; do
+    set -- $v
+    cat >"$tmp/lr$1.yaml" <<EOF
+name: intrinsic-lr$1
+data: {name: synthetic, synthetic_train: 200, synthetic_test: 100, synthetic_size: 12}
+model: {arch: mlp, depth: 1, hidden: 8}
+train: {epochs: 1, batch_size: 50}
+probes:
+  subspace: {dims: [16], epochs: 2, lr: $2, lr_ref_d: $3}
+EOF
+    "$WEDGE" run "$tmp/lr$1.yaml" -o "$tmp/lr$1.nc" --quiet >"$tmp/lr$1.log" 2>&1 ||
+        { fail "wedge run lr$1.yaml"; sed 's/^/    /' "$tmp/lr$1.log"; }
+done
+if "$PYTHON3" - "$tmp/lra.nc" "$tmp/lrb.nc" "$tmp/lrc.nc" <<'EOF'
+import sys
+import netCDF4
+v = []
+for p in sys.argv[1:]:
+    with netCDF4.Dataset(p) as f:
+        f.set_auto_mask(False)
+        v.append([float(f[n][1]) for n in ("subspace_train_loss", "subspace_test_loss")])
+if v[0] != v[1]:
+    sys.exit(f"lr 0.02 at lr_ref_d 64 (d = 16) {v[1]} != lr 0.04 unscaled {v[0]}")
+if v[2] == v[0]:
+    sys.exit(f"lr 0.02 unscaled gave the same losses as 0.04: {v[2]}")
+EOF
+then
+    ok "subspace lr: 0.02 at lr_ref_d 64 = 0.04 unscaled at d = 16, bitwise; 0.02 differs"
+else
+    fail "subspace lr scaling (above)"
 fi
 
 if [ $nfail -gt 0 ]; then

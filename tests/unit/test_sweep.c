@@ -838,8 +838,19 @@ static void test_sweep_subspace_sources(void **state)
             assert_int_equal(k->set.net.hidden, p.tasks[src].set.net.hidden);
             assert_true(k->set.train.seed == p.tasks[src].set.train.seed);
         }
+        /* the optimiser's defaults: 0.1 at d = 100, scaled by 1/sqrt(d) */
+        assert_true(p.subspace.lr == 0.1);
+        assert_int_equal(p.subspace.lr_ref_d, 100);
+        assert_int_equal(p.subspace.nnz, 32);
         wg_plan_free(&p);
     }
+    const char *t = "name: x\ndata: {name: synthetic}\nmodel: {arch: mlp, hidden: 8}\n"
+                    "probes:\n  subspace: {dims: [4], lr: 0.03, lr_ref_d: 0}\n";
+    wg_plan p;
+    assert_int_equal(wg_sweep_parse(&p, t, strlen(t), "inline"), 0);
+    assert_true(p.subspace.lr == 0.03);
+    assert_int_equal(p.subspace.lr_ref_d, 0);
+    wg_plan_free(&p);
 }
 
 int main(int argc, char **argv)
