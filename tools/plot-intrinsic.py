@@ -182,7 +182,7 @@ def main():
     # ---- the figure
     import matplotlib.pyplot as plt
     n = len(groups)
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.3), dpi=150, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(5.4 * n, 4.6), dpi=150, squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (lab, kvals, rs) in zip(axes[0], groups):
         for r in sorted(rs, key=lambda r: float(r.seed)):
@@ -199,9 +199,10 @@ def main():
         ax.set_xscale("log")
         ax.set_xlabel("subspace dimension d")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"{lab}\nd_int{100 * a.fraction:g}: median {fmt_d(med)} sampled, "
-                     f"{fmt_d(medi)} interp. (range {fmt_range([r.sampled for r in rs])})",
-                     fontsize=9)
+        ax.set_title(f"{lab}\nd_int{100 * a.fraction:g} sampled: median {fmt_d(med)}, "
+                     f"range {fmt_range([r.sampled for r in rs])}\n"
+                     f"interpolated: median {fmt_d(medi)}, "
+                     f"range {fmt_range([r.interpolated for r in rs])}", fontsize=8.5)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, title=f"dashed: {pct} of direct; x: interp.", title_fontsize=7)
     fig.suptitle(f"{title}: random-subspace training at the "
