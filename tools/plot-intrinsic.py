@@ -174,7 +174,9 @@ def main():
         samp = [r.sampled for r in rs]
         itp = [r.interpolated for r in rs]
         nr = sum(1 for r in rs if np.isfinite(r.target) and not r.reached)
-        rows.append(kvals + [str(len(rs)), fmt_d(wedgeds.median_inf(samp)), fmt_range(samp),
+        nt = sum(1 for r in rs if np.isfinite(r.target))  # seeds whose training is done
+        rows.append(kvals + [str(nt) if nt == len(rs) else f"{nt} of {len(rs)}",
+                             fmt_d(wedgeds.median_inf(samp)), fmt_range(samp),
                              fmt_d(wedgeds.median_inf(itp)), fmt_range(itp), str(nr)])
     print_table(f"{title}: d_int{100 * a.fraction:g} over seeds (median and min-max; a seed "
                 "not reaching the target counts as infinite)", hdr, rows)
