@@ -791,7 +791,9 @@ static int exec_subspace(wg_exec *x, const wg_plan *plan, const wg_task *t, int 
                               s->train.seed, (uint64_t)t->dir_first);
     wg_epoch_stats last;
     wg_train_opts o = s->train;
-    o.lr = sp->lr;
+    /* Adam moves each z_j by about lr a step, so theta by about lr*sqrt(d): scale lr by
+     * 1/sqrt(d) to keep the step in theta the same at every d (docs/sweep-format.md) */
+    o.lr = sp->lr_ref_d > 0 ? sp->lr * sqrt((double)sp->lr_ref_d / t->dir_first) : sp->lr;
     if (rc == 0)
         rc = wg_subspace_train(&net, X0, &m, &x->data, &o, &last);
     if (rc == 0)

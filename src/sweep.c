@@ -945,7 +945,8 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
     wg_subspace_plan *t = &c->p->subspace;
     t->enabled = 1;
     t->ndims = 0;
-    t->lr = 1e-2;
+    t->lr = 0.1;
+    t->lr_ref_d = 100;
     t->nnz = 32;
     t->toy_optimizer = 0;
     t->toy_steps = 0;
@@ -959,6 +960,7 @@ static int probe_subspace(ctx *c, const yaml_node_t *v)
         {"at", 'e', 0, 0, 0, &t->at_optimum, NULL, 0, anchors, 2, NULL},
         {"epochs", 'i', 1, 100000, 0, &t->epochs, NULL, 0, NULL, 0, net},
         {"lr", 'f', 0, 1e6, 1, &t->lr, NULL, 0, NULL, 0, net},
+        {"lr_ref_d", 'i', 0, 1e7, 0, &t->lr_ref_d, NULL, 0, NULL, 0, net},
         {"nnz", 'i', 1, 100000, 0, &t->nnz, NULL, 0, NULL, 0, net},
         {"optimizer", 'e', 0, 0, 0, &t->toy_optimizer, NULL, 0, optimizers, 2, toy},
         {"steps", 'i', 1, 10000000, 0, &t->toy_steps, NULL, 0, NULL, 0, toy},
@@ -1907,10 +1909,11 @@ static int add_subspaces(ctx *c)
                 break;
             }
             wg_task *t = new_task(p, WG_TASK_SUBSPACE, i);
-            if (sp->at_optimum) {
+            /* deps[0] names the training even at the initialisation (ndeps 0, no
+             * wait): the output's source_task joins the row to its training */
+            t->deps[0] = i;
+            if (sp->at_optimum)
                 t->ndeps = 1;
-                t->deps[0] = i;
-            }
             t->probe_epoch = t->set.train.epochs;
             t->dir_first = (int)dk;
             if (toy) { /* a few QR solves (or Polyak steps) of O(D d) each */

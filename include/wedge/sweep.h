@@ -126,7 +126,8 @@ typedef struct wg_subspace_plan {
     int dims[WG_MAX_DIMS];
     int at_optimum;              /* 0: anchored at the initialisation (intrinsic dimension) */
     int epochs;                  /* (the training's epochs when 0) */
-    double lr;                   /* Adam (1e-2) */
+    double lr;                   /* Adam, at d = lr_ref_d (0.1) */
+    int lr_ref_d;                /* the rate at d is lr*sqrt(lr_ref_d/d); 0: lr at every d (100) */
     int nnz;                     /* non-zeros per column of M (32) */
     /* the toy model (hyperplane.h): optimiser (wg_hyper_method) and its step budget */
     int toy_optimizer;           /* active-set (0) or polyak (1) */
@@ -158,7 +159,8 @@ typedef struct wg_task {
     uint32_t axis_index[WG_MAX_AXES]; /* which value of each axis */
     double cost;                /* expected relative cost (for longest-first) */
     size_t ndeps;
-    size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs */
+    size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs (a subspace
+                                   task at the initialisation: its training, ndeps 0) */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
     int dir_first, dir_count;   /* tunnel: which directions; plane: which grid rows;
                                    connect: m and 0; hessian: WG_AT_* and the point;

@@ -841,6 +841,48 @@ static void test_sweep_parse_names_the_buffer(void **state)
     wg_plan_free(&p);
 }
 
+/* Subspace tasks name their training in deps[0] (the output's source_task); at the
+ * initialisation they do not wait for it (ndeps 0), at the optimum they do. */
+static void test_sweep_subspace_sources(void **state)
+{
+    (void)state;
+    static const int dims[3] = {2, 5, 9};
+    for (int at = 0; at < 2; at++) {
+        char t[512];
+        snprintf(t, sizeof t,
+                 "name: x\ndata: {name: synthetic}\nmodel: {arch: mlp, hidden: 8}\n"
+                 "sweep:\n  model.hidden: [8, 16]\n  seed: [0, 1]\n"
+                 "probes:\n  subspace: {dims: [2, 5, 9], at: %s}\n", at ? "optimum" : "init");
+        wg_plan p;
+        wg_err_clear();
+        assert_int_equal(wg_sweep_parse(&p, t, strlen(t), "inline"), 0);
+        assert_int_equal(p.ntrain, 4);
+        assert_int_equal(p.ntasks, 4 + 4 * 3);
+        for (size_t i = p.ntrain; i < p.ntasks; i++) {
+            const wg_task *k = &p.tasks[i];
+            size_t src = (i - p.ntrain) / 3;
+            assert_int_equal(k->kind, WG_TASK_SUBSPACE);
+            assert_int_equal(k->deps[0], src);
+            assert_int_equal(k->ndeps, (size_t)at);
+            assert_int_equal(k->dir_first, dims[(i - p.ntrain) % 3]);
+            assert_int_equal(k->set.net.hidden, p.tasks[src].set.net.hidden);
+            assert_true(k->set.train.seed == p.tasks[src].set.train.seed);
+        }
+        /* the optimiser's defaults: 0.1 at d = 100, scaled by 1/sqrt(d) */
+        assert_true(p.subspace.lr == 0.1);
+        assert_int_equal(p.subspace.lr_ref_d, 100);
+        assert_int_equal(p.subspace.nnz, 32);
+        wg_plan_free(&p);
+    }
+    const char *t = "name: x\ndata: {name: synthetic}\nmodel: {arch: mlp, hidden: 8}\n"
+                    "probes:\n  subspace: {dims: [4], lr: 0.03, lr_ref_d: 0}\n";
+    wg_plan p;
+    assert_int_equal(wg_sweep_parse(&p, t, strlen(t), "inline"), 0);
+    assert_true(p.subspace.lr == 0.03);
+    assert_int_equal(p.subspace.lr_ref_d, 0);
+    wg_plan_free(&p);
+}
+
 int main(int argc, char **argv)
 {
     const char *env = getenv("top_srcdir");
@@ -877,6 +919,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sweep_missing_file_is_eio),
         cmocka_unit_test(test_sweep_free_is_safe),
         cmocka_unit_test(test_sweep_parse_names_the_buffer),
+        cmocka_unit_test(test_sweep_subspace_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
