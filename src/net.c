@@ -30,9 +30,9 @@
  * the chunk measured fastest (SimpleCNN c = 1..4; 1, 2, 4, 8 and 16 MB compared):
  * each of the 16 sgemms repacks its C x K filter matrix per block, which small
  * blocks pay for over and over.  F(4x4,3x3) (36 sgemms on a quarter of the tiles,
- * 4x fewer multiplications than im2col) measured 10-25% slower than F(2x2) on the
- * same networks, in either or both of layers 2-3: its sgemms are short (64-256
- * tile rows per chunk) and its 6x6 transforms spill registers. */
+ * 4x fewer multiplications than im2col) measured slower than F(2x2) on the same
+ * networks: 3-8% in layer 3 alone (7x7), 15-25% in layers 2-3; its sgemms are short
+ * (64-256 tile rows per chunk) and its 6x6 transforms spill registers. */
 #ifndef WINO_MIN_C
 #define WINO_MIN_C 16
 #endif
