@@ -23,7 +23,9 @@
 #ifndef CHUNK_BYTES
 #define CHUNK_BYTES (4u << 20) /* working set of one chunk of images */
 #endif
+#ifndef MIN_CHUNK
 #define MIN_CHUNK 16
+#endif
 /* Convolutions with at least this many input channels run by Winograd F(2x2,3x3)
  * (2.25x fewer operations; with fewer channels its short sgemms lose it); and the
  * most transform buffer one Winograd block of images may use.  Blocks as large as
