@@ -217,8 +217,7 @@ def main():
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (4.3 * n)))
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-fig3.png")
-    fig.savefig(out)
-    print(f"plot-fig3.py: wrote {out} ({n} connector(s))", file=sys.stderr)
+    wedgeds.save_plot(fig, out, "plot-fig3.py", die, f"{n} connector(s)")
     return 0
 
 

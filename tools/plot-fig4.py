@@ -335,8 +335,7 @@ def main():
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-fig4.png")
-    fig.savefig(out)
-    print(f"plot-fig4.py: wrote {out} (panels: {', '.join(panels)})", file=sys.stderr)
+    wedgeds.save_plot(fig, out, "plot-fig4.py", die, f"panels: {', '.join(panels)}")
     return 0
 
 

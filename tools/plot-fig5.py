@@ -166,8 +166,7 @@ def main():
     fig.tight_layout()
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-fig5.png")
-    fig.savefig(out)
-    print(f"plot-fig5.py: wrote {out}", file=sys.stderr)
+    wedgeds.save_plot(fig, out, "plot-fig5.py", die)
     return 0
 
 

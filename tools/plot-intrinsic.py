@@ -212,9 +212,8 @@ def main():
     fig.tight_layout()
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-intrinsic.png")
-    fig.savefig(out)
-    print(f"plot-intrinsic.py: wrote {out} ({n} group(s), {len(done)} of {ntot} subspace "
-          "rows done)", file=sys.stderr)
+    wedgeds.save_plot(fig, out, "plot-intrinsic.py", die,
+                      f"{n} group(s), {len(done)} of {ntot} subspace rows done")
     return 0
 
 

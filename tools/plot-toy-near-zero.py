@@ -104,11 +104,8 @@ def main():
     fig.tight_layout()
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(a.files[0])),
                                    f"{title}-near-zero.png")
-    try:
-        fig.savefig(out, dpi=120)
-    except OSError as e:
-        die(f"{out}: {e.strerror or e}", 1)
-    print(f"wrote {out}")
+    fig.set_dpi(120)
+    wedgeds.save_plot(fig, out, "plot-toy-near-zero.py", die)
     return 0
 
 

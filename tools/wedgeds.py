@@ -912,6 +912,21 @@ def open_for_cli(files, die):
     return ds, ds.attrs.get("title", os.path.splitext(os.path.basename(files[0]))[0])
 
 
+def save_plot(fig, out, tool, die, note=""):
+    """Write a plot tool's figure to ``out``, or call ``die(message, 1)`` if it
+    cannot be written (a full disk, a missing directory); then say where it went
+    on stderr, as ``tool: wrote out (note)``."""
+    import sys
+    try:
+        fig.savefig(out)
+    except OSError as e:
+        die(f"{out}: {e.strerror or e}", 1)
+    print(f"{tool}: wrote {out}" + (f" ({note})" if note else ""), file=sys.stderr)
+
+
+__all__ += ["save_plot"]
+
+
 # ------------------------------------------------------------ swa (Figure 6) ----
 
 KIND_SWA = 6
