@@ -4,8 +4,9 @@
 # Help texts, exit statuses (0 ok, 1 an error stopped the command, 2 bad command
 # line) with a message on stderr that names the offending option or value, and a
 # short synthetic training run: its table's shape, and that a seed reproduces the
-# numbers exactly while another seed changes them.  Exits 0 if every check passes,
-# 1 otherwise, after printing each failed check.  Takes a few seconds.
+# numbers exactly while another seed changes them; and that every study in sweeps/
+# parses and plans.  Exits 0 if every check passes, 1 otherwise, after printing
+# each failed check.  Takes a few seconds.
 set -u
 
 WEDGE=${WEDGE:-./wedge}
@@ -187,6 +188,21 @@ if train_seed 3; then
         fi
     fi
 fi
+
+# Every study shipped in sweeps/ must parse and plan (a broken one would only show
+# when a researcher submits it).
+src=${top_srcdir:-.}
+nsweeps=0
+for f in "$src"/sweeps/*.yaml "$src"/sweeps/reduced/*.yaml; do
+    [ -f "$f" ] || continue
+    nsweeps=$((nsweeps + 1))
+    run expand "$f" --count
+    if [ "$rc" -ne 0 ] || ! grep -Eq '^[1-9][0-9]*$' "$tmp/out"; then
+        fail "wedge expand $f: exit $rc"
+        show
+    fi
+done
+[ "$nsweeps" -ge 20 ] || fail "found only $nsweeps sweeps under $src/sweeps"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"
