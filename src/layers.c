@@ -39,8 +39,8 @@ typedef int v8i __attribute__((vector_size(32)));
 /* gcc would turn the short copy loops into memcpy calls, which cost more than the
  * copies when C is 1 to 3. */
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
-void wg_conv3_im2col(float *restrict col, const float *restrict in, int B, int H, int W,
-                     int C)
+static void im2col3(float *restrict col, const float *restrict in, int B, int H, int W,
+                    int C)
 {
     const size_t row = (size_t)9 * C;
     if (C == 1) { /* first layer of grey images: 9 scalar taps per pixel */
@@ -86,7 +86,7 @@ void wg_conv3_im2col(float *restrict col, const float *restrict in, int B, int H
             }
 }
 
-/* The adjoint of wg_conv3_im2col: din = sum over the col rows that read each pixel. */
+/* The adjoint of im2col3: din = sum over the col rows that read each pixel. */
 static void col2im3(float *restrict din, const float *restrict col, int B, int H, int W,
                     int C)
 {
@@ -144,27 +144,20 @@ void wg_conv3_forward(float *out, float *col, const float *in, const float *w,
                       const float *b, int B, int H, int W, int C, int K)
 {
     const int M = B * H * W;
-    wg_conv3_im2col(col, in, B, H, W, C);
+    im2col3(col, in, B, H, W, C);
     fill_bias(out, b, (size_t)M, K);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, 9 * C, 1.0f, col, 9 * C,
                 w, K, 1.0f, out, K);
-}
-
-void wg_conv3_backward_params(float *dw, float *db, const float *col, const float *dout,
-                              float beta, int B, int H, int W, int C, int K)
-{
-    const int M = B * H * W;
-    /* dw (9C,K) = col^T (9C,M) dout (M,K) [+ dw] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * C, K, M, 1.0f, col, 9 * C,
-                dout, K, beta, dw, K);
-    wg_bias_grad(db, dout, (size_t)M, K, beta);
 }
 
 void wg_conv3_backward(float *din, float *dw, float *db, float *col, const float *dout,
                        const float *w, float beta, int B, int H, int W, int C, int K)
 {
     const int M = B * H * W;
-    wg_conv3_backward_params(dw, db, col, dout, beta, B, H, W, C, K);
+    /* dw (9C,K) = col^T (9C,M) dout (M,K) [+ dw] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * C, K, M, 1.0f, col, 9 * C,
+                dout, K, beta, dw, K);
+    wg_bias_grad(db, dout, (size_t)M, K, beta);
     if (!din)
         return;
     /* dcol (M,9C) = dout (M,K) w^T (K,9C), into the col cache (no longer needed) */

@@ -21,14 +21,9 @@ void wg_conv3_forward(float *out, float *col, const float *in, const float *w,
                       const float *b, int B, int H, int W, int C, int K);
 void wg_conv3_backward(float *din, float *dw, float *db, float *col, const float *dout,
                        const float *w, float beta, int B, int H, int W, int C, int K);
-/* The pieces, for callers that compute the input gradient another way
- * (winograd.h): col (B*H*W, 9*C) = the 3x3 neighbourhoods of in, (ky,kx,c) order;
- * dw = beta*dw + col^T dout, db = beta*db + column sums of dout. */
-/* db = beta*db + the column sums of dout (rows, K), summed in double. */
+/* db = beta*db + the column sums of dout (rows, K), summed in double (every
+ * layer's bias gradient, winograd.c's included). */
 void wg_bias_grad(float *db, const float *dout, size_t rows, int K, float beta);
-void wg_conv3_im2col(float *col, const float *in, int B, int H, int W, int C);
-void wg_conv3_backward_params(float *dw, float *db, const float *col, const float *dout,
-                              float beta, int B, int H, int W, int C, int K);
 
 /* Dense: in (B,C) -> out (B,K) = in * w + b, w (C,K) row-major. */
 void wg_dense_forward(float *out, const float *in, const float *w, const float *b,
