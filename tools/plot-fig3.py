@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import wedgeds  # noqa: E402
+from wedgeds import fmt, kv, print_table  # noqa: E402
 
 STATUS = {0: "pending", 1: "done", 2: "failed", 3: "diverged"}
 
@@ -41,24 +42,6 @@ STATUS = {0: "pending", 1: "done", 2: "failed", 3: "diverged"}
 def die(msg, code=2):
     print(f"plot-fig3.py: {msg}", file=sys.stderr)
     sys.exit(code)
-
-
-def fmt(x, spec):
-    return "-" if x is None or not np.isfinite(x) else format(x, spec)
-
-
-def kv(v):
-    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
-
-
-def print_table(caption, hdr, rows):
-    print(caption)
-    print()
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join("---:" for _ in hdr) + "|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    print()
 
 
 def final_test(ds, task):

@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import wedgeds  # noqa: E402
+from wedgeds import fmt, kv, print_table  # noqa: E402
 
 COUNTS = ("n_short", "n_short_half", "n_short_double")
 
@@ -47,30 +48,12 @@ def die(msg, code=2):
     sys.exit(code)
 
 
-def fmt(x, spec):
-    return "-" if x is None or not np.isfinite(x) else format(x, spec)
-
-
 def count(row, name="n_short"):
     """A count for a table: '-' if missing, '>=n' if every stored Ritz value is above."""
     if row is None or not np.isfinite(row[name]):
         return "-"
     s = f"{int(row[name])}"
     return f">={s}" if row[name] >= row["hessian_n"] else s
-
-
-def kv(v):
-    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
-
-
-def print_table(caption, hdr, rows):
-    print(caption)
-    print()
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join("---:" for _ in hdr) + "|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    print()
 
 
 def main():

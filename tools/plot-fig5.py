@@ -25,15 +25,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import wedgeds  # noqa: E402
+from wedgeds import fmt  # noqa: E402
 
 
 def die(msg, code=2):
     print(f"plot-fig5.py: {msg}", file=sys.stderr)
     sys.exit(code)
-
-
-def fmt(x, spec):
-    return "-" if x is None or not np.isfinite(x) else format(x, spec)
 
 
 def aggregate(df, key, others):

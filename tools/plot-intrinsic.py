@@ -38,19 +38,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import wedgeds  # noqa: E402
+from wedgeds import fmt, kv, print_table  # noqa: E402
 
 
 def die(msg, code=2):
     print(f"plot-intrinsic.py: {msg}", file=sys.stderr)
     sys.exit(code)
-
-
-def fmt(x, spec):
-    return "-" if x is None or not np.isfinite(x) else format(x, spec)
-
-
-def kv(v):
-    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def fmt_d(x, bound=False):
@@ -70,16 +63,6 @@ def fmt_range(v):
         return "-"
     lo, hi = fmt_d(v.min()), fmt_d(v.max())
     return lo if lo == hi else f"{lo}-{hi}"
-
-
-def print_table(caption, hdr, rows):
-    print(caption)
-    print()
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join("---:" for _ in hdr) + "|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
-    print()
 
 
 def main():

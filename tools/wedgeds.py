@@ -912,6 +912,29 @@ def open_for_cli(files, die):
     return ds, ds.attrs.get("title", os.path.splitext(os.path.basename(files[0]))[0])
 
 
+def fmt(x, spec):
+    """A number for a plot tool's table: ``format(x, spec)``, or "-" if missing."""
+    import numpy as np
+    return "-" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def kv(v):
+    """A setting's value for a label: floats in %g, anything else as str."""
+    import numpy as np
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def print_table(caption, hdr, rows):
+    """Print a caption and a Markdown table of strings (right-aligned columns)."""
+    print(caption)
+    print()
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join("---:" for _ in hdr) + "|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    print()
+
+
 def save_plot(fig, out, tool, die, note=""):
     """Write a plot tool's figure to ``out``, or call ``die(message, 1)`` if it
     cannot be written (a full disk, a missing directory); then say where it went
@@ -924,7 +947,7 @@ def save_plot(fig, out, tool, die, note=""):
     print(f"{tool}: wrote {out}" + (f" ({note})" if note else ""), file=sys.stderr)
 
 
-__all__ += ["save_plot"]
+__all__ += ["fmt", "kv", "print_table", "save_plot"]
 
 
 # ------------------------------------------------------------ swa (Figure 6) ----
