@@ -22,6 +22,10 @@ typedef struct wg_objective {
     /* the predicted class of every example (NULL if none); labels[nexamples] */
     int (*predict)(void *ctx, const float *theta, int *labels);
     size_t nexamples;
+    /* Exact Hessian-vector products of the loss at theta for nv vectors at once: V is
+     * nv x dim floats and HV nv x dim doubles, row-major (vector j at V + j*dim).  NULL
+     * when the objective has none: wg_hvp's central difference of gradients serves. */
+    int (*hvp)(void *ctx, const float *theta, const float *V, size_t nv, double *HV);
     void (*free)(void *ctx);
 } wg_objective;
 
