@@ -12,6 +12,7 @@
 #include "wedge/error.h"
 #include "wedge/optim.h"
 #include "wedge/rng.h"
+#include "wedge/toy.h"
 
 void wg_connect_opts_default(wg_connect_opts *o)
 {
@@ -165,5 +166,198 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
         rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, loss);
     wg_optim_free(&opt);
     free(X0), free(g), free(d), free(y), free(gy);
+    return rc;
+}
+
+/* ---- a whole connector ------------------------------------------------------------------- */
+
+/* Near-zero coordinates: |X_j| <= NEAR_ZERO_REL |X| / sqrt(D) (docs/METHODS.md). */
+#define NEAR_ZERO_REL 1e-3
+
+void wg_connector_free(wg_connector *c)
+{
+    if (!c)
+        return;
+    free(c->X);
+    free(c->loss);
+    free(c->train_loss); /* the eight path arrays share one block */
+    free(c->cosine);
+    free(c->near_zero);
+    memset(c, 0, sizeof *c);
+}
+
+/* Loss, accuracy and (optionally) predictions of objective f at theta. */
+static int measure(const wg_objective *f, const float *theta, double *loss, double *acc,
+                   int *pred)
+{
+    int rc = f->eval(f->ctx, theta, loss, NULL);
+    if (rc == 0 && acc)
+        rc = f->accuracy(f->ctx, theta, acc);
+    if (rc == 0 && pred)
+        rc = f->predict(f->ctx, theta, pred);
+    return rc;
+}
+
+static double changed(const int *a, const int *b, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += a[i] != b[i];
+    return n ? (double)k / (double)n : NAN;
+}
+
+int wg_connect_run(const wg_objective *f, const wg_objective *ft, const float *const *O, int m,
+                   int K, int E, int rounds, const wg_connect_opts *o, wg_connector *c)
+{
+    memset(c, 0, sizeof *c);
+    const size_t D = f->dim;
+    const int nseg = m == 1 ? K + 1 : m + 1, test = ft && ft->dim > 0;
+    if (m < 1 || K < 1 || E < 1)
+        return WG_FAIL(WG_EARG, "connector: m = %d, %d points, %d evaluations per segment", m,
+                       K, E);
+    c->m = m, c->K = K, c->nseg = nseg, c->E = E, c->D = D;
+    const size_t p = (size_t)nseg * (size_t)E;
+    c->X = wg_alloc((size_t)K, D * sizeof *c->X, "connector points");
+    c->loss = wg_calloc((size_t)K, sizeof *c->loss, "connector losses");
+    c->train_loss = wg_alloc(8 * p, sizeof *c->train_loss, "connector path");
+    c->cosine = wg_alloc((size_t)K * (size_t)K, sizeof *c->cosine, "connector cosines");
+    c->near_zero = wg_alloc((size_t)K, sizeof *c->near_zero, "connector counts");
+    double *B = wg_alloc((size_t)m, D * sizeof *B, "connector basis");
+    float *y = wg_alloc(D, sizeof *y, "path point");
+    float *C = wg_alloc((size_t)K, D * sizeof *C, "connector starts");
+    int *p0 = NULL, *p1 = NULL, *pp = NULL;
+    int rc = !c->X || !c->loss || !c->train_loss || !c->cosine || !c->near_zero || !B || !y ||
+             !C ? WG_ENOMEM : 0;
+    if (rc == 0) {
+        double *q = c->train_loss;
+        c->train_acc = q + p, c->test_loss = q + 2 * p, c->test_acc = q + 3 * p;
+        c->changed_a = q + 4 * p, c->changed_b = q + 5 * p;
+        c->line_train = q + 6 * p, c->line_test = q + 7 * p;
+    }
+    if (rc == 0 && test) {
+        p0 = wg_alloc(ft->nexamples, sizeof *p0, "predictions");
+        p1 = wg_alloc(ft->nexamples, sizeof *p1, "predictions");
+        pp = wg_alloc(ft->nexamples, sizeof *pp, "predictions");
+        if (!p0 || !p1 || !pp)
+            rc = WG_ENOMEM;
+    }
+    float *X = c->X;
+    /* the plane: B's rows span the directions between the optima */
+    for (int j = 0; rc == 0 && j < m; j++)
+        for (size_t i = 0; i < D; i++)
+            B[(size_t)j * D + i] = (double)O[j + 1][i] - O[0][i];
+    if (rc == 0)
+        rc = wg_gram_schmidt(B, m, D);
+    /* starting points: C_k on the segment, or the centroid */
+    for (int k = 0; rc == 0 && k < K; k++)
+        for (size_t i = 0; i < D; i++) {
+            double v = 0.0;
+            if (m == 1) {
+                double tk = (double)(k + 1) / (K + 1);
+                v = (1.0 - tk) * O[0][i] + tk * O[1][i];
+            } else {
+                for (int j = 0; j <= m; j++)
+                    v += O[j][i];
+                v /= m + 1;
+            }
+            X[(size_t)k * D + i] = (float)v;
+        }
+    if (rc == 0)
+        memcpy(C, X, (size_t)K * D * sizeof *C);
+    wg_connect_opts oo = *o;
+    if (m != 1 || o->objective != WG_CONNECT_PATH)
+        rounds = 1;
+    c->leak = 0.0;
+    for (int round = 0; rc == 0 && round < rounds; round++)
+        for (int k = 0; rc == 0 && k < K; k++) {
+            const float *anch[11];
+            int na;
+            if (m == 1) { /* the neighbours on the polyline O1, X_1 .. X_K, O2 */
+                anch[0] = k == 0 ? O[0] : X + (size_t)(k - 1) * D;
+                anch[1] = k == K - 1 ? O[1] : X + (size_t)(k + 1) * D;
+                na = 2;
+            } else {
+                for (int j = 0; j <= m; j++)
+                    anch[j] = O[j];
+                na = m + 1;
+            }
+            oo.stream = (uint64_t)(round * 1000 + k);
+            rc = wg_connect_optimize(f, X + (size_t)k * D, B, m, anch, na, &oo, &c->loss[k]);
+            if (rc == 0)
+                c->leak = fmax(c->leak, wg_plane_leak(X + (size_t)k * D, C + (size_t)k * D, B,
+                                                      m, D));
+        }
+    /* along the path and the straight line */
+    double scratch;
+    if (rc == 0 && test)
+        rc = measure(ft, O[0], &scratch, NULL, p0);
+    if (rc == 0 && test)
+        rc = measure(ft, O[1], &scratch, NULL, p1);
+    double bpath = -INFINITY, bline = -INFINITY;
+    for (int sg = 0; rc == 0 && sg < nseg; sg++) {
+        const float *a, *b, *la, *lb;
+        if (m == 1) {
+            a = sg == 0 ? O[0] : X + (size_t)(sg - 1) * D;
+            b = sg == K ? O[1] : X + (size_t)sg * D;
+            la = O[0];
+            lb = O[1];
+        } else {
+            a = X;
+            b = O[sg];
+            la = C;
+            lb = O[sg];
+        }
+        if (m > 1 && test)
+            rc = measure(ft, O[sg], &scratch, NULL, p1);
+        for (int e = 0; rc == 0 && e < E; e++) {
+            size_t q = (size_t)sg * E + (size_t)e;
+            double u = (double)e / E;
+            for (size_t i = 0; i < D; i++)
+                y[i] = (float)((1.0 - u) * a[i] + u * b[i]);
+            rc = measure(f, y, &c->train_loss[q], f->accuracy ? &c->train_acc[q] : NULL, NULL);
+            if (rc == 0 && test)
+                rc = measure(ft, y, &c->test_loss[q], &c->test_acc[q], pp);
+            if (rc)
+                break;
+            if (!f->accuracy)
+                c->train_acc[q] = NAN;
+            if (test) {
+                c->changed_a[q] = changed(pp, p0, ft->nexamples);
+                c->changed_b[q] = changed(pp, p1, ft->nexamples);
+            } else {
+                c->test_loss[q] = c->test_acc[q] = c->changed_a[q] = c->changed_b[q] = NAN;
+            }
+            bpath = fmax(bpath, c->train_loss[q]);
+            /* the straight line: O1 -> O2 in nseg*E steps, or centroid -> O_i */
+            double ul = m == 1 ? (double)q / ((double)nseg * E) : u;
+            for (size_t i = 0; i < D; i++)
+                y[i] = (float)((1.0 - ul) * la[i] + ul * lb[i]);
+            rc = measure(f, y, &c->line_train[q], NULL, NULL);
+            if (rc == 0 && test)
+                rc = measure(ft, y, &c->line_test[q], NULL, NULL);
+            else
+                c->line_test[q] = NAN;
+            if (rc == 0)
+                bline = fmax(bline, c->line_train[q]);
+        }
+    }
+    if (rc == 0) {
+        c->barrier_path = bpath;
+        c->barrier_line = bline;
+        for (int k = 0; k < K; k++) /* near-zero coordinates of each point (METHODS.md) */
+            c->near_zero[k] = (int)wg_toy_short_dirs(X + (size_t)k * D, D, NEAR_ZERO_REL);
+        /* cosines of the deviations X_k - C_k (Figure 3, middle) */
+        for (int a = 0; a < K; a++)
+            for (int b = 0; b < K; b++) {
+                double ab = 0, aa = 0, bb = 0;
+                for (size_t i = 0; i < D; i++) {
+                    double da = (double)X[(size_t)a * D + i] - C[(size_t)a * D + i];
+                    double db = (double)X[(size_t)b * D + i] - C[(size_t)b * D + i];
+                    ab += da * db, aa += da * da, bb += db * db;
+                }
+                c->cosine[(size_t)a * K + b] = ab / sqrt(aa * bb);
+            }
+    }
+    free(B), free(y), free(C), free(p0), free(p1), free(pp);
     return rc;
 }

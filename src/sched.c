@@ -131,12 +131,15 @@ static void run_one(worker *w, size_t id, done_msg *d)
     for (size_t k = 0; k < t->ndeps; k++) {
         if (wg_journal_read(w->journal, t->deps[k], &dep[k]) != 0) {
             wg_err_clear();
-            if (wg_store_read_result(w->store, t->deps[k], &dep[k]) != 0)
+            if (wg_store_read_result(w->store, t->deps[k], w->plan->tasks[t->deps[k]].kind,
+                                     &dep[k]) != 0) {
+                wg_err_clear();
                 continue;
+            }
         }
         deps[k] = &dep[k];
     }
-    int rc = wg_exec_task(&w->exec, w->plan, t, w->rank, deps, should_abandon, w, &r);
+    int rc = wg_exec_task(&w->exec, w->plan, t, deps, &r);
     for (size_t k = 0; k < t->ndeps; k++)
         wg_result_free(&dep[k]);
     if (rc == WG_EINTR) {
@@ -419,6 +422,9 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
     w.rank = rank;
     w.comm = comm;
     wg_exec_init(&w.exec);
+    w.exec.rank = rank;
+    w.exec.stop = should_abandon;
+    w.exec.stop_user = &w;
     wg_journal_dir(opts->output, w.journal, sizeof w.journal);
 
     /* how to start */

@@ -260,36 +260,3 @@ double wg_tunnel_phi(const double *astar, int n, int stride, double norm)
     free(s);
     return isfinite(med) ? atan(med / norm) : NAN;
 }
-
-size_t wg_tunnel_layout(int count, int nlevels, size_t off[WG_TX_PARTS])
-{
-    size_t c = (size_t)count, cl = c * (size_t)nlevels, cp = c * WG_TUNNEL_MAX_POINTS;
-    const size_t len[WG_TX_PARTS] = {1, 1, 1, cl, cl, c, cp, cp};
-    size_t o = 0;
-    for (int i = 0; i < WG_TX_PARTS; i++) {
-        off[i] = o;
-        o += len[i];
-    }
-    return o;
-}
-
-void wg_tunnel_pack(const wg_tunnel_result *r, double *extra)
-{
-    size_t off[WG_TX_PARTS];
-    wg_tunnel_layout(r->count, r->nlevels, off);
-    size_t cl = (size_t)r->count * (size_t)r->nlevels;
-    size_t cp = (size_t)r->count * WG_TUNNEL_MAX_POINTS;
-    extra[off[WG_TX_NORM]] = r->norm;
-    extra[off[WG_TX_LOSS0]] = r->loss0;
-    extra[off[WG_TX_EVALS]] = (double)r->evals;
-    for (size_t i = 0; i < cl; i++) {
-        extra[off[WG_TX_ASTAR] + i] = r->astar[i];
-        extra[off[WG_TX_HOW] + i] = r->how[i];
-    }
-    for (int k = 0; k < r->count; k++)
-        extra[off[WG_TX_NPOINTS] + (size_t)k] = r->npoints[k];
-    for (size_t i = 0; i < cp; i++) {
-        extra[off[WG_TX_PROF_A] + i] = r->prof_a[i];
-        extra[off[WG_TX_PROF_LOSS] + i] = r->prof_loss[i];
-    }
-}

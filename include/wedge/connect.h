@@ -47,4 +47,35 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
 /* Largest |B (X - X0)| / |X - X0| (0 when X = X0): how far X left the plane. */
 double wg_plane_leak(const float *X, const float *X0, const double *B, int m, size_t D);
 
+/* A whole connector (docs/METHODS.md): a 1-connector's K points between O1 and O2,
+ * or an m-connector's centre, optimised inside their planes (wg_connect_optimize;
+ * a 1-connector with the path objective makes `rounds` passes over its points),
+ * then measured along the path and along the straight line. */
+typedef struct wg_connector {
+    int m, K, nseg, E;          /* order, points, segments, evaluations per segment */
+    size_t D;
+    float *X;                   /* K x D optimised points */
+    double *loss;               /* K: final objective value at each point */
+    /* nseg x E each, at u = e/E on segment s (1-connector: O1 X1 .. XK O2; m-connector:
+     * centre -> O_s): probe-set loss and accuracy, test loss and accuracy, fraction of
+     * test labels changed from O1's (A) and from O2's or O_s's (B); along the straight
+     * line (O1 -> O2 in nseg*E steps; centroid -> O_s): probe-set and test loss.  NaN
+     * where the objective has no accuracy or there is no test objective. */
+    double *train_loss, *train_acc, *test_loss, *test_acc, *changed_a, *changed_b,
+        *line_train, *line_test;
+    double barrier_path, barrier_line; /* largest probe-set loss along each */
+    double *cosine;             /* K x K cosines of the deviations X_k - C_k */
+    double leak;                /* largest wg_plane_leak of a point */
+    int *near_zero;             /* K: near-zero coordinates of each point (toy model) */
+} wg_connector;
+
+void wg_connector_free(wg_connector *c);
+
+/* Build and measure the connector of order m over optima O[0..m] (dimension f->dim)
+ * on objective f, with test objective ft (ft->dim 0: none).  K points for m = 1 (else
+ * 1, the centre), E evaluations per segment, o's optimiser, rounds as above.  0,
+ * WG_EINTR when o->stop asked, or an error.  c is always safe to free. */
+int wg_connect_run(const wg_objective *f, const wg_objective *ft, const float *const *O, int m,
+                   int K, int E, int rounds, const wg_connect_opts *o, wg_connector *c);
+
 #endif

@@ -1,4 +1,12 @@
-/* result.h: the record a task produces, and the crash-safe journal of records.
+/* result.h: the record a task produces, its byte encoding, and the crash-safe journal
+ * of records.
+ *
+ * A record is a header (task, kind, status, rank, wall time, message) and one slot
+ * per output variable of its kind (kind.h's variable table, same order): a slot
+ * holds the part of the task's row of that variable the task computed, as a block
+ * `count` at `start` in the variable's dimensions after `task`, typed as the variable
+ * is.  The store writes a slot with one nc_put_vara; nothing here knows which
+ * variable a slot is.
  *
  * A worker that finishes a task first writes its record to the journal directory
  * (OUT.nc.journal/task-<id>.rec: written to a temporary name, fsync'd, renamed, so a
@@ -21,30 +29,64 @@ enum {
 };
 
 #define WG_MSG_LEN 256
+#define WG_MAX_VAR_DIMS 3 /* dimensions of a variable after `task` */
+
+/* Element types of output variables and record slots. */
+typedef enum { WG_T_BYTE = 0, WG_T_INT, WG_T_FLOAT, WG_T_DOUBLE, WG_T_CHAR } wg_type;
+
+/* Bytes of one element of t. */
+size_t wg_type_size(wg_type t);
+
+/* One variable's part of a task's row. */
+typedef struct wg_slot {
+    int set;                          /* the task wrote it */
+    wg_type type;
+    int ndims;                        /* dimensions after `task` */
+    size_t start[WG_MAX_VAR_DIMS], count[WG_MAX_VAR_DIMS];
+    size_t n;                         /* prod(count): elements in data */
+    void *data;                       /* n elements of type (owned) */
+} wg_slot;
 
 typedef struct wg_result {
     uint64_t task;
-    int kind;                   /* wg_task_kind of the task: how extra is laid out */
+    int kind;                   /* wg_task_kind: which variable table the slots follow */
     int status;
     int rank;
     double wall_time;           /* seconds */
     char message[WG_MSG_LEN];   /* "" when done */
-    int nepochs;                /* epochs with statistics */
-    double *train_loss, *train_acc, *test_loss, *test_acc, *param_norm; /* nepochs */
-    int nsnap;                  /* snapshots kept */
-    int *snap_epoch;            /* nsnap */
-    size_t nparams;
-    float *params;              /* nsnap * nparams */
-    size_t nextra;
-    double *extra;              /* probe results, laid out by the task kind (store.c) */
+    int nslots;
+    wg_slot *slots;             /* nslots (owned) */
 } wg_result;
 
-/* Allocate arrays for up to `epochs` epochs and `nsnap` snapshots of D parameters;
- * counts start at 0.  wg_result_free is safe on a zeroed record. */
-int wg_result_init(wg_result *r, int epochs, int nsnap, size_t D);
-/* Allocate r->extra for n doubles (zeroed). */
-int wg_result_extra(wg_result *r, size_t n);
+/* A zeroed record with nslots unset slots.  wg_result_free is safe on a zeroed
+ * record and after a failure here. */
+int wg_result_init(wg_result *r, int nslots);
 void wg_result_free(wg_result *r);
+
+/* Allocate slot i (replacing what it held) as a zeroed block of count[0..ndims) at
+ * start[0..ndims) (NULL start: all zeros; ndims 0: one value); returns its data, or
+ * NULL with WG_ENOMEM/WG_EARG recorded. */
+void *wg_result_slot(wg_result *r, int i, wg_type type, int ndims, const size_t *start,
+                     const size_t *count);
+/* Slot i as above, filled from src (n elements of src_type, converted to type as C
+ * converts; doubles to integers truncate).  0 or WG_ENOMEM/WG_EARG. */
+int wg_result_set(wg_result *r, int i, wg_type type, int ndims, const size_t *start,
+                  const size_t *count, const void *src, wg_type src_type);
+/* Slot i if the task set it, else NULL. */
+const wg_slot *wg_result_get(const wg_result *r, int i);
+/* Shorthands for a one-value slot (a variable with no dimension after `task`). */
+int wg_result_put_double(wg_result *r, int i, double v);
+int wg_result_put_int(wg_result *r, int i, int v);
+int wg_result_put_byte(wg_result *r, int i, int v);
+
+/* The record as bytes (a checksummed, self-delimiting encoding in this machine's
+ * byte order: the journal is scratch space of one run on one cluster).  *buf is
+ * allocated (caller frees).  0 or WG_ENOMEM. */
+int wg_result_encode(const wg_result *r, unsigned char **buf, size_t *len);
+/* Decode len bytes into r (allocated): 0, or WG_EFORMAT with `what` naming the
+ * source in the message when the bytes are damaged (wrong length, bad checksum,
+ * impossible sizes). */
+int wg_result_decode(const unsigned char *buf, size_t len, wg_result *r, const char *what);
 
 /* Journal directory of an output file: "<out>.journal". */
 void wg_journal_dir(const char *out, char *dir, size_t size);

@@ -36,6 +36,9 @@ typedef struct wg_setting {
     int snapshots[WG_MAX_SNAPSHOTS]; /* always ending with the final epoch */
 } wg_setting;
 
+/* Whether the setting's model is the toy wedge model (no data, no network). */
+static inline int wg_setting_is_toy(const wg_setting *s) { return s->net.arch == WG_ARCH_TOY; }
+
 /* D of a setting: the network's parameter count, or the toy model's dimension
  * (0 if the setting is invalid). */
 size_t wg_setting_nparams(const wg_setting *s);

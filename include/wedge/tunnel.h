@@ -65,15 +65,6 @@ void wg_tunnel_direction(float *v, const float *P0, size_t dim, const wg_tunnel_
 int wg_tunnel_probe(const wg_objective *f, const float *P0, const wg_tunnel_opts *o,
                     int first, int count, wg_tunnel_result *r);
 
-/* A tunnel result flattened into a task record's extra doubles:
- * [norm, loss0, evals, astar[count*L], how[count*L], npoints[count],
- *  prof_a[count*P], prof_loss[count*P]] with P = WG_TUNNEL_MAX_POINTS.
- * wg_tunnel_layout gives the offsets of those 8 parts and returns the size. */
-enum { WG_TX_NORM, WG_TX_LOSS0, WG_TX_EVALS, WG_TX_ASTAR, WG_TX_HOW, WG_TX_NPOINTS,
-       WG_TX_PROF_A, WG_TX_PROF_LOSS, WG_TX_PARTS };
-size_t wg_tunnel_layout(int count, int nlevels, size_t off[WG_TX_PARTS]);
-void wg_tunnel_pack(const wg_tunnel_result *r, double *extra);
-
 /* The angular width phi = atan(median a* / |P0|) of n values (NaN = not reached,
  * counted as +infinity; NaN if the median is not reached). */
 double wg_tunnel_phi(const double *astar, int n, int stride, double norm);
