@@ -59,6 +59,7 @@ void wg_net_opts_default(wg_net_opts *o)
 
 static const char *arch_names[] = {"simplecnn", "mlp", "toy"};
 static const char *act_names[] = {"tanh", "relu"};
+static const char *dropout_where_names[] = {"dense", "all"};
 
 static int parse_name(const char *s, const char *const *names, int n, int *out,
                       const char *what)
@@ -98,6 +99,20 @@ int wg_act_parse(const char *s, wg_act *out)
 }
 
 const char *wg_act_name(wg_act a) { return (unsigned)a < 2 ? act_names[a] : "?"; }
+
+int wg_dropout_where_parse(const char *s, wg_dropout_where *out)
+{
+    int v = 0;
+    int rc = parse_name(s, dropout_where_names, 2, &v, "dropout placement");
+    if (rc == 0)
+        *out = (wg_dropout_where)v;
+    return rc;
+}
+
+const char *wg_dropout_where_name(wg_dropout_where w)
+{
+    return (unsigned)w < 2 ? dropout_where_names[w] : "?";
+}
 
 /* ---- building the layer list ------------------------------------------------- */
 
@@ -214,9 +229,10 @@ static int build(builder *bd, const wg_net_opts *o)
                 rc = add_simple(bd, act);
             if (rc == 0)
                 rc = add_simple(bd, WG_LAYER_MAXPOOL);
+            /* the last block's dropout is the one before the classifier */
+            if (rc == 0 && o->dropout > 0.0f && (i == 2 || o->dropout_where == WG_DROPOUT_ALL))
+                rc = add_simple(bd, WG_LAYER_DROPOUT);
         }
-        if (rc == 0 && o->dropout > 0.0f)
-            rc = add_simple(bd, WG_LAYER_DROPOUT);
         if (rc == 0)
             rc = add_dense(bd, o->classes, "fc");
         return rc;
@@ -247,6 +263,9 @@ static int check_opts(const wg_net_opts *o)
         return WG_FAIL(WG_EARG, "classes = %d: need at least 2", o->classes);
     if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
         return WG_FAIL(WG_EARG, "dropout = %g: must be in [0, 1)", (double)o->dropout);
+    if (o->dropout_where != WG_DROPOUT_DENSE && o->dropout_where != WG_DROPOUT_ALL)
+        return WG_FAIL(WG_EARG, "dropout placement %d: expected dense or all",
+                       (int)o->dropout_where);
     if (o->arch == WG_ARCH_SIMPLECNN) {
         if (o->width < 1 || o->width > 64)
             return WG_FAIL(WG_EARG, "width = %d: must be in [1, 64]", o->width);
@@ -618,9 +637,11 @@ void wg_net_describe(const wg_net *net, FILE *f)
 {
     const wg_net_opts *o = &net->opts;
     if (o->arch == WG_ARCH_SIMPLECNN)
-        fprintf(f, "simplecnn width %d (%d/%d/%d channels), %s, dropout %g",
+        fprintf(f, "simplecnn width %d (%d/%d/%d channels), %s, dropout %g%s",
                 o->width, 16 * o->width, 32 * o->width, 32 * o->width,
-                wg_act_name(o->activation), (double)o->dropout);
+                wg_act_name(o->activation), (double)o->dropout,
+                o->dropout > 0.0f && o->dropout_where == WG_DROPOUT_ALL
+                    ? " (after every conv block)" : "");
     else
         fprintf(f, "mlp depth %d hidden %d, %s, dropout %g", o->depth, o->hidden,
                 wg_act_name(o->activation), (double)o->dropout);

@@ -15,6 +15,10 @@
 
 typedef enum { WG_ARCH_SIMPLECNN = 0, WG_ARCH_MLP, WG_ARCH_TOY } wg_arch;
 typedef enum { WG_ACT_TANH = 0, WG_ACT_RELU } wg_act;
+/* Where SimpleCNN drops out (when dropout > 0): before the classifier only ("dense",
+ * the default), or also after every conv block's max pooling ("all").  MLPs drop
+ * after every hidden layer either way. */
+typedef enum { WG_DROPOUT_DENSE = 0, WG_DROPOUT_ALL } wg_dropout_where;
 
 typedef struct wg_net_opts {
     wg_arch arch;
@@ -25,15 +29,20 @@ typedef struct wg_net_opts {
     float dropout;    /* drop probability in [0,1) */
     int in_h, in_w, in_c, classes;
     int im2col_only;  /* 1: no Winograd convolutions (for comparing the two paths) */
+    wg_dropout_where dropout_where; /* SimpleCNN's dropout layers (default dense) */
 } wg_net_opts;
 
-/* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout, 28x28x1, 10. */
+/* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout (placed before
+ * the classifier when set), 28x28x1, 10 classes. */
 void wg_net_opts_default(wg_net_opts *o);
 
 int wg_arch_parse(const char *s, wg_arch *out);
 const char *wg_arch_name(wg_arch a);
 int wg_act_parse(const char *s, wg_act *out);
 const char *wg_act_name(wg_act a);
+/* "dense" / "all"; parse returns 0 or WG_EARG (naming the accepted values). */
+int wg_dropout_where_parse(const char *s, wg_dropout_where *out);
+const char *wg_dropout_where_name(wg_dropout_where w);
 
 /* One named tensor of the parameter vector. */
 typedef struct wg_tensor_info {
