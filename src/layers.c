@@ -591,52 +591,108 @@ void wg_relu_rbackward(float *Rdx, const float *Rdy, const float *y, size_t P, i
     relu_rmask(Rdx, Rdy, y, P, C, G);
 }
 
-/* The window position (0..3, (dy,dx) order) of each channel's max: the first input
- * equal to the kept output, as wg_maxpool_backward routes. */
-static void pool_argmax(unsigned char *sel, const float *p0, const float *p1,
-                        const float *p2, const float *m, int C)
+/* Max pooling's R kernels select, per channel, the first of the four inputs equal
+ * to the kept output (the input wg_maxpool_backward routes to), with the same
+ * branch-free masks, eight channels at a time; each direction then moves through
+ * the same masks. */
+#define POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c)                                      \
+    v8f mm_, a0_, a1_, a2_;                                                                \
+    LOAD8(mm_, (m) + (c));                                                                 \
+    LOAD8(a0_, (p0) + (c));                                                                \
+    LOAD8(a1_, (p1) + (c));                                                                \
+    LOAD8(a2_, (p2) + (c));                                                                \
+    v8i e0 = a0_ == mm_;                                                                   \
+    v8i e1 = (a1_ == mm_) & ~e0;                                                           \
+    v8i e2 = (a2_ == mm_) & ~(e0 | e1);                                                    \
+    v8i e3 = ~(e0 | e1 | e2)
+
+static inline int pool_first(const float *p0, const float *p1, const float *p2,
+                             const float *m, int c)
 {
-    for (int c = 0; c < C; c++)
-        sel[c] = p0[c] == m[c] ? 0 : p1[c] == m[c] ? 1 : p2[c] == m[c] ? 2 : 3;
+    return p0[c] == m[c] ? 0 : p1[c] == m[c] ? 1 : p2[c] == m[c] ? 2 : 3;
 }
 
-void wg_maxpool_rforward(float *Rout, const float *Rin, const float *out, const float *in,
-                         int B, int H, int W, int C, int G)
+WG_CLONES void wg_maxpool_rforward(float *restrict Rout, const float *restrict Rin,
+                                   const float *restrict out, const float *restrict in, int B,
+                                   int H, int W, int C, int G)
 {
     const int OH = H / 2, OW = W / 2;
     const size_t pix = (size_t)G * C;
-    unsigned char sel[C];
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
-                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, o = ((size_t)b * OH + oy) * OW + ox;
-                size_t at[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
-                pool_argmax(sel, in + at[0] * C, in + at[1] * C, in + at[2] * C, out + o * C, C);
-                for (int j = 0; j < G; j++) {
-                    float *dst = Rout + o * pix + (size_t)j * C;
-                    for (int c = 0; c < C; c++)
-                        dst[c] = Rin[at[sel[c]] * pix + (size_t)j * C + c];
+                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, i2 = i0 + W;
+                size_t o = ((size_t)b * OH + oy) * OW + ox;
+                const float *p0 = in + i0 * C, *p1 = p0 + C, *p2 = in + i2 * C, *m = out + o * C;
+                const float *r0 = Rin + i0 * pix, *r1 = r0 + pix, *r2 = Rin + i2 * pix,
+                            *r3 = r2 + pix;
+                float *dst = Rout + o * pix;
+                int c = 0;
+                for (; c + 8 <= C; c += 8) {
+                    POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        v8f x0, x1, x2, x3, r;
+                        LOAD8(x0, r0 + q);
+                        LOAD8(x1, r1 + q);
+                        LOAD8(x2, r2 + q);
+                        LOAD8(x3, r3 + q);
+                        r = (v8f)(((v8i)x0 & e0) | ((v8i)x1 & e1) | ((v8i)x2 & e2) |
+                                  ((v8i)x3 & e3));
+                        STORE8(dst + q, r);
+                    }
+                }
+                for (; c < C; c++) {
+                    const int t = pool_first(p0, p1, p2, m, c);
+                    const float *src = t == 0 ? r0 : t == 1 ? r1 : t == 2 ? r2 : r3;
+                    for (int j = 0; j < G; j++)
+                        dst[(size_t)j * C + c] = src[(size_t)j * C + c];
                 }
             }
 }
 
-void wg_maxpool_rbackward(float *Rdin, const float *Rdout, const float *out, const float *in,
-                          int B, int H, int W, int C, int G)
+WG_CLONES void wg_maxpool_rbackward(float *restrict Rdin, const float *restrict Rdout,
+                                    const float *restrict out, const float *restrict in,
+                                    int B, int H, int W, int C, int G)
 {
     const int OH = H / 2, OW = W / 2;
     const size_t pix = (size_t)G * C;
-    unsigned char sel[C];
-    memset(Rdin, 0, (size_t)B * H * W * pix * sizeof *Rdin);
+    if ((H | W) & 1) /* the last row/column of an odd size feeds no output */
+        memset(Rdin, 0, (size_t)B * H * W * pix * sizeof *Rdin);
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
-                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, o = ((size_t)b * OH + oy) * OW + ox;
-                size_t at[4] = {i0, i0 + 1, i0 + W, i0 + W + 1};
-                pool_argmax(sel, in + at[0] * C, in + at[1] * C, in + at[2] * C, out + o * C, C);
-                for (int j = 0; j < G; j++) {
-                    const float *src = Rdout + o * pix + (size_t)j * C;
-                    for (int c = 0; c < C; c++)
-                        Rdin[at[sel[c]] * pix + (size_t)j * C + c] = src[c];
+                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, i2 = i0 + W;
+                size_t o = ((size_t)b * OH + oy) * OW + ox;
+                const float *p0 = in + i0 * C, *p1 = p0 + C, *p2 = in + i2 * C, *m = out + o * C;
+                float *q0 = Rdin + i0 * pix, *q1 = q0 + pix, *q2 = Rdin + i2 * pix, *q3 = q2 + pix;
+                const float *src = Rdout + o * pix;
+                int c = 0;
+                for (; c + 8 <= C; c += 8) {
+                    POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        v8f gg, r0, r1, r2, r3;
+                        LOAD8(gg, src + q);
+                        r0 = (v8f)((v8i)gg & e0);
+                        r1 = (v8f)((v8i)gg & e1);
+                        r2 = (v8f)((v8i)gg & e2);
+                        r3 = (v8f)((v8i)gg & e3);
+                        STORE8(q0 + q, r0);
+                        STORE8(q1 + q, r1);
+                        STORE8(q2 + q, r2);
+                        STORE8(q3 + q, r3);
+                    }
+                }
+                for (; c < C; c++) {
+                    const int t = pool_first(p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        q0[q] = t == 0 ? src[q] : 0.0f;
+                        q1[q] = t == 1 ? src[q] : 0.0f;
+                        q2[q] = t == 2 ? src[q] : 0.0f;
+                        q3[q] = t == 3 ? src[q] : 0.0f;
+                    }
                 }
             }
 }
