@@ -391,3 +391,339 @@ double wg_softmax_xent(float *dlogits, float *probs, const float *logits, const 
         *correct = right;
     return total;
 }
+
+/* ---- R-operator: G directional derivatives at once ------------------------------- */
+
+/* Derivatives along G directions travel as "grouped" activations (B,H,W,G,C): the
+ * G derivatives of each pixel's C channels side by side, so that a product with
+ * the layer's own weights is one sgemm over B*H*W*G rows, and a product of the
+ * layer's input with the G directions' weights (stacked along N: 9C x G*K) is one
+ * sgemm whose (pixel, direction, channel) output lands in the same order. */
+
+/* im2col3 of a grouped activation: row (b,y,x,j) holds direction j's 3x3
+ * neighbourhood of (b,y,x), (ky,kx,c) order. */
+static void im2col3_group(float *restrict col, const float *restrict in, int B, int H,
+                          int W, int C, int G)
+{
+    const size_t row = (size_t)9 * C, pix = (size_t)G * C;
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int j = 0; j < G; j++) {
+                    float *dst = col + ((((size_t)b * H + y) * W + x) * G + j) * row;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++, dst += C) {
+                            int iy = y + ky - 1, ix = x + kx - 1;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                                memset(dst, 0, (size_t)C * sizeof *dst);
+                                continue;
+                            }
+                            memcpy(dst, in + (((size_t)b * H + iy) * W + ix) * pix + (size_t)j * C,
+                                   (size_t)C * sizeof *dst);
+                        }
+                }
+}
+
+/* The adjoint of im2col3_group. */
+static void col2im3_group(float *restrict din, const float *restrict col, int B, int H,
+                          int W, int C, int G)
+{
+    const size_t row = (size_t)9 * C, pix = (size_t)G * C;
+    memset(din, 0, (size_t)B * H * W * pix * sizeof *din);
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int j = 0; j < G; j++) {
+                    const float *src = col + ((((size_t)b * H + y) * W + x) * G + j) * row;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++, src += C) {
+                            int iy = y + ky - 1, ix = x + kx - 1;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                continue;
+                            float *dst = din + (((size_t)b * H + iy) * W + ix) * pix + (size_t)j * C;
+                            for (int c = 0; c < C; c++)
+                                dst[c] += src[c];
+                        }
+                }
+}
+
+void wg_bias_grad_wide(float *restrict db, const float *restrict dout, size_t rows, int K,
+                       float beta, double *restrict acc)
+{
+    for (int k = 0; k < K; k++)
+        acc[k] = beta != 0.0f ? (double)db[k] : 0.0;
+    for (size_t r = 0; r < rows; r++)
+        for (int k = 0; k < K; k++)
+            acc[k] += dout[r * K + k];
+    for (int k = 0; k < K; k++)
+        db[k] = (float)acc[k];
+}
+
+void wg_conv3_backward_input(float *din, float *col, const float *dout, const float *w,
+                             int B, int H, int W, int C, int K)
+{
+    const int M = B * H * W;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, 9 * C, K, 1.0f, dout, K, w, K,
+                0.0f, col, 9 * C);
+    col2im3(din, col, B, H, W, C);
+}
+
+void wg_conv3_rforward(float *Rout, float *Rcol, const float *Rin, const float *col,
+                       const float *w, const float *VN, const float *vb, int B, int H, int W,
+                       int C, int K, int G)
+{
+    const int M = B * H * W, GK = G * K;
+    fill_bias(Rout, vb, (size_t)M, GK);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, GK, 9 * C, 1.0f, col, 9 * C,
+                VN, GK, 1.0f, Rout, GK);
+    if (!Rin)
+        return;
+    im2col3_group(Rcol, Rin, B, H, W, C, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M * G, K, 9 * C, 1.0f, Rcol,
+                9 * C, w, K, 1.0f, Rout, K);
+}
+
+void wg_conv3_rbackward(float *Rdin, float *dWm, float *dWn, float *Rcol, const float *col,
+                        const float *dout, const float *Rdout, const float *w, const float *VM,
+                        float beta, int B, int H, int W, int C, int K, int G)
+{
+    const int M = B * H * W, GK = G * K, Q = 9 * C;
+    /* dWn (9C, G*K) = col^T (9C, M) Rdout (M, G*K) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Q, GK, M, 1.0f, col, Q, Rdout, GK,
+                beta, dWn, GK);
+    /* dWm (G*9C, K) = Rcol^T dout, Rcol read as (M, G*9C) */
+    if (Rcol)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G * Q, K, M, 1.0f, Rcol, G * Q,
+                    dout, K, beta, dWm, K);
+    if (!Rdin)
+        return;
+    /* R dcol (M*G, 9C) = Rdout w^T + dout VM^T (VM^T: K x G*9C), into Rcol */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M * G, Q, K, 1.0f, Rdout, K, w, K,
+                0.0f, Rcol, Q);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, G * Q, K, 1.0f, dout, K, VM, K,
+                1.0f, Rcol, G * Q);
+    col2im3_group(Rdin, Rcol, B, H, W, C, G);
+}
+
+void wg_dense_backward_input(float *din, const float *dout, const float *w, int B, int C,
+                             int K)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, C, K, 1.0f, dout, K, w, K, 0.0f,
+                din, C);
+}
+
+void wg_dense_rforward(float *Rout, const float *Rin, const float *in, const float *w,
+                       const float *VN, const float *vb, int B, int C, int K, int G)
+{
+    const int GK = G * K;
+    fill_bias(Rout, vb, (size_t)B, GK);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, GK, C, 1.0f, in, C, VN, GK,
+                1.0f, Rout, GK);
+    if (Rin)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * G, K, C, 1.0f, Rin, C, w,
+                    K, 1.0f, Rout, K);
+}
+
+void wg_dense_rbackward(float *Rdin, float *dWm, float *dWn, const float *Rin,
+                        const float *in, const float *dout, const float *Rdout, const float *w,
+                        const float *VM, float beta, int B, int C, int K, int G)
+{
+    const int GK = G * K, GC = G * C;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, GK, B, 1.0f, in, C, Rdout, GK,
+                beta, dWn, GK);
+    if (Rin)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GC, K, B, 1.0f, Rin, GC, dout, K,
+                    beta, dWm, K);
+    if (!Rdin)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B * G, C, K, 1.0f, Rdout, K, w, K,
+                0.0f, Rdin, C);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, GC, K, 1.0f, dout, K, VM, K, 1.0f,
+                Rdin, GC);
+}
+
+void wg_tanh_rforward(float *Ry, const float *Rx, const float *y, size_t P, int C, int G)
+{
+    for (size_t p = 0; p < P; p++) {
+        const float *yp = y + p * C;
+        for (int j = 0; j < G; j++) {
+            const size_t o = (p * G + j) * C;
+            for (int c = 0; c < C; c++)
+                Ry[o + c] = (1.0f - yp[c] * yp[c]) * Rx[o + c];
+        }
+    }
+}
+
+void wg_tanh_rbackward(float *Rdx, const float *Rdy, const float *dy, const float *y,
+                       const float *Ry, size_t P, int C, int G)
+{
+    for (size_t p = 0; p < P; p++) {
+        const float *yp = y + p * C, *gp = dy + p * C;
+        for (int j = 0; j < G; j++) {
+            const size_t o = (p * G + j) * C;
+            for (int c = 0; c < C; c++)
+                Rdx[o + c] = Rdy[o + c] * (1.0f - yp[c] * yp[c]) - 2.0f * yp[c] * gp[c] * Ry[o + c];
+        }
+    }
+}
+
+/* relu's R-forward and R-backward are the same mask: y > 0 (y = 0 counts as off,
+ * as in wg_relu_backward). */
+static void relu_rmask(float *Rout, const float *Rin, const float *y, size_t P, int C, int G)
+{
+    for (size_t p = 0; p < P; p++) {
+        const float *yp = y + p * C;
+        for (int j = 0; j < G; j++) {
+            const size_t o = (p * G + j) * C;
+            for (int c = 0; c < C; c++)
+                Rout[o + c] = yp[c] > 0.0f ? Rin[o + c] : 0.0f;
+        }
+    }
+}
+
+void wg_relu_rforward(float *Ry, const float *Rx, const float *y, size_t P, int C, int G)
+{
+    relu_rmask(Ry, Rx, y, P, C, G);
+}
+
+void wg_relu_rbackward(float *Rdx, const float *Rdy, const float *y, size_t P, int C, int G)
+{
+    relu_rmask(Rdx, Rdy, y, P, C, G);
+}
+
+/* Max pooling's R kernels select, per channel, the first of the four inputs equal
+ * to the kept output (the input wg_maxpool_backward routes to), with the same
+ * branch-free masks, eight channels at a time; each direction then moves through
+ * the same masks. */
+#define POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c)                                      \
+    v8f mm_, a0_, a1_, a2_;                                                                \
+    LOAD8(mm_, (m) + (c));                                                                 \
+    LOAD8(a0_, (p0) + (c));                                                                \
+    LOAD8(a1_, (p1) + (c));                                                                \
+    LOAD8(a2_, (p2) + (c));                                                                \
+    v8i e0 = a0_ == mm_;                                                                   \
+    v8i e1 = (a1_ == mm_) & ~e0;                                                           \
+    v8i e2 = (a2_ == mm_) & ~(e0 | e1);                                                    \
+    v8i e3 = ~(e0 | e1 | e2)
+
+static inline int pool_first(const float *p0, const float *p1, const float *p2,
+                             const float *m, int c)
+{
+    return p0[c] == m[c] ? 0 : p1[c] == m[c] ? 1 : p2[c] == m[c] ? 2 : 3;
+}
+
+WG_CLONES void wg_maxpool_rforward(float *restrict Rout, const float *restrict Rin,
+                                   const float *restrict out, const float *restrict in, int B,
+                                   int H, int W, int C, int G)
+{
+    const int OH = H / 2, OW = W / 2;
+    const size_t pix = (size_t)G * C;
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, i2 = i0 + W;
+                size_t o = ((size_t)b * OH + oy) * OW + ox;
+                const float *p0 = in + i0 * C, *p1 = p0 + C, *p2 = in + i2 * C, *m = out + o * C;
+                const float *r0 = Rin + i0 * pix, *r1 = r0 + pix, *r2 = Rin + i2 * pix,
+                            *r3 = r2 + pix;
+                float *dst = Rout + o * pix;
+                int c = 0;
+                for (; c + 8 <= C; c += 8) {
+                    POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        v8f x0, x1, x2, x3, r;
+                        LOAD8(x0, r0 + q);
+                        LOAD8(x1, r1 + q);
+                        LOAD8(x2, r2 + q);
+                        LOAD8(x3, r3 + q);
+                        r = (v8f)(((v8i)x0 & e0) | ((v8i)x1 & e1) | ((v8i)x2 & e2) |
+                                  ((v8i)x3 & e3));
+                        STORE8(dst + q, r);
+                    }
+                }
+                for (; c < C; c++) {
+                    const int t = pool_first(p0, p1, p2, m, c);
+                    const float *src = t == 0 ? r0 : t == 1 ? r1 : t == 2 ? r2 : r3;
+                    for (int j = 0; j < G; j++)
+                        dst[(size_t)j * C + c] = src[(size_t)j * C + c];
+                }
+            }
+}
+
+WG_CLONES void wg_maxpool_rbackward(float *restrict Rdin, const float *restrict Rdout,
+                                    const float *restrict out, const float *restrict in,
+                                    int B, int H, int W, int C, int G)
+{
+    const int OH = H / 2, OW = W / 2;
+    const size_t pix = (size_t)G * C;
+    if ((H | W) & 1) /* the last row/column of an odd size feeds no output */
+        memset(Rdin, 0, (size_t)B * H * W * pix * sizeof *Rdin);
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                size_t i0 = ((size_t)b * H + 2 * oy) * W + 2 * ox, i2 = i0 + W;
+                size_t o = ((size_t)b * OH + oy) * OW + ox;
+                const float *p0 = in + i0 * C, *p1 = p0 + C, *p2 = in + i2 * C, *m = out + o * C;
+                float *q0 = Rdin + i0 * pix, *q1 = q0 + pix, *q2 = Rdin + i2 * pix, *q3 = q2 + pix;
+                const float *src = Rdout + o * pix;
+                int c = 0;
+                for (; c + 8 <= C; c += 8) {
+                    POOL_MASKS8(e0, e1, e2, e3, p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        v8f gg, r0, r1, r2, r3;
+                        LOAD8(gg, src + q);
+                        r0 = (v8f)((v8i)gg & e0);
+                        r1 = (v8f)((v8i)gg & e1);
+                        r2 = (v8f)((v8i)gg & e2);
+                        r3 = (v8f)((v8i)gg & e3);
+                        STORE8(q0 + q, r0);
+                        STORE8(q1 + q, r1);
+                        STORE8(q2 + q, r2);
+                        STORE8(q3 + q, r3);
+                    }
+                }
+                for (; c < C; c++) {
+                    const int t = pool_first(p0, p1, p2, m, c);
+                    for (int j = 0; j < G; j++) {
+                        const size_t q = (size_t)j * C + c;
+                        q0[q] = t == 0 ? src[q] : 0.0f;
+                        q1[q] = t == 1 ? src[q] : 0.0f;
+                        q2[q] = t == 2 ? src[q] : 0.0f;
+                        q3[q] = t == 3 ? src[q] : 0.0f;
+                    }
+                }
+            }
+}
+
+void wg_softmax_xent_r(float *dlogits, float *Rdlogits, const float *logits,
+                       const float *Rlogits, const int *y, int B, int K, int G, float scale,
+                       double *p)
+{
+    for (int b = 0; b < B; b++) {
+        const float *z = logits + (size_t)b * K;
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (z[k] > z[best])
+                best = k;
+        double zmax = z[best], sum = 0.0;
+        for (int k = 0; k < K; k++)
+            sum += exp((double)z[k] - zmax);
+        double lse = zmax + log(sum);
+        for (int k = 0; k < K; k++) {
+            p[k] = exp((double)z[k] - lse);
+            dlogits[(size_t)b * K + k] = (float)((p[k] - (k == y[b])) * scale);
+        }
+        /* R dlogits = scale (diag(p) - p p^T) Rz */
+        for (int j = 0; j < G; j++) {
+            const float *Rz = Rlogits + ((size_t)b * G + j) * K;
+            float *Rd = Rdlogits + ((size_t)b * G + j) * K;
+            double s = 0.0;
+            for (int k = 0; k < K; k++)
+                s += p[k] * Rz[k];
+            for (int k = 0; k < K; k++)
+                Rd[k] = (float)((double)scale * p[k] * ((double)Rz[k] - s));
+        }
+    }
+}

@@ -20,6 +20,11 @@
 
 #define MAX_TENSORS 64
 #define MAX_LAYERS 64
+/* Hessian-vector products: the most memory the grouped activations of one pass
+ * (images x directions) may use. */
+#ifndef HVP_BYTES
+#define HVP_BYTES (32u << 20)
+#endif
 #ifndef CHUNK_BYTES
 #define CHUNK_BYTES (4u << 20) /* working set of one chunk of images */
 #endif
@@ -59,6 +64,7 @@ void wg_net_opts_default(wg_net_opts *o)
 
 static const char *arch_names[] = {"simplecnn", "mlp", "toy"};
 static const char *act_names[] = {"tanh", "relu"};
+static const char *dropout_where_names[] = {"dense", "all"};
 
 static int parse_name(const char *s, const char *const *names, int n, int *out,
                       const char *what)
@@ -98,6 +104,20 @@ int wg_act_parse(const char *s, wg_act *out)
 }
 
 const char *wg_act_name(wg_act a) { return (unsigned)a < 2 ? act_names[a] : "?"; }
+
+int wg_dropout_where_parse(const char *s, wg_dropout_where *out)
+{
+    int v = 0;
+    int rc = parse_name(s, dropout_where_names, 2, &v, "dropout placement");
+    if (rc == 0)
+        *out = (wg_dropout_where)v;
+    return rc;
+}
+
+const char *wg_dropout_where_name(wg_dropout_where w)
+{
+    return (unsigned)w < 2 ? dropout_where_names[w] : "?";
+}
 
 /* ---- building the layer list ------------------------------------------------- */
 
@@ -214,9 +234,10 @@ static int build(builder *bd, const wg_net_opts *o)
                 rc = add_simple(bd, act);
             if (rc == 0)
                 rc = add_simple(bd, WG_LAYER_MAXPOOL);
+            /* the last block's dropout is the one before the classifier */
+            if (rc == 0 && o->dropout > 0.0f && (i == 2 || o->dropout_where == WG_DROPOUT_ALL))
+                rc = add_simple(bd, WG_LAYER_DROPOUT);
         }
-        if (rc == 0 && o->dropout > 0.0f)
-            rc = add_simple(bd, WG_LAYER_DROPOUT);
         if (rc == 0)
             rc = add_dense(bd, o->classes, "fc");
         return rc;
@@ -247,6 +268,9 @@ static int check_opts(const wg_net_opts *o)
         return WG_FAIL(WG_EARG, "classes = %d: need at least 2", o->classes);
     if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
         return WG_FAIL(WG_EARG, "dropout = %g: must be in [0, 1)", (double)o->dropout);
+    if (o->dropout_where != WG_DROPOUT_DENSE && o->dropout_where != WG_DROPOUT_ALL)
+        return WG_FAIL(WG_EARG, "dropout placement %d: expected dense or all",
+                       (int)o->dropout_where);
     if (o->arch == WG_ARCH_SIMPLECNN) {
         if (o->width < 1 || o->width > 64)
             return WG_FAIL(WG_EARG, "width = %d: must be in [1, 64]", o->width);
@@ -388,6 +412,8 @@ int wg_net_init(wg_net *net, const wg_net_opts *opts, size_t cap)
     return 0;
 }
 
+static void hvp_free(struct wg_hvp_work *w);
+
 void wg_net_free(wg_net *net)
 {
     if (!net)
@@ -409,6 +435,7 @@ void wg_net_free(wg_net *net)
     free(net->grad[0]);
     free(net->grad[1]);
     free(net->wscratch);
+    hvp_free(net->hvp);
     memset(net, 0, sizeof *net);
 }
 
@@ -576,6 +603,387 @@ void wg_net_backward(wg_net *net, const float *theta, float *dtheta)
                        c0 == 0 ? 0.0f : 1.0f);
 }
 
+/* ---- Hessian-vector products (R-operator) ------------------------------------- */
+
+/* wg_net_hvp runs, chunk by chunk of images, the ordinary forward, the R-forward
+ * (derivatives of every activation along the nv directions, "grouped": per pixel the
+ * nv derivatives side by side, layers.h), the derivative of the loss gradient, and
+ * then backward and R-backward in lockstep: each layer turns (dout, R dout) into
+ * (din, R din) and adds the derivative of its parameter gradient to accumulators.
+ * The ordinary backward skips its parameter gradient (nobody needs it).  Packed
+ * copies of the directions and the accumulators keep each tensor at nv * its offset
+ * in theta. */
+struct wg_hvp_work {
+    size_t nv_max;
+    size_t slots;                /* (image, direction) pairs a pass holds */
+    float *rout[MAX_LAYERS];     /* grouped output of each layer (slots, out floats);
+                                    in-place layers and dropout alias their input's */
+    float *rcol[MAX_LAYERS];     /* im2col conv layers past the first: grouped im2col */
+    float *uv[MAX_LAYERS];       /* Winograd layers: the directions' filters (16,C,nv*K) */
+    float *uvt[MAX_LAYERS];      /* and transposed, for the input gradient (16,K,nv*C) */
+    float *rgrad[2];             /* (slots, max_act): R-backward ping-pong */
+    float *vn, *vm;              /* directions packed (rows,nv,K) and (nv,rows,K) */
+    float *accm, *accn;          /* dgrad/dV_j in the same two layouts (biases in accm) */
+    double *dwork;               /* softmax probabilities, bias sums */
+    size_t ndwork;
+    float *rscratch;             /* Winograd R-operator scratch */
+    size_t nrscratch;
+};
+
+static void hvp_free(struct wg_hvp_work *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        free(w->rcol[i]);
+        free(w->uv[i]);
+        free(w->uvt[i]);
+    }
+    /* rout: owned where not an alias of the previous layer's */
+    for (int i = 0; i < MAX_LAYERS; i++)
+        if (w->rout[i] && (i == 0 || w->rout[i] != w->rout[i - 1]))
+            free(w->rout[i]);
+    free(w->rgrad[0]);
+    free(w->rgrad[1]);
+    free(w->vn);
+    free(w->vm);
+    free(w->accm);
+    free(w->accn);
+    free(w->dwork);
+    free(w->rscratch);
+    free(w);
+}
+
+/* Layers whose grouped output is their input's (elementwise in place; dropout,
+ * which probes evaluate as the identity). */
+static int r_aliases(const wg_layer *L)
+{
+    return L->kind == WG_LAYER_TANH || L->kind == WG_LAYER_RELU || L->kind == WG_LAYER_DROPOUT;
+}
+
+/* Winograd images per block for G directions within the reserved R scratch. */
+static int wino_rblock(const struct wg_hvp_work *w, const wg_layer *L, size_t n, int G)
+{
+    size_t fixed = wg_wino_rscratch(0, L->h, L->w, L->c, L->k, G);
+    size_t per = wg_wino_rscratch(1, L->h, L->w, L->c, L->k, G) - fixed;
+    size_t nb = w->nrscratch > fixed ? (w->nrscratch - fixed) / per : 0;
+    if (nb < 1)
+        nb = 1;
+    return nb > n ? (int)n : (int)nb;
+}
+
+int wg_net_hvp_reserve(wg_net *net, size_t nv_max)
+{
+    if (nv_max < 1 || nv_max > (1u << 16))
+        return WG_FAIL(WG_EARG, "Hessian-vector products of %zu directions at once: "
+                                "expected 1 to 65536", nv_max);
+    if (net->hvp && net->hvp->nv_max >= nv_max)
+        return 0;
+    hvp_free(net->hvp);
+    net->hvp = NULL;
+    struct wg_hvp_work *w = wg_calloc(1, sizeof *w, "Hessian-vector product buffers");
+    if (!w)
+        return WG_ENOMEM;
+    w->nv_max = nv_max;
+    /* images per pass: as many as the net's chunk, within HVP_BYTES of grouped
+     * activations (at least one image with every direction) */
+    size_t per_slot = 2 * net->max_act, maxk = (size_t)net->opts.classes;
+    for (int i = 0; i < net->nlayers; i++) {
+        const wg_layer *L = &net->layers[i];
+        if (!r_aliases(L))
+            per_slot += out_floats(L);
+        if (L->kind == WG_LAYER_CONV3 && !L->wino && i > 0)
+            per_slot += 9 * in_floats(L);
+        if (L->param >= 0 && (size_t)L->k > maxk)
+            maxk = (size_t)L->k;
+    }
+    size_t n = (HVP_BYTES / sizeof(float)) / per_slot / nv_max;
+    if (n < 1)
+        n = 1;
+    if (n > net->chunk)
+        n = net->chunk;
+    w->slots = n * nv_max;
+    int rc = 0;
+    for (int i = 0; i < net->nlayers && rc == 0; i++) {
+        const wg_layer *L = &net->layers[i];
+        if (r_aliases(L)) {
+            w->rout[i] = w->rout[i - 1]; /* never the first layer */
+            continue;
+        }
+        w->rout[i] = wg_alloc(w->slots, out_floats(L) * sizeof(float), "R activations");
+        if (!w->rout[i])
+            rc = WG_ENOMEM;
+        if (rc == 0 && L->kind == WG_LAYER_CONV3 && !L->wino && i > 0) {
+            w->rcol[i] = wg_alloc(w->slots, 9 * in_floats(L) * sizeof(float), "R im2col");
+            if (!w->rcol[i])
+                rc = WG_ENOMEM;
+        }
+        if (rc == 0 && L->wino) {
+            size_t nt = 16 * (size_t)L->c * (size_t)L->k;
+            w->uv[i] = wg_alloc(nt, nv_max * sizeof(float), "transformed directions");
+            if (i > 0)
+                w->uvt[i] = wg_alloc(nt, nv_max * sizeof(float), "transformed directions");
+            if (!w->uv[i] || (i > 0 && !w->uvt[i]))
+                rc = WG_ENOMEM;
+            size_t per = wg_wino_rscratch(1, L->h, L->w, L->c, L->k, (int)nv_max) -
+                         wg_wino_rscratch(0, L->h, L->w, L->c, L->k, (int)nv_max);
+            size_t nb = WINO_BYTES / (per * sizeof(float));
+            nb = nb < 1 ? 1 : nb > n ? n : nb;
+            size_t need = wg_wino_rscratch((int)nb, L->h, L->w, L->c, L->k, (int)nv_max);
+            if (need > w->nrscratch)
+                w->nrscratch = need;
+        }
+    }
+    size_t nd = 0;
+    if (rc == 0 && wg_mul_size(nv_max, net->nparams, &nd))
+        rc = WG_FAIL(WG_ENOMEM, "%zu directions of %zu parameters overflow", nv_max,
+                     net->nparams);
+    if (rc == 0) {
+        w->rgrad[0] = wg_alloc(w->slots, net->max_act * sizeof(float), "R gradients");
+        w->rgrad[1] = wg_alloc(w->slots, net->max_act * sizeof(float), "R gradients");
+        w->vn = wg_alloc(nd, sizeof(float), "packed directions");
+        w->vm = wg_alloc(nd, sizeof(float), "packed directions");
+        w->accm = wg_alloc(nd, sizeof(float), "Hessian-vector accumulators");
+        w->accn = wg_alloc(nd, sizeof(float), "Hessian-vector accumulators");
+        w->ndwork = nv_max * maxk;
+        w->dwork = wg_alloc(w->ndwork, sizeof(double), "Hessian-vector sums");
+        w->rscratch = w->nrscratch ? wg_alloc(w->nrscratch, sizeof(float), "Winograd R scratch")
+                                   : NULL;
+        if (!w->rgrad[0] || !w->rgrad[1] || !w->vn || !w->vm || !w->accm || !w->accn ||
+            !w->dwork || (w->nrscratch && !w->rscratch))
+            rc = WG_ENOMEM;
+    }
+    if (rc) {
+        hvp_free(w);
+        return rc;
+    }
+    net->hvp = w;
+    return 0;
+}
+
+/* The directions, packed per parameter layer (tensor t at nv * t->offset): weights
+ * as (rows, nv, K) in vn and (nv, rows, K) in vm, biases (nv, K) in vn; Winograd
+ * layers' weights transformed instead. */
+static void pack_directions(const wg_net *net, struct wg_hvp_work *w, const float *V,
+                            size_t nv)
+{
+    const size_t D = net->nparams;
+    for (int i = 0; i < net->nlayers; i++) {
+        const wg_layer *L = &net->layers[i];
+        if (L->param < 0)
+            continue;
+        const wg_tensor_info *t = &net->tensors[L->param], *tb = t + 1;
+        const size_t rows = (size_t)t->shape[0], K = (size_t)t->shape[1];
+        for (size_t j = 0; j < nv; j++) {
+            const float *v = V + j * D;
+            memcpy(w->vn + nv * tb->offset + j * K, v + tb->offset, K * sizeof *v);
+            if (L->wino) {
+                wg_wino_weights_group(w->uv[i], v + t->offset, L->c, L->k, 0, (int)nv, (int)j);
+                if (i > 0)
+                    wg_wino_weights_group(w->uvt[i], v + t->offset, L->c, L->k, 1, (int)nv,
+                                          (int)j);
+                continue;
+            }
+            memcpy(w->vm + nv * t->offset + j * t->count, v + t->offset, t->count * sizeof *v);
+            for (size_t r = 0; r < rows; r++)
+                memcpy(w->vn + nv * t->offset + (r * nv + j) * K, v + t->offset + r * K,
+                       K * sizeof *v);
+        }
+    }
+}
+
+/* R-forward of images [c0, c0+n) after their ordinary forward. */
+static void rforward_chunk(wg_net *net, struct wg_hvp_work *w, const float *theta, size_t c0,
+                           size_t n, size_t nv)
+{
+    const float *in = net->input + c0 * net->in_size, *Rin = NULL;
+    const int b = (int)n, G = (int)nv;
+    for (int i = 0; i < net->nlayers; i++) {
+        wg_layer *L = &net->layers[i];
+        const size_t ni = in_floats(L), no = out_floats(L);
+        const float *out = L->out + c0 * no;
+        float *Rout = w->rout[i];
+        const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
+        const size_t P = n * (size_t)L->h * L->w; /* pixels of the chunk */
+        switch (L->kind) {
+        case WG_LAYER_CONV3:
+            if (L->wino)
+                wg_wino_rconv(Rout, w->rscratch, wino_rblock(w, L, n, G), Rin, L->U, in,
+                              w->uv[i], w->vn + nv * t[1].offset, b, L->h, L->w, L->c, L->k, G);
+            else
+                wg_conv3_rforward(Rout, w->rcol[i], Rin, L->col + c0 * 9 * ni,
+                                  theta + t->offset, w->vn + nv * t->offset,
+                                  w->vn + nv * t[1].offset, b, L->h, L->w, L->c, L->k, G);
+            break;
+        case WG_LAYER_DENSE:
+            wg_dense_rforward(Rout, Rin, in, theta + t->offset, w->vn + nv * t->offset,
+                              w->vn + nv * t[1].offset, b, L->c, L->k, G);
+            break;
+        case WG_LAYER_TANH:
+            wg_tanh_rforward(Rout, Rin, out, P, L->c, G);
+            break;
+        case WG_LAYER_RELU:
+            wg_relu_rforward(Rout, Rin, out, P, L->c, G);
+            break;
+        case WG_LAYER_MAXPOOL:
+            wg_maxpool_rforward(Rout, Rin, out, in, b, L->h, L->w, L->c, G);
+            break;
+        case WG_LAYER_DROPOUT: /* the identity in evaluation mode; Rout is Rin */
+            break;
+        }
+        in = out;
+        Rin = Rout;
+    }
+}
+
+/* Backward and R-backward of images [c0, c0+n) from net->dlogits and w->rgrad[0];
+ * the accumulators are overwritten (beta 0) or added to (beta 1). */
+static void rbackward_chunk(wg_net *net, struct wg_hvp_work *w, const float *theta,
+                            size_t c0, size_t n, size_t nv, float beta)
+{
+    const int b = (int)n, G = (int)nv;
+    float *g = net->dlogits + c0 * (size_t)net->opts.classes, *Rg = w->rgrad[0];
+    int which = 0;
+    for (int i = net->nlayers - 1; i >= 0; i--) {
+        wg_layer *L = &net->layers[i];
+        const size_t ni = in_floats(L), no = out_floats(L), cnt = n * ni;
+        const size_t P = n * (size_t)L->h * L->w;
+        const float *in = i > 0 ? net->layers[i - 1].out + c0 * ni : net->input + c0 * ni;
+        const float *Rin = i > 0 ? w->rout[i - 1] : NULL;
+        const float *out = L->out + c0 * no;
+        float *din = i > 0 ? net->grad[which] : NULL;
+        float *Rdin = i > 0 ? w->rgrad[which ^ 1] : NULL;
+        const wg_tensor_info *t = L->param >= 0 ? &net->tensors[L->param] : NULL;
+        float *dWm = t ? w->accm + nv * t->offset : NULL, *dWn = t ? w->accn + nv * t->offset : NULL;
+        float *db = t ? w->accm + nv * t[1].offset : NULL;
+        switch (L->kind) {
+        case WG_LAYER_CONV3:
+            if (L->wino) {
+                int nb = wino_rblock(w, L, n, G);
+                wg_wino_rbackward_params(dWm, w->rscratch, nb, Rin, in, g, Rg, beta, b, L->h,
+                                         L->w, L->c, L->k, G);
+                if (din) {
+                    wg_wino_rconv(Rdin, w->rscratch, nb, Rg, L->Ut, g, w->uvt[i], NULL, b,
+                                  L->h, L->w, L->k, L->c, G);
+                    wg_wino_conv(din, net->wscratch, L->wino_nb, g, L->Ut, NULL, b, L->h, L->w,
+                                 L->k, L->c);
+                }
+            } else {
+                float *col = L->col + c0 * 9 * ni;
+                wg_conv3_rbackward(Rdin, dWm, dWn, Rin ? w->rcol[i] : NULL, col, g, Rg,
+                                   theta + t->offset, w->vm + nv * t->offset, beta, b, L->h,
+                                   L->w, L->c, L->k, G);
+                if (din)
+                    wg_conv3_backward_input(din, col, g, theta + t->offset, b, L->h, L->w,
+                                            L->c, L->k);
+            }
+            wg_bias_grad_wide(db, Rg, P, G * L->k, beta, w->dwork);
+            break;
+        case WG_LAYER_DENSE:
+            wg_dense_rbackward(Rdin, dWm, dWn, Rin, in, g, Rg, theta + t->offset,
+                               w->vm + nv * t->offset, beta, b, L->c, L->k, G);
+            if (din)
+                wg_dense_backward_input(din, g, theta + t->offset, b, L->c, L->k);
+            wg_bias_grad_wide(db, Rg, n, G * L->k, beta, w->dwork);
+            break;
+        case WG_LAYER_MAXPOOL:
+            if (din) {
+                wg_maxpool_rbackward(Rdin, Rg, out, in, b, L->h, L->w, L->c, G);
+                wg_maxpool_backward(din, g, out, in, b, L->h, L->w, L->c);
+            }
+            break;
+        case WG_LAYER_TANH: /* in place; R uses dout before it is overwritten */
+            wg_tanh_rbackward(Rg, Rg, g, out, w->rout[i], P, L->c, G);
+            wg_tanh_backward(g, g, out, cnt);
+            continue;
+        case WG_LAYER_RELU:
+            wg_relu_rbackward(Rg, Rg, out, P, L->c, G);
+            wg_relu_backward(g, g, out, cnt);
+            continue;
+        case WG_LAYER_DROPOUT: /* the identity */
+            continue;
+        }
+        g = din;
+        Rg = Rdin;
+        which ^= 1;
+    }
+}
+
+/* HV_j += scale * (accumulated dgrad/dV_j + 2 l2 V_j on weights). */
+static void unpack_hv(const wg_net *net, const struct wg_hvp_work *w, const float *V,
+                      size_t nv, double l2, double scale, double *HV)
+{
+    const size_t D = net->nparams;
+    for (int i = 0; i < net->nlayers; i++) {
+        const wg_layer *L = &net->layers[i];
+        if (L->param < 0)
+            continue;
+        const wg_tensor_info *t = &net->tensors[L->param], *tb = t + 1;
+        const size_t rows = (size_t)t->shape[0], K = (size_t)t->shape[1];
+        /* Winograd layers leave their whole derivative in accm; others split it, and the
+         * first layer's accm part is zero (its input does not move) */
+        const int use_m = L->wino || i > 0, use_n = !L->wino;
+        const float *am = w->accm + nv * t->offset, *an = w->accn + nv * t->offset;
+        const double wl2 = t->is_weight ? 2.0 * l2 : 0.0;
+        for (size_t j = 0; j < nv; j++) {
+            double *hv = HV + j * D + t->offset;
+            const float *v = V + j * D + t->offset;
+            for (size_t r = 0; r < rows; r++)
+                for (size_t k = 0; k < K; k++) {
+                    double s = wl2 * v[r * K + k];
+                    if (use_m)
+                        s += am[(j * rows + r) * K + k];
+                    if (use_n)
+                        s += an[(r * nv + j) * K + k];
+                    hv[r * K + k] += scale * s;
+                }
+            const float *ab = w->accm + nv * tb->offset + j * K;
+            double *hb = HV + j * D + tb->offset;
+            for (size_t k = 0; k < K; k++)
+                hb[k] += scale * (double)ab[k];
+        }
+    }
+}
+
+int wg_net_hvp(wg_net *net, const float *theta, const int *y, size_t B, const float *V,
+               size_t nv, double l2, double scale, double *HV)
+{
+    struct wg_hvp_work *w = net->hvp;
+    if (nv == 0)
+        return 0;
+    if (!w || nv > w->nv_max)
+        return WG_FAIL(WG_EARG, "Hessian-vector products of %zu directions, buffers for %zu "
+                                "(wg_net_hvp_reserve)", nv, w ? w->nv_max : 0);
+    if (B < 1 || B > net->cap)
+        return WG_FAIL(WG_EARG, "Hessian-vector product of a batch of %zu images (capacity %zu)",
+                       B, net->cap);
+    const int K = net->opts.classes;
+    for (size_t b = 0; b < B; b++)
+        if (y[b] < 0 || y[b] >= K)
+            return WG_FAIL(WG_EARG, "label %d of image %zu is not a class in [0, %d)", y[b], b,
+                           K);
+    pack_directions(net, w, V, nv);
+    wino_filters(net, theta, 0);
+    wino_filters(net, theta, 1);
+    size_t n = w->slots / nv;
+    if (n > net->chunk)
+        n = net->chunk;
+    const int last = net->nlayers - 1;
+    for (size_t c0 = 0; c0 < B; c0 += n) {
+        const size_t m = B - c0 < n ? B - c0 : n;
+        forward_chunk(net, theta, c0, m, 0, 0, 0);
+        rforward_chunk(net, w, theta, c0, m, nv);
+        wg_softmax_xent_r(net->dlogits + c0 * (size_t)K, w->rgrad[0],
+                          net->logits + c0 * (size_t)K, w->rout[last], y + c0, (int)m, K,
+                          (int)nv, 1.0f / (float)B, w->dwork);
+        rbackward_chunk(net, w, theta, c0, m, nv, c0 == 0 ? 0.0f : 1.0f);
+    }
+    unpack_hv(net, w, V, nv, l2, scale, HV);
+    net->last_train = 0;
+    net->last_batch = B;
+    return 0;
+}
+
 double wg_net_l2(const wg_net *net, const float *theta, float *dtheta, double lambda)
 {
     double sum = 0.0;
@@ -618,9 +1026,11 @@ void wg_net_describe(const wg_net *net, FILE *f)
 {
     const wg_net_opts *o = &net->opts;
     if (o->arch == WG_ARCH_SIMPLECNN)
-        fprintf(f, "simplecnn width %d (%d/%d/%d channels), %s, dropout %g",
+        fprintf(f, "simplecnn width %d (%d/%d/%d channels), %s, dropout %g%s",
                 o->width, 16 * o->width, 32 * o->width, 32 * o->width,
-                wg_act_name(o->activation), (double)o->dropout);
+                wg_act_name(o->activation), (double)o->dropout,
+                o->dropout > 0.0f && o->dropout_where == WG_DROPOUT_ALL
+                    ? " (after every conv block)" : "");
     else
         fprintf(f, "mlp depth %d hidden %d, %s, dropout %g", o->depth, o->hidden,
                 wg_act_name(o->activation), (double)o->dropout);

@@ -105,6 +105,32 @@ static int net_predict(void *ctx, const float *theta, int *labels)
     return 0;
 }
 
+/* H V over the whole probe set: sum over batches of (B/n) * the batch mean's H V, in
+ * double.  The product's buffers are reserved by the first call that needs them
+ * (then kept), so a lack of memory shows on the first product, before a Lanczos run
+ * has spent anything. */
+static int net_hvp(void *ctx, const float *theta, const float *V, size_t nv, double *HV)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    if (nv == 0)
+        return 0;
+    int rc = wg_net_hvp_reserve(net, nv);
+    if (rc)
+        return rc;
+    memset(HV, 0, nv * net->nparams * sizeof *HV);
+    for (size_t first = 0; rc == 0 && first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        rc = wg_net_hvp(net, theta, c->labels, B, V, nv, 0.0, (double)B / (double)ds->n, HV);
+    }
+    for (size_t i = 0; rc == 0 && i < nv * net->nparams; i++)
+        if (!isfinite(HV[i]))
+            rc = WG_FAIL(WG_EDIVERGED, "Hessian-vector product is not finite");
+    return rc;
+}
+
 static void net_free(void *ctx)
 {
     net_ctx *c = ctx;
@@ -142,6 +168,7 @@ int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset 
     f->eval = net_eval;
     f->accuracy = net_accuracy;
     f->predict = net_predict;
+    f->hvp = net_hvp;
     f->nexamples = probe->n;
     f->free = net_free;
     return 0;
@@ -159,6 +186,44 @@ static int toy_eval(void *ctx, const float *theta, double *loss, float *grad)
     toy_ctx *c = ctx;
     *loss = wg_toy_loss(theta, c->D, c->n, grad, c->work);
     return 0;
+}
+
+/* The toy loss is L = |P_S| with S the D-n smallest |P_j| (ties at the threshold in
+ * index order, as its gradient takes them): on S its Hessian is (I - u u^T) / L with
+ * u = P_S / L, and zero on the other coordinates.  This is the Hessian of the branch
+ * the selection is on; where |P_j| of S and of the rest tie the loss is not twice
+ * differentiable and the index order decides.  At L = 0 (a point on a wedge) the
+ * loss is a cone with no Hessian: WG_EDIVERGED rather than a number. */
+static int toy_hvp(void *ctx, const float *theta, const float *V, size_t nv, double *HV)
+{
+    toy_ctx *c = ctx;
+    const size_t D = c->D;
+    double *P = wg_alloc(D, sizeof *P, "toy point"), *work = wg_alloc(D, sizeof *work, "toy scratch");
+    unsigned char *sel = wg_alloc(D, 1, "toy selection");
+    int rc = (!P || !work || !sel) ? WG_ENOMEM : 0;
+    double L = 0.0;
+    if (rc == 0) {
+        for (size_t i = 0; i < D; i++)
+            P[i] = theta[i];
+        L = wg_toy_loss_double(P, D, c->n, sel, work);
+        if (!isfinite(L))
+            rc = WG_FAIL(WG_EDIVERGED, "toy loss is %g", L);
+        else if (!(L > 0.0))
+            rc = WG_FAIL(WG_EDIVERGED, "toy Hessian at L = 0: the loss is a cone there "
+                                       "(no second derivative)");
+    }
+    for (size_t j = 0; rc == 0 && j < nv; j++) {
+        const float *v = V + j * D;
+        double *hv = HV + j * D, uv = 0.0;
+        for (size_t i = 0; i < D; i++)
+            if (sel[i])
+                uv += P[i] * (double)v[i];
+        uv /= L; /* u . v_S */
+        for (size_t i = 0; i < D; i++)
+            hv[i] = sel[i] ? ((double)v[i] - uv * P[i] / L) / L : 0.0;
+    }
+    free(P), free(work), free(sel);
+    return rc;
 }
 
 static void toy_free(void *ctx)
@@ -187,6 +252,7 @@ int wg_objective_toy(wg_objective *f, size_t D, size_t n)
     f->dim = D;
     f->ctx = c;
     f->eval = toy_eval;
+    f->hvp = toy_hvp;
     f->free = toy_free;
     return 0;
 }

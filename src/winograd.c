@@ -53,19 +53,25 @@ static void filter_tf(float U[16], const float g[9])
     }
 }
 
-void wg_wino_weights(float *U, const float *w, int C, int K, int transpose)
+void wg_wino_weights_group(float *U, const float *w, int C, int K, int transpose, int G,
+                           int j)
 {
-    const size_t CK = (size_t)C * K;
+    const size_t QS = (size_t)C * K * G; /* floats per transformed position */
     for (int c = 0; c < C; c++)
         for (int k = 0; k < K; k++) {
             float g[9], u[16];
             for (int q = 0; q < 9; q++) /* the input gradient's filter is rotated */
                 g[q] = w[((size_t)(transpose ? 8 - q : q) * C + c) * K + k];
             filter_tf(u, g);
-            size_t at = transpose ? (size_t)k * C + c : (size_t)c * K + k;
+            size_t at = transpose ? ((size_t)k * G + j) * C + c : ((size_t)c * G + j) * K + k;
             for (int q = 0; q < 16; q++)
-                U[q * CK + at] = u[q];
+                U[q * QS + at] = u[q];
         }
+}
+
+void wg_wino_weights(float *U, const float *w, int C, int K, int transpose)
+{
+    wg_wino_weights_group(U, w, C, K, transpose, 1, 0);
 }
 
 /* V = B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], for channels
@@ -239,30 +245,38 @@ static void grad_tf(float *restrict Z, const float *restrict dout, int n, int H,
             }
 }
 
-/* dw = beta*dw + G^T S G per (c, k), G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]. */
+/* The 3x3 filter gradient G^T s G of one (c, k) pair's 16 transformed sums, with
+ * G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]; dw = beta*dw + it, at the filter
+ * taps of w's layout (tap q at dw[q * C * K]). */
+static void filter_grad_one(float *dw, const float s[16], float beta, int C, int K)
+{
+    float t[3][4];
+    for (int j = 0; j < 4; j++) {
+        t[0][j] = s[j] + 0.5f * (s[4 + j] + s[8 + j]);
+        t[1][j] = 0.5f * (s[4 + j] - s[8 + j]);
+        t[2][j] = 0.5f * (s[4 + j] + s[8 + j]) + s[12 + j];
+    }
+    for (int ky = 0; ky < 3; ky++) {
+        float g[3] = {t[ky][0] + 0.5f * (t[ky][1] + t[ky][2]), 0.5f * (t[ky][1] - t[ky][2]),
+                      0.5f * (t[ky][1] + t[ky][2]) + t[ky][3]};
+        for (int kx = 0; kx < 3; kx++) {
+            float *d = dw + (size_t)(ky * 3 + kx) * C * K;
+            *d = beta != 0.0f ? beta * *d + g[kx] : g[kx];
+        }
+    }
+}
+
+/* dw = beta*dw + G^T S G per (c, k). */
 static void filter_grad_tf(float *dw, const float *S, float beta, int C, int K)
 {
     const size_t CK = (size_t)C * K;
     for (int c = 0; c < C; c++)
         for (int k = 0; k < K; k++) {
             const size_t at = (size_t)c * K + k;
-            float s[16], t[3][4];
+            float s[16];
             for (int q = 0; q < 16; q++)
                 s[q] = S[q * CK + at];
-            for (int j = 0; j < 4; j++) {
-                t[0][j] = s[j] + 0.5f * (s[4 + j] + s[8 + j]);
-                t[1][j] = 0.5f * (s[4 + j] - s[8 + j]);
-                t[2][j] = 0.5f * (s[4 + j] + s[8 + j]) + s[12 + j];
-            }
-            for (int ky = 0; ky < 3; ky++) {
-                float g[3] = {t[ky][0] + 0.5f * (t[ky][1] + t[ky][2]),
-                              0.5f * (t[ky][1] - t[ky][2]),
-                              0.5f * (t[ky][1] + t[ky][2]) + t[ky][3]};
-                for (int kx = 0; kx < 3; kx++) {
-                    float *d = dw + ((size_t)(ky * 3 + kx) * C + c) * K + k;
-                    *d = beta != 0.0f ? beta * *d + g[kx] : g[kx];
-                }
-            }
+            filter_grad_one(dw + at, s, beta, C, K);
         }
 }
 
@@ -287,4 +301,100 @@ void wg_wino_backward_params(float *dw, float *db, float *scratch, int nb, const
     }
     filter_grad_tf(dw, S, beta, C, K);
     wg_bias_grad(db, dout, (size_t)B * H * W, K, beta);
+}
+
+/* ---- R-operator (Hessian-vector products) ------------------------------------------ */
+
+/* G directional derivatives travel together, interleaved per pixel: an activation
+ * (B,H,W,G,C) is an image of G*C channels for the transforms, and a (T*G) x C
+ * matrix per transformed position for the sgemms that share the filters; the
+ * products with the G transformed directions (stacked along N, C x G*K) come out in
+ * the same (tile, group, channel) order, so both add up before one output
+ * transform (the transforms are linear). */
+
+/* Scratch: a row of zeros | V1 (16 x T x G*C) | V2 (16 x T x C) | Z (16 x T x K) |
+ * ZR (16 x T x G*K) | SA (16 x G*C x K) | SB (16 x C x G*K).  wg_wino_rconv uses
+ * the first three parts (with C and K in either role), so the one size serves
+ * both. */
+size_t wg_wino_rscratch(int nb, int H, int W, int C, int K, int G)
+{
+    size_t tiles = (size_t)nb * (size_t)((H + 1) / 2) * (size_t)((W + 1) / 2);
+    size_t g = (size_t)G, c = (size_t)C, k = (size_t)K;
+    return zero_len(G * C, G * K) + 16 * tiles * (g * c + c + k + g * k) + 32 * g * c * k;
+}
+
+void wg_wino_rconv(float *out, float *scratch, int nb, const float *Rin, const float *U,
+                   const float *in, const float *UG, const float *bG, int B, int H, int W,
+                   int C, int K, int G)
+{
+    const size_t tpi = (size_t)((H + 1) / 2) * (size_t)((W + 1) / 2);
+    const size_t zl = zero_len(G * C, G * K), GC = (size_t)G * C, GK = (size_t)G * K;
+    float *zero = scratch, *V1 = scratch + zl, *V2 = V1 + 16 * (size_t)nb * tpi * GC;
+    float *M = V2 + 16 * (size_t)nb * tpi * C;
+    memset(zero, 0, zl * sizeof *zero);
+    const float *bias = bG ? bG : zero;
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        const int n = B - b0 < nb ? B - b0 : nb;
+        const size_t T = (size_t)n * tpi;
+        if (Rin)
+            input_tf(V1, Rin + (size_t)b0 * H * W * GC, zero, n, H, W, (int)GC);
+        input_tf(V2, in + (size_t)b0 * H * W * C, zero, n, H, W, C);
+        for (int q = 0; q < 16; q++) {
+            float *Mq = M + q * T * GK;
+            if (Rin) /* (T*G x C) (C x K): the shared filters on every direction */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(T * G), K, C,
+                            1.0f, V1 + q * T * GC, C, U + (size_t)q * C * K, K, 0.0f, Mq, K);
+            /* (T x C) (C x G*K): the G directions' filters on the input */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)GK, C, 1.0f,
+                        V2 + q * T * C, C, UG + (size_t)q * C * GK, (int)GK, Rin ? 1.0f : 0.0f,
+                        Mq, (int)GK);
+        }
+        output_tf(out + (size_t)b0 * H * W * GK, M, bias, n, H, W, (int)GK);
+    }
+}
+
+void wg_wino_rbackward_params(float *dW, float *scratch, int nb, const float *Rin,
+                              const float *in, const float *dout, const float *Rdout,
+                              float beta, int B, int H, int W, int C, int K, int G)
+{
+    const size_t tpi = (size_t)((H + 1) / 2) * (size_t)((W + 1) / 2);
+    const size_t zl = zero_len(G * C, G * K), GC = (size_t)G * C, GK = (size_t)G * K;
+    const size_t nT = (size_t)nb * tpi;
+    float *zero = scratch, *V1 = scratch + zl, *V2 = V1 + 16 * nT * GC;
+    float *Z = V2 + 16 * nT * C, *ZR = Z + 16 * nT * K;
+    float *SA = ZR + 16 * nT * GK, *SB = SA + 16 * GC * K;
+    memset(zero, 0, zl * sizeof *zero);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        const int n = B - b0 < nb ? B - b0 : nb;
+        const size_t T = (size_t)n * tpi;
+        const float acc = b0 == 0 ? 0.0f : 1.0f;
+        if (Rin) {
+            input_tf(V1, Rin + (size_t)b0 * H * W * GC, zero, n, H, W, (int)GC);
+            grad_tf(Z, dout + (size_t)b0 * H * W * K, n, H, W, K);
+        }
+        input_tf(V2, in + (size_t)b0 * H * W * C, zero, n, H, W, C);
+        grad_tf(ZR, Rdout + (size_t)b0 * H * W * GK, n, H, W, (int)GK);
+        for (int q = 0; q < 16; q++) {
+            /* SA_q (G*C x K) += V1_q^T Z_q: the directions' inputs against dout */
+            if (Rin)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)GC, K, (int)T, 1.0f,
+                            V1 + q * T * GC, (int)GC, Z + q * T * K, K, acc,
+                            SA + (size_t)q * GC * K, K);
+            /* SB_q (C x G*K) += V2_q^T ZR_q: the input against the directions' dout */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, (int)GK, (int)T, 1.0f,
+                        V2 + q * T * C, C, ZR + q * T * GK, (int)GK, acc,
+                        SB + (size_t)q * C * GK, (int)GK);
+        }
+    }
+    const size_t QS = GC * K; /* floats per transformed position of SA and SB */
+    for (int j = 0; j < G; j++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < K; k++) {
+                float s[16];
+                for (int q = 0; q < 16; q++) {
+                    float sb = SB[q * QS + ((size_t)c * G + j) * K + k];
+                    s[q] = Rin ? SA[q * QS + ((size_t)j * C + c) * K + k] + sb : sb;
+                }
+                filter_grad_one(dW + ((size_t)j * 9 * C + c) * K + k, s, beta, C, K);
+            }
 }

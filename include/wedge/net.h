@@ -15,6 +15,10 @@
 
 typedef enum { WG_ARCH_SIMPLECNN = 0, WG_ARCH_MLP, WG_ARCH_TOY } wg_arch;
 typedef enum { WG_ACT_TANH = 0, WG_ACT_RELU } wg_act;
+/* Where SimpleCNN drops out (when dropout > 0): before the classifier only ("dense",
+ * the default), or also after every conv block's max pooling ("all").  MLPs drop
+ * after every hidden layer either way. */
+typedef enum { WG_DROPOUT_DENSE = 0, WG_DROPOUT_ALL } wg_dropout_where;
 
 typedef struct wg_net_opts {
     wg_arch arch;
@@ -25,15 +29,20 @@ typedef struct wg_net_opts {
     float dropout;    /* drop probability in [0,1) */
     int in_h, in_w, in_c, classes;
     int im2col_only;  /* 1: no Winograd convolutions (for comparing the two paths) */
+    wg_dropout_where dropout_where; /* SimpleCNN's dropout layers (default dense) */
 } wg_net_opts;
 
-/* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout, 28x28x1, 10. */
+/* Defaults: SimpleCNN, width 1, depth 2, hidden 256, tanh, no dropout (placed before
+ * the classifier when set), 28x28x1, 10 classes. */
 void wg_net_opts_default(wg_net_opts *o);
 
 int wg_arch_parse(const char *s, wg_arch *out);
 const char *wg_arch_name(wg_arch a);
 int wg_act_parse(const char *s, wg_act *out);
 const char *wg_act_name(wg_act a);
+/* "dense" / "all"; parse returns 0 or WG_EARG (naming the accepted values). */
+int wg_dropout_where_parse(const char *s, wg_dropout_where *out);
+const char *wg_dropout_where_name(wg_dropout_where w);
 
 /* One named tensor of the parameter vector. */
 typedef struct wg_tensor_info {
@@ -80,6 +89,7 @@ typedef struct wg_net {
     float *wscratch;    /* Winograd scratch, shared by the layers */
     int last_train;     /* whether the last forward ran in training mode */
     size_t last_batch;
+    struct wg_hvp_work *hvp; /* wg_net_hvp's buffers (wg_net_hvp_reserve), or NULL */
 } wg_net;
 
 /* Build the architecture and allocate buffers for batches up to cap.  On failure
@@ -103,6 +113,34 @@ double wg_net_loss(wg_net *net, const int *y, size_t B, int want_grad, size_t *c
 
 /* Backpropagate net->dlogits of the last forward: OVERWRITES dtheta (nparams). */
 void wg_net_backward(wg_net *net, const float *theta, float *dtheta);
+
+/* Buffers for Hessian-vector products of up to nv_max directions at once: about
+ * nv_max x (4 D + the activations of a few images) floats, and for Winograd layers
+ * their transformed directions (2 x 16/9 of their weights each).  Keeps a larger
+ * earlier reservation; otherwise replaces it.  0, WG_EARG (nv_max not in
+ * [1, 65536]) or WG_ENOMEM (the net stays usable, without HVP buffers). */
+int wg_net_hvp_reserve(wg_net *net, size_t nv_max);
+
+/* Exact Hessian-vector products (Pearlmutter's R-operator) of the MEAN cross-entropy
+ * over the B <= cap images in net->input with labels y, at theta, for the nv
+ * directions V (nv x nparams floats, row-major): for each j,
+ *     HV[j*D .. j*D+D) += scale * (H V_j + 2 l2 V_j on weight entries),
+ * in double (so batches of a larger set accumulate into one array; biases get no
+ * l2, as in wg_net_l2).  The network is evaluated as a probe sees it: dropout is the
+ * identity.  The Hessian is exact for the network as computed (its tanh, its float
+ * rounding): Gauss-Newton part and second-order terms of tanh alike; relu and max
+ * pooling contribute their first-order routing only (their second derivatives are
+ * zero almost everywhere), and at a max-pooling tie the first input in (dy,dx)
+ * order is the one that moves (as in the backward).  Accuracy: float, ~1e-6
+ * relative to the largest entries.  nv directions cost much less than nv single
+ * products: their derivatives run as wide sgemms next to one forward and backward
+ * per image.  Needs wg_net_hvp_reserve(net, >= nv) first.  Afterwards net->logits
+ * and net->dlogits hold this batch's evaluation-mode forward and loss gradient; the
+ * im2col caches and backward buffers are scratch (as after wg_net_backward), so a
+ * backward needs a new forward.  0, or WG_EARG (nothing reserved or too little, B
+ * out of range, a label outside [0, classes)); HV is unchanged on error. */
+int wg_net_hvp(wg_net *net, const float *theta, const int *y, size_t B, const float *V,
+               size_t nv, double l2, double scale, double *HV);
 
 /* lambda * |weights|^2 (biases excluded); if dtheta, adds 2*lambda*w to it. */
 double wg_net_l2(const wg_net *net, const float *theta, float *dtheta, double lambda);

@@ -2,7 +2,11 @@
  * networks on Fashion-MNIST at batch 128 and one BLAS thread, with achieved
  * GFLOP/s and, for scale, OpenBLAS's own sgemm rate on this machine.
  * tools/bench-torch.py prints the same table for PyTorch; run both in one sitting
- * and compare ratios (absolute figures drift with machine load). */
+ * and compare ratios (absolute figures drift with machine load).  Then the cost of
+ * exact Hessian-vector products on a probe set against the gradient over the same
+ * set (the unit the Hessian probe's budget is spent in).
+ * Usage: bench_net [SECONDS [NAME]]: NAME selects the models containing it ("hvp":
+ * the Hessian-vector table alone). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +16,9 @@
 
 #include "wedge/data.h"
 #include "wedge/error.h"
+#include "wedge/hessian.h"
 #include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/optim.h"
 #include "wedge/rng.h"
 
@@ -117,6 +123,104 @@ static int sgemm_check(void)
     return 0;
 }
 
+/* ---- Hessian-vector products ------------------------------------------------------ */
+
+typedef struct hvp_ctx {
+    wg_objective *f;
+    float *theta, *grad, *V;
+    double *HV;
+    size_t nv; /* 0: a gradient; -1: wg_hvp's central difference; else a block of nv */
+    double h;
+} hvp_ctx;
+
+static int hvp_run(hvp_ctx *c)
+{
+    double loss;
+    if (c->nv == 0)
+        return wg_objective_grad(c->f, c->theta, &loss, c->grad);
+    if (c->nv == (size_t)-1)
+        return wg_hvp(c->f, c->theta, c->V, c->h, c->HV);
+    return c->f->hvp(c->f->ctx, c->theta, c->V, c->nv, c->HV);
+}
+
+/* Best of up to 5 runs after one warm-up, within about `budget` seconds. */
+static double time_hvp(hvp_ctx *c, double budget)
+{
+    if (hvp_run(c) != 0)
+        return -1.0;
+    double best = 1e30, spent = 0.0;
+    for (int rep = 0; rep < 5 && (rep < 2 || spent < budget); rep++) {
+        double t0 = now();
+        if (hvp_run(c) != 0)
+            return -1.0;
+        double t = now() - t0;
+        spent += t;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+/* SimpleCNN c = 1 on the first 1000 training images, in batches of 500 (as the
+ * Hessian probe evaluates), at its Glorot initialisation. */
+static int bench_hvp(const wg_dataset *train, double budget)
+{
+    wg_dataset probe = *train; /* a view of the first 1000 images, not a copy */
+    probe.n = 1000;
+    wg_net_opts o;
+    wg_net_opts_default(&o);
+    o.im2col_only = getenv("WG_BENCH_IM2COL") != NULL;
+    wg_objective f;
+    if (wg_objective_net(&f, &o, &probe, 500) != 0)
+        return -1;
+    const size_t D = f.dim, nvs[4] = {1, 8, 16, 32};
+    wg_net tmp;
+    if (wg_net_init(&tmp, &o, 1) != 0)
+        return -1;
+    float *theta = malloc(D * sizeof *theta), *grad = malloc(D * sizeof *grad);
+    float *V = malloc(32 * D * sizeof *V);
+    double *HV = malloc(32 * D * sizeof *HV);
+    if (!theta || !grad || !V || !HV)
+        return -1;
+    wg_net_init_params(&tmp, theta, 1, 0);
+    wg_net_free(&tmp);
+    wg_rng r;
+    wg_rng_init(&r, 2, 0);
+    for (size_t i = 0; i < 32 * D; i++)
+        V[i] = (float)wg_rng_normal(&r) / (float)sqrt((double)D); /* ~unit vectors */
+    double xn = 0.0;
+    for (size_t i = 0; i < D; i++)
+        xn += (double)theta[i] * theta[i];
+    printf("\n# Hessian-vector products: simplecnn-c1, 28x28x1, probe set of %zu images in "
+           "batches of 500, D = %zu\n", probe.n, D);
+    printf("%-26s %10s %12s %12s\n", "product", "seconds", "s/vector", "/gradient");
+    hvp_ctx c = {&f, theta, grad, V, HV, 0, 1e-3 * sqrt(xn / (double)D)};
+    double tg = time_hvp(&c, budget);
+    if (tg < 0)
+        return -1;
+    printf("%-26s %10.3f %12.3f %12.2f\n", "gradient", tg, tg, 1.0);
+    c.nv = (size_t)-1;
+    double tf = time_hvp(&c, budget);
+    if (tf < 0)
+        return -1;
+    printf("%-26s %10.3f %12.3f %12.2f\n", "central difference (wg_hvp)", tf, tf, tf / tg);
+    for (int k = 0; k < 4; k++) {
+        c.nv = nvs[k];
+        double t = time_hvp(&c, budget);
+        if (t < 0)
+            return -1;
+        char name[32];
+        snprintf(name, sizeof name, "exact, block of %zu", nvs[k]);
+        printf("%-26s %10.3f %12.3f %12.2f\n", name, t, t / (double)nvs[k],
+               t / (double)nvs[k] / tg);
+        fflush(stdout);
+    }
+    printf("# /gradient: seconds per vector over seconds per gradient (target <= 2.5 for one)\n");
+    free(theta), free(grad), free(V), free(HV);
+    wg_objective_free(&f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? atof(argv[1]) : 3.0;
@@ -181,6 +285,10 @@ int main(int argc, char **argv)
         free(theta);
         free(grad);
         wg_net_free(&net);
+    }
+    if ((!only || strstr("hvp", only)) && bench_hvp(&data.train, budget) != 0) {
+        fprintf(stderr, "bench: %s\n", wg_err_msg());
+        return 1;
     }
     wg_data_free(&data);
     return 0;

@@ -416,6 +416,282 @@ static void test_layers_maxpool_ties_go_to_first(void **state)
     assert_true(din[0] == 0.0f && din[1] == 2.5f && din[2] == 0.0f && din[3] == 0.0f);
 }
 
+/* ---- R-operator kernels ------------------------------------------------------------ */
+
+/* Direction j of a grouped array (P, G, C) as doubles (P, C). */
+static double *group_slice(const float *x, size_t P, int G, int C, int j)
+{
+    double *d = malloc(P * C * sizeof *d);
+    for (size_t p = 0; p < P; p++)
+        for (int c = 0; c < C; c++)
+            d[p * C + c] = x[(p * G + j) * C + c];
+    return d;
+}
+
+/* The input gradient of a 3x3 'same' convolution: din = sum R[y-ky+1, x-kx+1] w. */
+static void ref_conv_din(double *din, const double *R, const double *w, int B, int H, int W,
+                         int C, int K)
+{
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int c = 0; c < C; c++) {
+                    double s = 0.0;
+                    for (int q = 0; q < 9; q++) {
+                        int oy = y - q / 3 + 1, ox = x - q % 3 + 1;
+                        if (oy < 0 || oy >= H || ox < 0 || ox >= W)
+                            continue;
+                        for (int k = 0; k < K; k++)
+                            s += R[(((size_t)b * H + oy) * W + ox) * K + k] *
+                                 w[((size_t)q * C + c) * K + k];
+                    }
+                    din[(((size_t)b * H + y) * W + x) * C + c] = s;
+                }
+}
+
+/* The filter gradient: dw[q,c,k] = sum in[y+ky-1, x+kx-1, c] R[y, x, k] (added). */
+static void ref_conv_dw_add(double *dw, const double *in, const double *R, int B, int H,
+                            int W, int C, int K)
+{
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int q = 0; q < 9; q++) {
+                    int iy = y + q / 3 - 1, ix = x + q % 3 - 1;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                        continue;
+                    for (int c = 0; c < C; c++)
+                        for (int k = 0; k < K; k++)
+                            dw[((size_t)q * C + c) * K + k] +=
+                                in[(((size_t)b * H + iy) * W + ix) * C + c] *
+                                R[(((size_t)b * H + y) * W + x) * K + k];
+                }
+}
+
+static void assert_close_scaled(const char *what, const float *got, const double *want,
+                                size_t n, double terms, double *worst)
+{
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(got[i] - want[i]) / (1 + terms);
+        *worst = fmax(*worst, e);
+        if (!(e <= 1e-5))
+            fail_msg("%s[%zu] = %.8g, reference %.8g", what, i, (double)got[i], want[i]);
+    }
+}
+
+/* The grouped R-kernels of both convolution paths against double loops: for every
+ * direction j, R out = conv(Rin_j, w) + conv(in, v_j) + vb_j, d(dw)_j = dw(Rin_j, dout)
+ * + dw(in, Rdout_j), R din = din(Rdout_j, w) + din(dout, v_j).  Random shapes, G,
+ * Winograd blocks, and a zero Rin (a first layer) in every fourth trial; bounds as for
+ * the forward kernels: 1e-5 times the number of summed terms. */
+static void test_layers_r_conv_matches_reference(void **state)
+{
+    (void)state;
+    wg_rng r;
+    wg_rng_init(&r, 13, wg_rng_stream(WG_RNG_TEST, 3, 0, 0));
+    double worst = 0.0;
+    for (int trial = 0; trial < 40; trial++) {
+        int B = 1 + (int)wg_rng_below(&r, 3), H = 1 + (int)wg_rng_below(&r, 7);
+        int W = 1 + (int)wg_rng_below(&r, 7), C = 1 + (int)wg_rng_below(&r, 18);
+        int K = 1 + (int)wg_rng_below(&r, 18), G = 1 + (int)wg_rng_below(&r, 4);
+        int nb = 1 + (int)wg_rng_below(&r, (uint32_t)B), zero_rin = trial % 4 == 0;
+        const size_t P = (size_t)B * H * W, nw = (size_t)9 * C * K;
+        float *in = malloc(P * C * 4), *Rin = malloc(P * G * C * 4), *w = malloc(nw * 4);
+        float *V = malloc(G * nw * 4), *vb = malloc((size_t)G * K * 4);
+        float *dout = malloc(P * K * 4), *Rdout = malloc(P * G * K * 4);
+        ref_fill(in, P * C, -1, 1, 800 + trial);
+        ref_fill(Rin, P * G * C, -1, 1, 900 + trial);
+        if (zero_rin)
+            memset(Rin, 0, P * G * C * 4);
+        ref_fill(w, nw, -1, 1, 1000 + trial);
+        ref_fill(V, G * nw, -1, 1, 1100 + trial);
+        ref_fill(vb, (size_t)G * K, -1, 1, 1200 + trial);
+        ref_fill(dout, P * K, -1, 1, 1300 + trial);
+        ref_fill(Rdout, P * G * K, -1, 1, 1400 + trial);
+        /* VN (9C, G, K) from V (G, 9C, K) */
+        float *VN = malloc(G * nw * 4);
+        for (int j = 0; j < G; j++)
+            for (size_t q = 0; q < 9 * (size_t)C; q++)
+                memcpy(VN + (q * G + j) * K, V + j * nw + q * K, (size_t)K * 4);
+
+        /* im2col path */
+        float *out = malloc(P * K * 4), *col = malloc(P * 9 * C * 4), *Rcol = malloc(P * G * 9 * C * 4);
+        float *zb = calloc((size_t)K, 4);
+        float *Rout = malloc(P * G * K * 4), *Rdin = malloc(P * G * C * 4);
+        float *dWm = malloc(G * nw * 4), *dWn = malloc(G * nw * 4);
+        wg_conv3_forward(out, col, in, w, zb, B, H, W, C, K);
+        wg_conv3_rforward(Rout, Rcol, zero_rin ? NULL : Rin, col, w, VN, vb, B, H, W, C, K, G);
+        wg_conv3_rbackward(zero_rin ? NULL : Rdin, dWm, dWn, zero_rin ? NULL : Rcol, col, dout,
+                           Rdout, w, V, 0.0f, B, H, W, C, K, G);
+        /* Winograd path */
+        float *U = malloc(16 * (size_t)C * K * 4), *Ut = malloc(16 * (size_t)C * K * 4);
+        float *UG = malloc(16 * G * (size_t)C * K * 4), *UGt = malloc(16 * G * (size_t)C * K * 4);
+        float *scratch = malloc(wg_wino_rscratch(nb, H, W, C, K, G) * 4);
+        float *Rout2 = malloc(P * G * K * 4), *Rdin2 = malloc(P * G * C * 4);
+        float *dW2 = malloc(G * nw * 4);
+        wg_wino_weights(U, w, C, K, 0);
+        wg_wino_weights(Ut, w, C, K, 1);
+        for (int j = 0; j < G; j++) {
+            wg_wino_weights_group(UG, V + j * nw, C, K, 0, G, j);
+            wg_wino_weights_group(UGt, V + j * nw, C, K, 1, G, j);
+        }
+        for (size_t i = 0; i < G * nw; i++)
+            dW2[i] = NAN; /* beta 0 overwrites */
+        wg_wino_rconv(Rout2, scratch, nb, zero_rin ? NULL : Rin, U, in, UG, vb, B, H, W, C, K, G);
+        wg_wino_rbackward_params(dW2, scratch, nb, zero_rin ? NULL : Rin, in, dout, Rdout, 0.0f,
+                                 B, H, W, C, K, G);
+        wg_wino_rconv(Rdin2, scratch, nb, Rdout, Ut, dout, UGt, NULL, B, H, W, K, C, G);
+
+        double *din_ = to_double(in, P * C), *dw_ = to_double(w, nw), *dd = to_double(dout, P * K);
+        double *ref = malloc(P * (C > K ? C : K) * sizeof *ref);
+        double *tmp = malloc(P * (C > K ? C : K) * sizeof *tmp), *rw = malloc(nw * sizeof *rw);
+        double *zero = calloc((size_t)(C > K ? C : K), sizeof *zero);
+        for (int j = 0; j < G; j++) {
+            double *Rj = group_slice(Rin, P, G, C, j), *Rdj = group_slice(Rdout, P, G, K, j);
+            double *vj = to_double(V + j * nw, nw), *bj = to_double(vb + (size_t)j * K, (size_t)K);
+            /* R out */
+            ref_conv3(ref, din_, vj, bj, B, H, W, C, K);
+            ref_conv3(tmp, Rj, dw_, zero, B, H, W, C, K);
+            for (size_t i = 0; i < P * K; i++)
+                ref[i] += tmp[i];
+            for (size_t p = 0; p < P; p++) {
+                assert_close_scaled("im2col R out", Rout + (p * G + j) * K, ref + p * K,
+                                    (size_t)K, 18.0 * C, &worst);
+                assert_close_scaled("winograd R out", Rout2 + (p * G + j) * K, ref + p * K,
+                                    (size_t)K, 18.0 * C, &worst);
+            }
+            /* d(dw) */
+            memset(rw, 0, nw * sizeof *rw);
+            ref_conv_dw_add(rw, Rj, dd, B, H, W, C, K);
+            ref_conv_dw_add(rw, din_, Rdj, B, H, W, C, K);
+            float *sum = malloc(nw * 4);
+            for (size_t q = 0; q < 9 * (size_t)C; q++)
+                for (int k = 0; k < K; k++)
+                    sum[q * K + k] = (zero_rin ? 0.0f : dWm[j * nw + q * K + k]) +
+                                     dWn[(q * G + j) * K + k];
+            assert_close_scaled("im2col R dw", sum, rw, nw, 2.0 * P, &worst);
+            assert_close_scaled("winograd R dw", dW2 + j * nw, rw, nw, 2.0 * P, &worst);
+            free(sum);
+            /* R din */
+            ref_conv_din(ref, Rdj, dw_, B, H, W, C, K);
+            ref_conv_din(tmp, dd, vj, B, H, W, C, K);
+            for (size_t i = 0; i < P * C; i++)
+                ref[i] += tmp[i];
+            for (size_t p = 0; p < P; p++) {
+                if (!zero_rin)
+                    assert_close_scaled("im2col R din", Rdin + (p * G + j) * C, ref + p * C,
+                                        (size_t)C, 18.0 * K, &worst);
+                assert_close_scaled("winograd R din", Rdin2 + (p * G + j) * C, ref + p * C,
+                                    (size_t)C, 18.0 * K, &worst);
+            }
+            free(Rj), free(Rdj), free(vj), free(bj);
+        }
+        free(in), free(Rin), free(w), free(V), free(vb), free(dout), free(Rdout), free(VN);
+        free(out), free(col), free(Rcol), free(zb), free(Rout), free(Rdin), free(dWm), free(dWn);
+        free(U), free(Ut), free(UG), free(UGt), free(scratch), free(Rout2), free(Rdin2), free(dW2);
+        free(din_), free(dw_), free(dd), free(ref), free(tmp), free(rw), free(zero);
+    }
+    print_message("R conv: worst error / (1 + summed terms) = %.3g (bound 1e-5)\n", worst);
+}
+
+/* Dense R-kernels against double loops, two directions. */
+static void test_layers_r_dense_matches_reference(void **state)
+{
+    (void)state;
+    enum { B = 3, C = 7, K = 5, G = 2 };
+    float in[B * C], Rin[B * G * C], w[C * K], V[G * C * K], VN[C * G * K], vb[G * K];
+    float dout[B * K], Rdout[B * G * K], Rout[B * G * K], Rdin[B * G * C];
+    float dWm[G * C * K], dWn[C * G * K];
+    ref_fill(in, sizeof in / 4, -1, 1, 1500);
+    ref_fill(Rin, sizeof Rin / 4, -1, 1, 1501);
+    ref_fill(w, sizeof w / 4, -1, 1, 1502);
+    ref_fill(V, sizeof V / 4, -1, 1, 1503);
+    ref_fill(vb, sizeof vb / 4, -1, 1, 1504);
+    ref_fill(dout, sizeof dout / 4, -1, 1, 1505);
+    ref_fill(Rdout, sizeof Rdout / 4, -1, 1, 1506);
+    for (int j = 0; j < G; j++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < K; k++)
+                VN[(c * G + j) * K + k] = V[(j * C + c) * K + k];
+    wg_dense_rforward(Rout, Rin, in, w, VN, vb, B, C, K, G);
+    wg_dense_rbackward(Rdin, dWm, dWn, Rin, in, dout, Rdout, w, V, 0.0f, B, C, K, G);
+    for (int j = 0; j < G; j++) {
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                double s = vb[j * K + k];
+                for (int c = 0; c < C; c++)
+                    s += (double)Rin[(b * G + j) * C + c] * w[c * K + k] +
+                         (double)in[b * C + c] * V[(j * C + c) * K + k];
+                assert_true(fabs(Rout[(b * G + j) * K + k] - s) <= 1e-5 * (1 + 2 * C));
+            }
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < K; k++) {
+                double s = 0.0;
+                for (int b = 0; b < B; b++)
+                    s += (double)Rin[(b * G + j) * C + c] * dout[b * K + k] +
+                         (double)in[b * C + c] * Rdout[(b * G + j) * K + k];
+                double got = (double)dWm[(j * C + c) * K + k] + dWn[(c * G + j) * K + k];
+                assert_true(fabs(got - s) <= 1e-5 * (1 + 2 * B));
+            }
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++) {
+                double s = 0.0;
+                for (int k = 0; k < K; k++)
+                    s += (double)Rdout[(b * G + j) * K + k] * w[c * K + k] +
+                         (double)dout[b * K + k] * V[(j * C + c) * K + k];
+                assert_true(fabs(Rdin[(b * G + j) * C + c] - s) <= 1e-5 * (1 + 2 * K));
+            }
+    }
+}
+
+/* At a tie the R-forward moves the first maximal input in (dy,dx) order, the one the
+ * backward routes to, and the R-backward routes each direction exactly as the
+ * backward does: the two stay adjoint. */
+static void test_layers_maxpool_r_ties_go_to_first(void **state)
+{
+    (void)state;
+    enum { H = 4, W = 4, C = 11, G = 2 }; /* channels 0-7 by the vector path */
+    /* windows (per channel): all equal; ties of inputs 1 and 3, 2 and 3, 1 and 2;
+     * a single maximum */
+    float in[H * W * C], out[(H / 2) * (W / 2) * C];
+    for (int i = 0; i < H * W * C; i++)
+        in[i] = 0.0f;
+    const int win[5][4] = {{5, 5, 5, 5}, {0, 7, 1, 7}, {0, 1, 3, 3}, {0, 6, 6, 1}, {2, 9, 4, 1}};
+    for (int oy = 0; oy < 2; oy++)
+        for (int ox = 0; ox < 2; ox++)
+            for (int c = 0; c < C; c++)
+                for (int q = 0; q < 4; q++) {
+                    int y = 2 * oy + q / 2, x = 2 * ox + q % 2;
+                    in[(y * W + x) * C + c] = (float)win[(oy * 2 + ox + c) % 5][q];
+                }
+    wg_maxpool_forward(out, in, 1, H, W, C);
+    float Rin[H * W * G * C], Rout[(H / 2) * (W / 2) * G * C];
+    ref_fill(Rin, sizeof Rin / 4, -1, 1, 1600);
+    wg_maxpool_rforward(Rout, Rin, out, in, 1, H, W, C, G);
+    const int first[5] = {0, 1, 2, 1, 1}; /* the first maximum of each window kind */
+    for (int oy = 0; oy < 2; oy++)
+        for (int ox = 0; ox < 2; ox++)
+            for (int c = 0; c < C; c++) {
+                int q = first[(oy * 2 + ox + c) % 5], y = 2 * oy + q / 2, x = 2 * ox + q % 2;
+                for (int j = 0; j < G; j++)
+                    assert_true(Rout[((oy * 2 + ox) * G + j) * C + c] ==
+                                Rin[((y * W + x) * G + j) * C + c]);
+            }
+    float Rdout[(H / 2) * (W / 2) * G * C], Rdin[H * W * G * C];
+    float dout[(H / 2) * (W / 2) * C], din[H * W * C];
+    ref_fill(Rdout, sizeof Rdout / 4, -1, 1, 1601);
+    wg_maxpool_rbackward(Rdin, Rdout, out, in, 1, H, W, C, G);
+    for (int j = 0; j < G; j++) {
+        for (int o = 0; o < 4; o++)
+            for (int c = 0; c < C; c++)
+                dout[o * C + c] = Rdout[(o * G + j) * C + c];
+        wg_maxpool_backward(din, dout, out, in, 1, H, W, C);
+        for (int p = 0; p < H * W; p++)
+            for (int c = 0; c < C; c++)
+                assert_true(Rdin[(p * G + j) * C + c] == din[p * C + c]);
+    }
+}
+
 static void test_layers_activation_gradients(void **state)
 {
     (void)state;
@@ -523,6 +799,9 @@ int main(void)
         cmocka_unit_test(test_layers_dense_gradient),
         cmocka_unit_test(test_layers_maxpool_gradient),
         cmocka_unit_test(test_layers_maxpool_ties_go_to_first),
+        cmocka_unit_test(test_layers_r_conv_matches_reference),
+        cmocka_unit_test(test_layers_r_dense_matches_reference),
+        cmocka_unit_test(test_layers_maxpool_r_ties_go_to_first),
         cmocka_unit_test(test_layers_activation_gradients),
         cmocka_unit_test(test_layers_dropout_mask),
         cmocka_unit_test(test_layers_softmax_xent),

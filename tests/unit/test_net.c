@@ -280,6 +280,79 @@ static void test_net_mlp_gradient(void **state)
     check_network_gradient(&o, 4, 0); /* evaluation mode: dropout is the identity */
 }
 
+static void test_net_dropout_where_names(void **state)
+{
+    (void)state;
+    wg_dropout_where w = WG_DROPOUT_ALL;
+    assert_int_equal(wg_dropout_where_parse("dense", &w), 0);
+    assert_int_equal(w, WG_DROPOUT_DENSE);
+    assert_int_equal(wg_dropout_where_parse("all", &w), 0);
+    assert_int_equal(w, WG_DROPOUT_ALL);
+    assert_string_equal(wg_dropout_where_name(WG_DROPOUT_DENSE), "dense");
+    assert_string_equal(wg_dropout_where_name(WG_DROPOUT_ALL), "all");
+    assert_string_equal(wg_dropout_where_name((wg_dropout_where)7), "?");
+    wg_err_clear();
+    assert_int_equal(wg_dropout_where_parse("conv", &w), WG_EARG);
+    assert_int_equal(w, WG_DROPOUT_ALL); /* untouched on error */
+    assert_non_null(strstr(wg_err_msg(), "dense, all"));
+    wg_err_clear();
+    wg_net_opts o;
+    wg_net_opts_default(&o);
+    assert_int_equal(o.dropout_where, WG_DROPOUT_DENSE); /* today's placement */
+    o.dropout_where = (wg_dropout_where)2;
+    wg_net net;
+    assert_int_equal(wg_net_init(&net, &o, 2), WG_EARG);
+    assert_non_null(strstr(wg_err_msg(), "dropout placement"));
+    wg_err_clear();
+}
+
+/* "all" puts a dropout layer after every conv block's pooling: training-mode
+ * forwards change (with the same masks' key), evaluation-mode forwards do not, and
+ * backprop through the three layers' masks matches the reference. */
+static void test_net_dropout_all(void **state)
+{
+    (void)state;
+    wg_net_opts o;
+    wg_net_opts_default(&o);
+    o.dropout = 0.3f;
+    wg_net a, b;
+    const size_t B = 20;
+    assert_int_equal(wg_net_init(&a, &o, B), 0);
+    o.dropout_where = WG_DROPOUT_ALL;
+    assert_int_equal(wg_net_init(&b, &o, B), 0);
+    int na = 0, nb = 0;
+    for (int i = 0; i < a.nlayers; i++)
+        na += a.layers[i].kind == WG_LAYER_DROPOUT;
+    for (int i = 0; i < b.nlayers; i++) {
+        nb += b.layers[i].kind == WG_LAYER_DROPOUT;
+        if (b.layers[i].kind == WG_LAYER_DROPOUT) /* each right after a pooling */
+            assert_int_equal(b.layers[i - 1].kind, WG_LAYER_MAXPOOL);
+    }
+    assert_int_equal(na, 1);
+    assert_int_equal(nb, 3);
+    assert_int_equal(a.nparams, b.nparams); /* dropout has no parameters */
+    float *theta = malloc(a.nparams * 4), *la = malloc(B * 10 * 4);
+    wg_net_init_params(&a, theta, 9, 0);
+    ref_fill(a.input, B * a.in_size, 0, 1, 90);
+    memcpy(b.input, a.input, B * a.in_size * 4);
+    memcpy(la, wg_net_forward(&a, theta, B, 1, 3, 4), B * 10 * 4);
+    const float *lb = wg_net_forward(&b, theta, B, 1, 3, 4);
+    assert_true(memcmp(la, lb, B * 10 * 4) != 0);
+    memcpy(la, wg_net_forward(&a, theta, B, 0, 3, 4), B * 10 * 4);
+    lb = wg_net_forward(&b, theta, B, 0, 3, 4);
+    assert_memory_equal(la, lb, B * 10 * 4);
+    free(theta), free(la);
+    wg_net_free(&a);
+    wg_net_free(&b);
+    /* gradient through all three masks (and their evaluation-mode identity) */
+    o.in_h = o.in_w = 12;
+    check_network_gradient(&o, 3, 1);
+    check_network_gradient(&o, 3, 0);
+    o.im2col_only = 1;
+    o.activation = WG_ACT_RELU;
+    check_network_gradient(&o, 3, 1);
+}
+
 static void test_net_l2_weights_only(void **state)
 {
     (void)state;
@@ -368,6 +441,8 @@ int main(void)
         cmocka_unit_test(test_net_simplecnn_gradient),
         cmocka_unit_test(test_net_conv_paths_agree),
         cmocka_unit_test(test_net_mlp_gradient),
+        cmocka_unit_test(test_net_dropout_where_names),
+        cmocka_unit_test(test_net_dropout_all),
         cmocka_unit_test(test_net_l2_weights_only),
         cmocka_unit_test(test_net_objective_gradient_is_batch_weighted),
     };
