@@ -94,7 +94,7 @@ def select(ds, kind="train", unstack=True, add=None):
     extra = add(flat) if add else {}
     names = flags.status_names(flat)
     keep = kind_variables(ds, kind)
-    drop = [n for n in flat.data_vars if n not in keep]
+    drop = [n for n in flat.data_vars if n not in keep and "task" in flat[n].dims]
     flat = flat.drop_vars(drop)
     flat["status"] = ("task", names, {"long_name": ds.status.attrs.get("long_name", "task status"),
                                       "flag_meanings": ds.status.attrs.get("flag_meanings", "")})
@@ -117,7 +117,13 @@ def select(ds, kind="train", unstack=True, add=None):
     flat = _restore_ints(flat)
     flat.coords["task_id"] = ("task", flat.task.values.astype(int))
     flat = flat.drop_vars("task")
+    # what does not vary along task (epoch, level, ...) stays if a kept variable uses it
+    used = {d for n in flat.data_vars if "task" in flat[n].dims for d in flat[n].dims}
+    flat = flat.drop_vars([n for n in flat.variables
+                           if "task" not in flat[n].dims and not set(flat[n].dims) <= used])
+    flat = flat.set_coords([n for n in flat.data_vars if "task" not in flat[n].dims])
     if keys and flat.sizes["task"]:
+        flat = flat.set_coords([k for k in keys if k in flat.data_vars])
         combos = [tuple(_key(flat[k].values[i]) for k in keys) for i in range(flat.sizes["task"])]
         if len(set(combos)) != len(combos):
             seen = {}
