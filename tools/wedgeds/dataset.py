@@ -84,12 +84,14 @@ def select(ds, kind="train", unstack=True, add=None):
     an extra index level ``part`` (their order in the plan).  ``task_id`` keeps the
     task id.  ``add(flat)`` may return {name: (dims, values, attrs)} of extra
     variables computed on the selected flat rows before indexing.  Raises
-    ValueError for a kind the file does not know.
+    ValueError for a kind the file does not know or has no rows of.
     """
     table = flags.codes(ds, "kind")
     if kind not in table:
         raise ValueError(f"kind '{kind}': this output has the kinds {' '.join(table)}")
     rows = np.flatnonzero(flags.is_kind(ds, kind))
+    if not rows.size:
+        raise ValueError(f"kind '{kind}': this output has no rows of that kind")
     flat = ds.isel(task=rows)
     extra = add(flat) if add else {}
     names = flags.status_names(flat)
