@@ -113,9 +113,11 @@ def _run(argv):
     # ---- the figure
     plt = plotting.pyplot()
 
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    from matplotlib.lines import Line2D
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.4))
+    shown = [r for r in rows if r["n"] > 0]  # an lr_max whose seeds all diverged: table only
     series = {}
-    for r in rows:
+    for r in shown:
         series.setdefault(tuple(r[k] for k in others), []).append(r)
     barlab = "min-max" if a.errors == "minmax" else "±1 standard deviation (n-1)"
 
@@ -129,42 +131,50 @@ def _run(argv):
         # rounding can make mean - min a hair negative
         return m, [np.clip(np.nan_to_num(lo), 0, None), np.clip(np.nan_to_num(hi), 0, None)]
 
+    # line style and marker say which quantity, colour which setting: one legend
+    # entry per quantity (per panel) and one per setting (first panel)
     curves = [(0, "acc", f"{a.split}_accuracy"), (1, "loss", f"{a.split}_loss")]
+    kinds = {0: [("snap", "snapshots (mean)", "o-"), ("swa", "weight average (SWA)", "s-"),
+                 ("ens", "prediction average", "^-"), ("start", "pre-trained point θ0", "--")],
+             2: [("distance", "|θ_i - θ_j|", "o-"), ("start_distance", "|θ_i - θ0|", "s--")],
+             3: [("cosine", "cos(θ_i, θ_j)", "o-"),
+                 ("delta_cosine", "cos(θ_i - θ0, θ_j - θ0)", "s--")]}
+    kinds[1] = kinds[0]
     for ax in axes:
-        xpos = plotting.x_axis(ax, "lr_max", [r["lr_max"] for r in rows])
-    for s, rs in series.items():
+        xpos = plotting.x_axis(ax, "lr_max", [r["lr_max"] for r in shown])
+    one = len(series) == 1
+    for j, (s, rs) in enumerate(series.items()):
         x = np.array([xpos(r["lr_max"]) for r in rs], dtype=float)
-        pre = labels.settings(others, s)
-        for ax_i, q, _ in curves:
-            ax = axes[ax_i]
-            for who, lab, style in (("snap", "snapshots (mean)", "o-"),
-                                    ("swa", "weight average (SWA)", "s-"),
-                                    ("ens", "prediction average", "^-")):
-                m, e = bars(rs, f"{who}_{q}")
-                ax.errorbar(x, m, yerr=e, fmt=style, capsize=3, label=(pre + ": " if pre else "") + lab)
-            m, _ = bars(rs, f"start_{q}")
-            ax.plot(x, m, "k--", lw=1, label=(pre + ": " if pre else "") + "pre-trained point θ0")
-        for q, lab, style in (("distance", "|θ_i - θ_j|", "o-"),
-                              ("start_distance", "|θ_i - θ0|", "s--")):
-            m, e = bars(rs, q)
-            axes[2].errorbar(x, m, yerr=e, fmt=style, capsize=3,
-                             label=(pre + ": " if pre else "") + lab)
-        for q, lab, style in (("cosine", "cos(θ_i, θ_j)", "o-"),
-                              ("delta_cosine", "cos(θ_i - θ0, θ_j - θ0)", "s--")):
-            m, e = bars(rs, q)
-            axes[3].errorbar(x, m, yerr=e, fmt=style, capsize=3,
-                             label=(pre + ": " if pre else "") + lab)
+        for ax_i, ax in enumerate(axes):
+            q = {0: "_acc", 1: "_loss"}.get(ax_i, "")
+            for k, (who, lab, style) in enumerate(kinds[ax_i]):
+                col = (f"C{k}" if who != "start" else "k") if one else f"C{j % 10}"
+                m, e = bars(rs, who + q)
+                if who == "start":
+                    ax.plot(x, m, style, color=col, lw=1)
+                else:
+                    ax.errorbar(x, m, yerr=e, fmt=style, color=col, capsize=3)
+    for ax_i, ax in enumerate(axes):
+        hs = [Line2D([], [], linestyle="--" if "--" in st else "-",
+                     marker=st[0] if st[0] in "os^" else None,
+                     color=(f"C{k}" if who != "start" else "k") if one else "0.3", label=lab)
+              for k, (who, lab, st) in enumerate(kinds[ax_i])]
+        if not one and ax_i == 0:
+            hs += [Line2D([], [], color=f"C{j % 10}", lw=4, label=labels.settings(others, s))
+                   for j, s in enumerate(series)]
+        ax.legend(handles=hs, fontsize=7)
     ylabels = [curves[0][2], curves[1][2], "snapshot_distance", "snapshot_cosine"]
     for ax, yl in zip(axes, ylabels):
         plotting.y_axis(ax, yl)
-        plotting.legend(ax, fontsize=7)
-    nseeds = sorted(set(r["n"] for r in rows))
+    nseeds = sorted(set(r["n"] for r in shown))
+    skipped = ", ".join(dict.fromkeys(f"{r['lr_max']:g}" for r in rows if r["n"] == 0))
     nlab = f"{nseeds[0]}" if len(nseeds) == 1 else f"{nseeds[0]}-{nseeds[-1]}"
     plotting.finish(fig, f"{title}: SWA vs prediction averaging over M = "
                     f"{', '.join(map(str, M))} snapshots ({where})",
                     f"Points: mean over {nlab} seeds (done swa tasks); bars: {barlab} over the "
                     "seeds. Snapshots: the mean over the M cycle-end snapshots; distances and "
-                    "cosines: the mean over pairs of snapshots; θ0: the pre-trained point.")
+                    "cosines: the mean over pairs of snapshots; θ0: the pre-trained point."
+                    + (f" Not drawn (no done seed): lr_max {skipped}." if skipped else ""))
     if a.print_labels:
         plotting.print_labels(fig)
     out = a.output or cli.default_output(a.files, name, "fig6")
