@@ -247,9 +247,9 @@ def sweep_spec(ds):
 
 
 def sweep_title(ds, fallback=None):
-    """A title for tables and figures: the sweep's ``description:`` if it has one,
-    else its name (the ``title`` attribute), else ``fallback`` (e.g. a file name)."""
-    desc = sweep_spec(ds).get("description")
+    """A title for tables and figures: the sweep's description (a ``description``
+    global attribute, or ``description:`` in the sweep text) if it has one, else its name (the ``title`` attribute), else ``fallback`` (e.g. a file name)."""
+    desc = ds.attrs.get("description") or sweep_spec(ds).get("description")
     if isinstance(desc, str) and desc.strip():
         return " ".join(desc.split())
     return ds.attrs.get("title") or fallback or "wedge sweep"
