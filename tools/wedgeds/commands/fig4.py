@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""wedge-plot-fig4: the paper's Figure 4 -- the number of short directions N_short.
+
+usage: wedge-plot-fig4 OUT.nc [OUT2.nc ...] [-o PNG] [--key KEY]
+
+N_short(X) = number of Hessian Ritz values above lambda_thr (the `threshold`
+attribute of n_short; METHODS.md, "Number of short directions").  Up to three
+panels, each drawn only if the file has the data for it:
+  left    N_short along each 1-connector: x = position on the polyline O1 -> X_1 ..
+          X_K -> O2 (0 = O1, k/(K+1) = X_k, 1 = O2), from the Hessian rows at its
+          two optima and at its K points; the band spans the counts at 2x and 0.5x
+          the threshold.
+  middle  N_short at the centre of each m-connector against m (needs an
+          m-connector with m > 1); m = 1 has no centre: its value is the MEAN over
+          the 1-connector's K points (an open marker).  Bars: counts at 2x / 0.5x
+          the threshold.  Horizontal line and band: mean and min-max of N_short at
+          the optima of the same seed group.
+  right   N_short at the optima against KEY (default: the first swept key that
+          is not seed): mean over seeds, bars min-max; other swept keys give one
+          line each.
+Prints the numbers as markdown tables on stdout: the optima (one row per
+training), the tunnel (points 0..K+1), the m-connectors (one row per m, then the
+optima reference) and the KEY aggregate.  A count marked ">=" equals the number of
+stored Ritz values (hessian_n): a lower bound.  Several files of one sweep (array
+jobs) are combined.
+
+Default output: <name>-fig4.png next to the first input.
+Exit status: 0 written, 1 a file that is not a readable wedge output (or an
+unwritable PNG), 2 bad arguments, no (done) Hessian rows, or no
+panel with data.
+"""
+import numpy as np
+
+from .. import cli, flags, labels, plotting
+from ..connectors import NoConnectors, NoHessians, connector_frame, hessian_frame
+from ..files import swept_keys
+from ..layout import final_values
+from ..tables import fmt, kv, print_table
+
+PROG = "wedge-plot-fig4"
+COUNTS = ("n_short", "n_short_half", "n_short_double")
+
+
+def count(row, name="n_short"):
+    """A count for a table: '-' if missing, '>=n' if every stored Ritz value is above."""
+    if row is None or not np.isfinite(row[name]):
+        return "-"
+    s = f"{int(row[name])}"
+    return f">={s}" if row[name] >= row["hessian_n"] else s
+
+
+def _run(argv):
+    ap = cli.parser(PROG, __doc__)
+    ap.add_argument("files", nargs="+", metavar="OUT.nc")
+    ap.add_argument("-o", "--output", metavar="PNG")
+    ap.add_argument("--key", help="swept key of the right panel (default: first non-seed key)")
+    ap.add_argument("--print-labels", action="store_true",
+                    help="print each panel's axis labels on stdout")
+    a = ap.parse_args(argv)
+
+    ds, title, name = cli.open_for_cli(a.files)
+    try:
+        hf = hessian_frame(ds)
+    except NoHessians as e:
+        cli.die(f"{a.files[0]}: {e} (add probes.hessian to the sweep)")
+    thr = hf.attrs["threshold"]
+    ntot = len(hf)
+    hf = hf[hf.status == "done"]
+    if hf.empty:
+        cli.die(f"{a.files[0]}: no done Hessian rows yet (0 of {ntot} done)")
+    keys = swept_keys(ds)
+    nonseed = [k for k in keys if k != "seed"]
+    if a.key is not None:
+        k = {"name": "dataset"}.get(a.key.split(".")[-1], a.key.split(".")[-1])
+        if k not in nonseed:
+            cli.die(f"--key {a.key}: not a swept key besides seed (swept: {' '.join(keys) or 'none'})")
+        a.key = k
+    elif nonseed:
+        a.key = nonseed[0]
+    try:
+        cf = connector_frame(ds)
+    except NoConnectors:
+        cf = None
+    acc = final_test_accuracy(ds)
+
+    opt = hf[hf.site == "optimum"].set_index("optimum")
+    at_conn = hf[hf.site == "connector"]
+
+    def opt_row(t):
+        return opt.loc[t] if t in opt.index else None
+
+    def group_label(row):
+        return ", ".join(f"{k}={kv(row[k])}" for k in nonseed if k in row)
+
+    # ---- optima, one row per training
+    if not opt.empty:
+        hdr = keys + ["training task", "Hessian task", "N_short", "N_short (0.5x)",
+                      "N_short (2x)", "Ritz values", "HVPs", "converged", "test acc"]
+        rows = []
+        for t, r in opt.sort_index().iterrows():
+            rows.append([kv(r[k]) for k in keys] +
+                        [str(t), str(r.task_id), count(r), count(r, "n_short_half"),
+                         count(r, "n_short_double"), fmt(r.hessian_n, ".0f"),
+                         fmt(r.hessian_hvps, ".0f"), "yes" if r.converged == 1 else "no",
+                         fmt(acc.get(t, np.nan), ".4f")])
+        print_table(f"{title}: N_short at the trained optima, lambda_thr = {thr:g} "
+                    f"(0.5x = {0.5 * thr:g}, 2x = {2 * thr:g})", hdr, rows)
+
+    # ---- left: along each 1-connector
+    tunnels = []
+    if cf is not None:
+        for _, c in cf[(cf.m == 1)].iterrows():
+            pts = at_conn[at_conn.connector == c.task_id].set_index("point")
+            if pts.empty:
+                continue
+            K = int(c.n_points)
+            o1, o2 = c.optima
+            seq = [("O1", 0.0, opt_row(o1))]
+            seq += [(f"X_{k}", k / (K + 1), pts.loc[k - 1] if k - 1 in pts.index else None)
+                    for k in range(1, K + 1)]
+            seq.append(("O2", 1.0, opt_row(o2)))
+            tunnels.append((c, seq))
+            hdr = ["point", "position", "at", "Hessian task", "N_short", "N_short (0.5x)",
+                   "N_short (2x)", "converged"]
+            rows = [[str(p), f"{x:.4f}", name, "-" if r is None else str(r.task_id), count(r),
+                     count(r, "n_short_half"), count(r, "n_short_double"),
+                     "-" if r is None else ("yes" if r.converged == 1 else "no")]
+                    for p, (name, x, r) in enumerate(seq)]
+            g = group_label(c)
+            print_table(f"{title}: N_short along the 1-connector task {c.task_id} "
+                        f"(O1 = task {o1}, O2 = task {o2}{', ' + g if g else ''}), K = {K}",
+                        hdr, rows)
+
+    # ---- middle: at the m-connector centres, against m
+    mconn = {}  # group label -> list of (m, task, n, half, double, nvals, capped)
+    refs = {}
+    if cf is not None and (at_conn.m > 1).any():
+        for _, c in cf.sort_values("m").iterrows():
+            pts = at_conn[at_conn.connector == c.task_id]
+            if pts.empty:
+                continue
+            g = group_label(c)
+            vals = [pts[n].mean() for n in COUNTS]
+            capped = bool((pts.n_short >= pts.hessian_n).any())
+            mconn.setdefault(g, []).append((int(c.m), int(c.task_id), *vals, len(pts), capped,
+                                            int(c.n_points)))
+            if g not in refs:
+                o = opt[[t in set(_group_optima(cf, c)) for t in opt.index]]
+                refs[g] = o
+        for g, lst in mconn.items():
+            hdr = ["m", "connector task", "at", "N_short", "N_short (0.5x)", "N_short (2x)",
+                   "Hessian rows"]
+            rows = []
+            for m, t, n, h, d, cnt, capped, K in lst:
+                where = "centre" if m > 1 else \
+                    f"mean over X_1..X_{K}" if cnt == K else f"mean over {cnt} of {K} points"
+                sp = ".0f" if m > 1 else ".1f"
+                rows.append([str(m), str(t), where, (">=" if capped else "") + fmt(n, sp),
+                             fmt(h, sp), fmt(d, sp), str(cnt)])
+            o = refs[g]
+            if not o.empty:
+                rows.append(["optima", "-", f"mean of {len(o)} (min {o.n_short.min():.0f}, "
+                             f"max {o.n_short.max():.0f})", fmt(o.n_short.mean(), ".1f"),
+                             fmt(o.n_short_half.mean(), ".1f"),
+                             fmt(o.n_short_double.mean(), ".1f"), str(len(o))])
+            print_table(f"{title}: N_short at the m-connector centres"
+                        f"{' (' + g + ')' if g else ''}; m = 1: mean over the 1-connector's "
+                        f"points (no centre)", hdr, rows)
+
+    # ---- right: at the optima against KEY
+    agg = []
+    if a.key is not None and not opt.empty:
+        others = [k for k in nonseed if k != a.key]
+        by = others + [a.key]
+        for gval, g in opt.groupby(by if len(by) > 1 else a.key, sort=True):
+            gval = gval if isinstance(gval, tuple) else (gval,)
+            n = g.n_short
+            agg.append(dict(zip(by, gval), n=len(g), mean=n.mean(),
+                            std=n.std(ddof=1) if len(g) > 1 else np.nan, min=n.min(),
+                            max=n.max(), half=g.n_short_half.mean(),
+                            double=g.n_short_double.mean(),
+                            capped=bool((g.n_short >= g.hessian_n).any()),
+                            acc=np.nanmean([acc.get(t, np.nan) for t in g.index])))
+        hdr = by + ["n seeds", "N_short mean", "N_short std", "min", "max",
+                    "N_short (0.5x) mean", "N_short (2x) mean", "test acc mean"]
+        rows = [[kv(r[k]) for k in by] +
+                [str(r["n"]), (">=" if r["capped"] else "") + fmt(r["mean"], ".1f"),
+                 fmt(r["std"], ".2f"), fmt(r["min"], ".0f"), fmt(r["max"], ".0f"),
+                 fmt(r["half"], ".1f"), fmt(r["double"], ".1f"), fmt(r["acc"], ".4f")]
+                for r in agg]
+        print_table(f"{title}: N_short at the optima against {a.key}; mean, std (n-1), "
+                    f"min, max over seeds", hdr, rows)
+
+    panels = [p for p, ok in (("left", tunnels), ("middle", mconn), ("right", agg)) if ok]
+    if not panels:
+        why = []
+        if not tunnels:
+            why.append("no Hessian rows along a 1-connector")
+        if not mconn:
+            why.append("none at an m-connector centre (m > 1)")
+        if not agg:
+            why.append("no swept key besides seed" if a.key is None
+                       else "no Hessian rows at optima")
+        cli.die(f"{a.files[0]}: nothing to plot: {'; '.join(why)}")
+
+    # ---- the figure
+    plt = plotting.pyplot()
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.4),
+                             squeeze=False)
+    axes = dict(zip(panels, axes[0]))
+    anycap = bool((hf.n_short >= hf.hessian_n).any())
+    if "left" in axes:
+        ax = axes["left"]
+        for j, (c, seq) in enumerate(tunnels):
+            col = f"C{j}"
+            x = np.array([s[1] for s in seq])
+            val = {n: np.array([np.nan if r is None else r[n] for _, _, r in seq]) for n in COUNTS}
+            ok = np.isfinite(val["n_short"])
+            g = group_label(c)
+            lab = f"connector {c.task_id} (O1 = {c.optima[0]}, O2 = {c.optima[1]}" + \
+                (f", {g})" if g else ")")
+            ax.fill_between(x[ok], val["n_short_double"][ok], val["n_short_half"][ok], color=col,
+                            alpha=0.2, lw=0, label="counts at 2x .. 0.5x threshold" if j == 0 else None)
+            ax.plot(x[ok], val["n_short"][ok], "-", color=col, label=lab)
+            inner = ok.copy()
+            inner[[0, -1]] = False
+            ax.plot(x[inner], val["n_short"][inner], "o", color=col, ms=5)
+            ends = ok & ~inner
+            ax.plot(x[ends], val["n_short"][ends], "s", color=col, ms=7, mec="k",
+                    label="optima O1, O2" if j == 0 else None)
+        K = len(tunnels[0][1]) - 2
+        if K <= 12:
+            ax.set_xticks([s[1] for s in tunnels[0][1]])
+            ax.set_xticklabels([s[0].replace("_", "") for s in tunnels[0][1]], fontsize=8)
+        ax.set_xlabel(labels.axis("position"))
+        plotting.y_axis(ax, "n_short")
+        ax.set_title("along a low-loss tunnel", fontsize=9)
+    if "middle" in axes:
+        ax = axes["middle"]
+        for j, (g, lst) in enumerate(mconn.items()):
+            col = f"C{j}"
+            ms = np.array([t[0] for t in lst])
+            n, h, d = (np.array([t[k] for t in lst]) for k in (2, 3, 4))
+            lab = g if g else "centre of the m-connector"
+            big = ms > 1
+            ax.errorbar(ms[big], n[big], yerr=[n[big] - d[big], h[big] - n[big]], fmt="o-",
+                        color=col, capsize=3, label=lab)
+            if (~big).any():
+                ax.errorbar(ms[~big], n[~big], yerr=[n[~big] - d[~big], h[~big] - n[~big]],
+                            fmt="o", mfc="white", color=col, capsize=3,
+                            label="m = 1: mean over the tunnel points X_1..X_K" if j == 0
+                            else None)
+            o = refs.get(g)
+            if o is not None and not o.empty:
+                ax.axhline(o.n_short.mean(), color=col, ls="--", lw=1,
+                           label=f"optima: mean of {len(o)} (dashed), band min-max"
+                           if j == 0 else None)
+                ax.axhspan(o.n_short.min(), o.n_short.max(), color=col, alpha=0.12, lw=0)
+        allm = sorted({t[0] for lst in mconn.values() for t in lst})
+        ax.set_xticks(allm)
+        ax.set_xlabel(labels.axis("m"))
+        plotting.y_axis(ax, "n_short")
+        ax.set_title("at the centre of m-connectors (bars: 2x / 0.5x threshold)"
+                     if len(mconn) > 1 or not next(iter(mconn)) else
+                     f"at the centre of m-connectors, {next(iter(mconn))} "
+                     "(bars: 2x / 0.5x threshold)", fontsize=9)
+    if "right" in axes:
+        ax = axes["right"]
+        others = [k for k in nonseed if k != a.key]
+        series = {}
+        for r in agg:
+            series.setdefault(tuple(r[k] for k in others), []).append(r)
+        xpos = plotting.x_axis(ax, a.key, [r[a.key] for r in agg])
+        for j, (s, rs) in enumerate(series.items()):
+            x = np.array([xpos(r[a.key]) for r in rs], dtype=float)
+            m = np.array([r["mean"] for r in rs])
+            lo = m - np.array([r["min"] for r in rs])
+            hi = np.array([r["max"] for r in rs]) - m
+            ax.errorbar(x, m, yerr=[lo, hi], marker="o", capsize=3, color=f"C{j}",
+                        label=labels.settings(others, s) or "at the optima")
+            ax.plot(x, [r["half"] for r in rs], ":", color=f"C{j}", lw=1,
+                    label="mean at 0.5x / 2x threshold" if j == 0 else None)
+            ax.plot(x, [r["double"] for r in rs], ":", color=f"C{j}", lw=1)
+        nn = sorted({r["n"] for r in agg})
+        seeds_note = ("right: one seed per point" if nn == [1] else
+                      f"right: mean over {nn[0] if len(nn) == 1 else f'{nn[0]}-{nn[-1]}'} "
+                      "seeds, bars min-max over the seeds")
+        plotting.y_axis(ax, "n_short", "at the optima")
+        ax.set_title(f"at trained optima against {labels.name(a.key)}", fontsize=9)
+    for ax in axes.values():
+        plotting.legend(ax, fontsize=7)
+    caption = (f"N_short: Hessian Ritz values above λ_thr = {thr:g}; bands and bars at 2x and "
+               "0.5x the threshold" + (" (some counts reach the stored Ritz values: lower "
+                                       "bounds)" if anycap else "")
+               + (f"; {seeds_note}" if "right" in axes else "") + ".")
+    plotting.finish(fig, f"{title}: number of short directions", caption)
+    if a.print_labels:
+        plotting.print_labels(fig)
+    out = a.output or cli.default_output(a.files, name, "fig4")
+    plotting.save(fig, out, PROG, f"panels: {', '.join(panels)}")
+    return 0
+
+
+def final_test_accuracy(ds):
+    """{training task id: test accuracy at its last epoch} for done trainings."""
+    rows = np.flatnonzero(flags.is_kind(ds, "train") & flags.is_status(ds, "done"))
+    if "test_accuracy" not in ds or not rows.size:
+        return {}
+    v = final_values(ds.test_accuracy.values[rows], ds.epochs.values[rows])
+    return dict(zip(ds.task.values[rows].astype(int), v))
+
+
+def _group_optima(cf, c):
+    """Every training joined by a connector of c's seed group (same O1)."""
+    out = set()
+    for _, d in cf[cf.source_task == c.source_task].iterrows():
+        out.update(d.optima)
+    return sorted(out)
+
+
+def main(argv=None):
+    return cli.command(PROG, _run, argv)

@@ -1,0 +1,143 @@
+"""What every figure of the tools shares: style, axes, legend, caption, saving.
+
+Figures are meant for a paper: axis labels from labels.py, ticks at the swept
+values (log-spaced sweeps on a log axis), whole-number epoch ticks, one legend
+entry per series, and the spread (what the bars or bands show, over how many
+seeds) said once in a caption under the panels instead of in every entry.
+matplotlib is imported here only, with the non-interactive Agg backend.
+"""
+
+import os
+import sys
+import textwrap
+
+import numpy as np
+
+from . import labels
+
+__all__ = ["pyplot", "numeric", "x_axis", "y_axis", "epoch_axis", "legend", "finish", "save",
+           "integer_ticks",
+           "print_labels"]
+
+_STYLE = {
+    "figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight",
+    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "lines.markersize": 4, "errorbar.capsize": 3, "legend.frameon": False,
+}
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, with the tools' style."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update(_STYLE)
+    return plt
+
+
+def numeric(values):
+    """Whether ``values`` are numbers (a numeric axis) rather than names."""
+    try:
+        np.asarray(values, dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _log_spaced(v):
+    pos = v[v > 0]
+    return bool(pos.size > 1 and (v >= 0).all() and pos.max() / pos.min() >= 10)
+
+
+def x_axis(ax, key, values, note=None):
+    """Label the x axis of ``ax`` for swept key ``key`` and choose its scale.
+
+    Numbers spanning a decade or more get a log axis (symlog if 0 is among them);
+    up to 8 distinct values get a tick each, printed as %g.  Names get one tick
+    per value in the given order.  Returns a function value -> x position (the
+    value itself on a numeric axis, its rank for names).
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+    ax.set_xlabel(labels.axis(key, note))
+    uniq = list(dict.fromkeys(values))
+    if not numeric(uniq):
+        pos = {v: i for i, v in enumerate(uniq)}
+        ax.set_xticks(range(len(uniq)))
+        ax.set_xticklabels([str(v) for v in uniq])
+        ax.set_xlim(-0.5, len(uniq) - 0.5)
+        return lambda v: pos[v]
+    v = np.unique(np.asarray(uniq, dtype=float))
+    v = v[np.isfinite(v)]
+    if _log_spaced(v):
+        if (v == 0).any():
+            ax.set_xscale("symlog", linthresh=v[v > 0].min())
+        else:
+            ax.set_xscale("log")
+    if 0 < v.size <= 8:
+        ax.xaxis.set_major_locator(FixedLocator(v))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+    return lambda x: float(x)
+
+
+def y_axis(ax, q, note=None):
+    """Label the y axis of ``ax`` with quantity ``q`` from the table (two lines
+    when long, so it fits next to a panel of ordinary height)."""
+    ax.set_ylabel(labels.axis(q, note, wrap=40))
+
+
+def integer_ticks(axis):
+    """Whole-number ticks only on ``axis`` (ax.xaxis or ax.yaxis)."""
+    from matplotlib.ticker import MaxNLocator
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def epoch_axis(ax, name="epoch"):
+    """An x axis of epochs: whole-number ticks, labelled from the table."""
+    ax.set_xlabel(labels.axis(name))
+    integer_ticks(ax.xaxis)
+
+
+def legend(ax, **kw):
+    """A legend only when the axes hold more than one labelled series."""
+    handles, names = ax.get_legend_handles_labels()
+    if len(names) > 1:
+        ax.legend(**kw)
+
+
+def finish(fig, title=None, caption=None, width=110):
+    """Title above, caption (wrapped at ``width`` characters) below the panels,
+    and a tight layout that leaves room for both."""
+    h = fig.get_figheight()
+    top, bottom = 1.0, 0.0
+    if title:
+        fig.suptitle(title, fontsize=10)
+        top = 1.0 - 0.38 / h
+    if caption:
+        text = "\n".join(textwrap.wrap(caption, width))
+        n = text.count("\n") + 1
+        fig.text(0.01, 0.01, text, ha="left", va="bottom", fontsize=7.5, color="0.25")
+        bottom = (0.1 + 0.14 * n) / h
+    fig.tight_layout(rect=(0, bottom, 1, top))
+
+
+def print_labels(fig):
+    """Print every panel's title and axis labels on stdout (--print-labels)."""
+    for i, ax in enumerate(a for a in fig.axes if a.get_label() != "<colorbar>"):
+        one = lambda t: " ".join(t.split())  # noqa: E731 -- wrapped labels on one line
+        print(f"panel {i + 1}: x: {one(ax.get_xlabel())}; y: {one(ax.get_ylabel())}"
+              + (f"; title: {one(ax.get_title())}" if ax.get_title() else ""))
+
+
+def save(fig, out, prog, note=""):
+    """Write the figure to ``out``; an error (full disk, no such directory) ends
+    the tool with status 1 via cli.die.  Says where it went on stderr."""
+    from .cli import die
+    try:
+        fig.savefig(out)
+    except OSError as e:
+        die(f"{out}: {e.strerror or e}", 1)
+    print(f"{prog}: wrote {out}" + (f" ({note})" if note else ""), file=sys.stderr)
