@@ -11,6 +11,7 @@
 #include "wedge/data.h"
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/train.h"
 
 static void usage(FILE *f)
@@ -240,6 +241,7 @@ int wg_cli_train(int argc, char **argv)
 
     wg_data data = {0};
     wg_net net = {0};
+    wg_objective f = {0}, test = {0};
     float *theta = NULL;
     int rc = wg_data_load(&data, &c.data);
     if (rc == 0) {
@@ -247,23 +249,27 @@ int wg_cli_train(int argc, char **argv)
         c.net.in_w = data.train.w;
         c.net.in_c = data.train.c;
         c.net.classes = data.train.classes;
-        rc = wg_net_init(&net, &c.net, c.train.batch_size);
+        rc = wg_net_init(&net, &c.net, 1);
     }
+    if (rc == 0)
+        rc = wg_objective_net_train(&f, &c.net, &data.train, c.train.batch_size, c.train.l2);
+    if (rc == 0 && data.test.n > 0)
+        rc = wg_objective_net(&test, &c.net, &data.test, c.train.batch_size);
     if (rc == 0 && !(theta = wg_alloc(net.nparams, sizeof *theta, "parameters")))
         rc = WG_ENOMEM;
     if (rc == 0) {
-        wg_net_init_params(&net, theta, c.train.seed, 0);
+        f.init(f.ctx, theta, c.train.seed);
         printf("# ");
         if (c.describe)
             wg_net_describe(&net, stdout);
         else {
-            FILE *f = stdout;
+            FILE *out = stdout;
             wg_net_opts *o = &c.net;
             if (o->arch == WG_ARCH_SIMPLECNN)
-                fprintf(f, "simplecnn width %d", o->width);
+                fprintf(out, "simplecnn width %d", o->width);
             else
-                fprintf(f, "mlp %d x %d", o->depth, o->hidden);
-            fprintf(f, ", %s, dropout %g, D = %zu\n", wg_act_name(o->activation),
+                fprintf(out, "mlp %d x %d", o->depth, o->hidden);
+            fprintf(out, ", %s, dropout %g, D = %zu\n", wg_act_name(o->activation),
                     (double)o->dropout, net.nparams);
         }
         printf("# %s: %zu training / %zu test images of %dx%dx%d\n",
@@ -275,11 +281,13 @@ int wg_cli_train(int argc, char **argv)
                (unsigned long long)c.train.seed);
         printf("epoch  train_loss  train_acc  test_loss  test_acc    |theta|  seconds\n");
         fflush(stdout);
-        rc = wg_train(&net, theta, &data, &c.train, print_epoch, NULL);
+        rc = wg_train(&f, &test, theta, &c.train, print_epoch, NULL);
     }
     if (rc)
         wg_cli_report("train");
     free(theta);
+    wg_objective_free(&f);
+    wg_objective_free(&test);
     wg_net_free(&net);
     wg_data_free(&data);
     return rc ? WG_EXIT_FAIL : WG_EXIT_OK;

@@ -110,15 +110,42 @@ int wg_exec_probe_set(wg_exec *x, const wg_plan *plan, const wg_setting *s, size
     return 0;
 }
 
-int wg_exec_landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t probe_size,
-                      wg_objective *f)
+int wg_exec_landscape_batch(wg_exec *x, const wg_plan *plan, const wg_setting *s,
+                            size_t probe_size, size_t batch, wg_objective *f)
 {
     if (wg_setting_is_toy(s))
         return wg_objective_toy(f, (size_t)s->toy_dim, (size_t)s->toy_long);
     const wg_dataset *probe;
     int rc = wg_exec_probe_set(x, plan, s, probe_size, &probe);
     if (rc == 0)
-        rc = wg_objective_net(f, &s->net, probe, PROBE_BATCH);
+        rc = wg_objective_net(f, &s->net, probe, batch);
+    return rc;
+}
+
+int wg_exec_landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t probe_size,
+                      wg_objective *f)
+{
+    return wg_exec_landscape_batch(x, plan, s, probe_size, PROBE_BATCH, f);
+}
+
+int wg_exec_model(wg_exec *x, const wg_plan *plan, const wg_setting *s, wg_objective *train,
+                  wg_objective *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (wg_setting_is_toy(s))
+        return wg_objective_toy(train, (size_t)s->toy_dim, (size_t)s->toy_long);
+    const wg_data *d;
+    int rc = wg_exec_data(x, plan, s, &d);
+    if (rc == 0)
+        rc = wg_objective_net_train(train, &s->net, &d->train, s->train.batch_size,
+                                    s->train.l2);
+    if (rc == 0 && d->test.n > 0)
+        rc = wg_objective_net(test, &s->net, &d->test, s->train.batch_size);
+    if (rc) {
+        wg_objective_free(train);
+        wg_objective_free(test);
+    }
     return rc;
 }
 

@@ -1,5 +1,6 @@
-/* objective.c: L(theta) and its gradient for a network on a probe set and for the
- * toy wedge model, behind one interface.  The network objective is the mean
+/* objective.c: L(theta), its gradient, Hessian-vector products, initialisation and
+ * minibatch steps for a network on a dataset and for the toy wedge model, behind one
+ * interface.  The network objective is the mean
  * cross-entropy over the whole probe set with dropout off and no L2 (docs/METHODS.md);
  * its gradient is the exact gradient of that mean, accumulated batch by batch. */
 #include "wedge/objective.h"
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "wedge/error.h"
+#include "wedge/rng.h"
 #include "wedge/toy.h"
 
 int wg_objective_loss(const wg_objective *f, const float *theta, double *loss)
@@ -39,7 +41,8 @@ typedef struct net_ctx {
     wg_net net;
     const wg_dataset *probe;
     int *labels;
-    float *gbuf; /* one batch's gradient */
+    float *gbuf;  /* one batch's gradient */
+    double l2;    /* minibatch steps: lambda of lambda * |weights|^2 */
 } net_ctx;
 
 static int net_eval(void *ctx, const float *theta, double *loss, float *grad)
@@ -105,6 +108,89 @@ static int net_predict(void *ctx, const float *theta, int *labels)
     return 0;
 }
 
+static int net_evaluate(void *ctx, const float *theta, double *loss, double *acc)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    double total = 0.0;
+    size_t right = 0;
+    for (size_t first = 0; first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap, ok;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        wg_net_forward(net, theta, B, 0, 0, 0);
+        total += wg_net_loss(net, c->labels, B, 0, &ok);
+        right += ok;
+    }
+    *loss = total / (double)ds->n;
+    *acc = (double)right / (double)ds->n;
+    return 0;
+}
+
+static int net_probs(void *ctx, const float *theta, double *loss, double *acc, double *logp,
+                     double *probsum)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    const wg_dataset *ds = c->probe;
+    const int K = net->opts.classes;
+    double total = 0.0;
+    size_t right = 0;
+    for (size_t first = 0; first < ds->n; first += net->cap) {
+        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
+        wg_data_batch(ds, NULL, first, B, net->input, c->labels);
+        const float *logits = wg_net_forward(net, theta, B, 0, 0, 0);
+        for (size_t b = 0; b < B; b++) {
+            /* wg_softmax_xent's arithmetic, so one network's loss is the usual one */
+            const float *z = logits + b * (size_t)K;
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[k] > z[best])
+                    best = k;
+            right += best == c->labels[b];
+            double zmax = z[best], sum = 0.0;
+            for (int k = 0; k < K; k++)
+                sum += exp((double)z[k] - zmax);
+            double lse = zmax + log(sum);
+            double lp = (double)z[c->labels[b]] - lse;
+            total += -lp;
+            if (logp)
+                logp[first + b] = lp;
+            if (probsum)
+                for (int k = 0; k < K; k++)
+                    probsum[(first + b) * (size_t)K + (size_t)k] += exp((double)z[k] - lse);
+        }
+    }
+    *loss = ds->n ? total / (double)ds->n : NAN;
+    *acc = ds->n ? (double)right / (double)ds->n : NAN;
+    return 0;
+}
+
+static void net_init_point(void *ctx, float *theta, uint64_t seed)
+{
+    net_ctx *c = ctx;
+    wg_net_init_params(&c->net, theta, seed, 0);
+}
+
+static int net_batch(void *ctx, const float *theta, const uint32_t *idx, size_t B, uint64_t seed,
+                     uint64_t stream, double *loss_sum, size_t *correct, float *grad)
+{
+    net_ctx *c = ctx;
+    wg_net *net = &c->net;
+    if (B < 1 || B > net->cap)
+        return WG_FAIL(WG_EARG, "batch of %zu images for a network of capacity %zu", B,
+                       net->cap);
+    wg_data_batch(c->probe, idx, 0, B, net->input, c->labels);
+    wg_net_forward(net, theta, B, 1, seed, stream);
+    *loss_sum = wg_net_loss(net, c->labels, B, 1, correct);
+    if (!isfinite(*loss_sum))
+        return 0;
+    wg_net_backward(net, theta, grad);
+    if (c->l2 > 0.0)
+        wg_net_l2(net, theta, grad, c->l2);
+    return 0;
+}
+
 /* H V over the whole probe set: sum over batches of (B/n) * the batch mean's H V, in
  * double.  The product's buffers are reserved by the first call that needs them
  * (then kept), so a lack of memory shows on the first product, before a Lanczos run
@@ -143,9 +229,24 @@ static void net_free(void *ctx)
 int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset *probe,
                      size_t batch)
 {
+    return wg_objective_net_train(f, opts, probe, batch, 0.0);
+}
+
+int wg_objective_net_train(wg_objective *f, const wg_net_opts *opts, const wg_dataset *probe,
+                           size_t batch, double l2)
+{
     memset(f, 0, sizeof *f);
     if (probe->n == 0)
-        return WG_FAIL(WG_EARG, "empty probe set");
+        return WG_FAIL(WG_EARG, "empty data set");
+    if (!(l2 >= 0.0) || !isfinite(l2))
+        return WG_FAIL(WG_EARG, "l2 = %g must be >= 0", l2);
+    if ((size_t)probe->h * probe->w * probe->c != (size_t)opts->in_h * opts->in_w * opts->in_c ||
+        probe->h != opts->in_h || probe->c != opts->in_c)
+        return WG_FAIL(WG_EARG, "data are %dx%dx%d images but the network expects %dx%dx%d",
+                       probe->h, probe->w, probe->c, opts->in_h, opts->in_w, opts->in_c);
+    if (probe->classes > opts->classes)
+        return WG_FAIL(WG_EARG, "data have %d classes but the network outputs %d",
+                       probe->classes, opts->classes);
     if (batch > probe->n)
         batch = probe->n;
     net_ctx *c = wg_calloc(1, sizeof *c, "objective");
@@ -163,13 +264,21 @@ int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset 
         net_free(c);
         return rc;
     }
+    c->l2 = l2;
     f->dim = c->net.nparams;
     f->ctx = c;
     f->eval = net_eval;
     f->accuracy = net_accuracy;
+    f->evaluate = net_evaluate;
     f->predict = net_predict;
+    f->probs = net_probs;
     f->hvp = net_hvp;
-    f->nexamples = probe->n;
+    f->init = net_init_point;
+    f->batch = net_batch;
+    f->nexamples = f->ntrain = probe->n;
+    f->batch_cap = c->net.cap;
+    f->classes = opts->classes;
+    f->labels = probe->labels;
     f->free = net_free;
     return 0;
 }
@@ -226,6 +335,25 @@ static int toy_hvp(void *ctx, const float *theta, const float *V, size_t nv, dou
     return rc;
 }
 
+static void toy_init_point(void *ctx, float *theta, uint64_t seed)
+{
+    toy_ctx *c = ctx;
+    wg_rng g;
+    wg_rng_init(&g, seed, wg_rng_stream(WG_RNG_TOY, 0, 0, 0));
+    wg_rng_fill_normal(&g, theta, c->D);
+}
+
+/* A training step of the toy model: the full loss and gradient. */
+static int toy_batch(void *ctx, const float *theta, const uint32_t *idx, size_t B, uint64_t seed,
+                     uint64_t stream, double *loss_sum, size_t *correct, float *grad)
+{
+    (void)idx, (void)B, (void)seed, (void)stream;
+    toy_ctx *c = ctx;
+    *loss_sum = wg_toy_loss(theta, c->D, c->n, grad, c->work);
+    *correct = 0;
+    return 0;
+}
+
 static void toy_free(void *ctx)
 {
     toy_ctx *c = ctx;
@@ -253,6 +381,9 @@ int wg_objective_toy(wg_objective *f, size_t D, size_t n)
     f->ctx = c;
     f->eval = toy_eval;
     f->hvp = toy_hvp;
+    f->init = toy_init_point;
+    f->batch = toy_batch;
+    f->epoch_steps = WG_TOY_EPOCH_STEPS;
     f->free = toy_free;
     return 0;
 }

@@ -1,4 +1,5 @@
-/* subspace.c: sparse random projections and training inside their span.
+/* subspace.c: sparse random projections, a random affine subspace of an objective as
+ * an objective of its own, and training inside it (wedge's training loop on z).
  * Duplicate rows inside one column are allowed to collide (their values add); with
  * nnz << D this is rare and the column's norm is then recomputed, so every column
  * has unit norm exactly as METHODS.md asks. */
@@ -12,6 +13,7 @@
 #include "wedge/error.h"
 #include "wedge/optim.h"
 #include "wedge/rng.h"
+#include "wedge/train.h"
 
 int wg_subspace_init(wg_subspace *m, size_t D, size_t d, int nnz, uint64_t seed,
                      uint64_t stream)
@@ -90,62 +92,144 @@ void wg_subspace_grad(const wg_subspace *m, const float *g, float *gz)
     }
 }
 
-int wg_subspace_train(wg_net *net, const float *X0, const wg_subspace *m, const wg_data *data,
-                      const wg_train_opts *o, wg_epoch_stats *last)
+/* ---- the subspace as an objective ------------------------------------------------------ */
+
+typedef struct sub_ctx {
+    const wg_objective *inner;
+    const float *X0;
+    const wg_subspace *m;
+    float *theta, *g;   /* D: the point X0 + M z and the inner gradient there */
+} sub_ctx;
+
+static int sub_eval(void *ctx, const float *z, double *loss, float *gz)
 {
-    const wg_dataset *tr = &data->train;
-    const size_t D = m->D, n = tr->n, bs = o->batch_size;
-    if (D != net->nparams)
-        return WG_FAIL(WG_EARG, "subspace of dimension %zu for a net of %zu", D, net->nparams);
-    if (bs < 1 || bs > n || bs > net->cap)
-        return WG_FAIL(WG_EARG, "subspace training: batch size %zu for %zu images", bs, n);
-    float *z = wg_calloc(m->d, sizeof *z, "subspace coordinates");
-    float *gz = wg_alloc(m->d, sizeof *gz, "subspace gradient");
-    float *theta = wg_alloc(D, sizeof *theta, "parameters");
-    float *g = wg_alloc(D, sizeof *g, "gradient");
-    uint32_t *idx = wg_alloc(n, sizeof *idx, "batch order");
-    int *labels = wg_alloc(net->cap, sizeof *labels, "labels");
-    wg_optim opt = {0};
-    int rc = (!z || !gz || !theta || !g || !idx || !labels) ? WG_ENOMEM : 0;
-    if (rc == 0)
-        rc = wg_optim_init(&opt, WG_OPT_ADAM, m->d, 0.0);
-    long step = 0;
-    memset(last, 0, sizeof *last);
-    for (int epoch = 1; rc == 0 && epoch <= o->epochs; epoch++) {
-        wg_rng r;
-        wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_SHUFFLE, (uint64_t)epoch, 1, 0));
-        wg_rng_permute(&r, idx, n);
-        double loss_sum = 0.0;
-        size_t right = 0;
-        wg_subspace_point(m, X0, z, theta);
-        for (size_t first = 0; first < n; first += bs, step++) {
-            size_t B = n - first < bs ? n - first : bs, ok;
-            wg_data_batch(tr, idx + first, 0, B, net->input, labels);
-            wg_net_forward(net, theta, B, 1, o->seed, (uint64_t)step);
-            double l = wg_net_loss(net, labels, B, 1, &ok);
-            if (!isfinite(l)) {
-                rc = WG_FAIL(WG_EDIVERGED, "subspace training diverged at epoch %d", epoch);
-                break;
-            }
-            loss_sum += l;
-            right += ok;
-            wg_net_backward(net, theta, g);
-            if (o->l2 > 0.0)
-                wg_net_l2(net, theta, g, o->l2);
-            wg_subspace_grad(m, g, gz);
-            wg_optim_step(&opt, z, gz, o->lr);
-            wg_subspace_point(m, X0, z, theta);
-        }
-        if (rc)
-            break;
-        last->epoch = epoch;
-        last->train_loss = loss_sum / (double)n;
-        last->train_acc = (double)right / (double)n;
-        last->param_norm = wg_norm(theta, D);
-        if (data->test.n > 0)
-            rc = wg_evaluate(net, theta, &data->test, &last->test_loss, &last->test_acc);
+    sub_ctx *c = ctx;
+    wg_subspace_point(c->m, c->X0, z, c->theta);
+    int rc = c->inner->eval(c->inner->ctx, c->theta, loss, gz ? c->g : NULL);
+    if (rc == 0 && gz)
+        wg_subspace_grad(c->m, c->g, gz);
+    return rc;
+}
+
+static int sub_evaluate(void *ctx, const float *z, double *loss, double *acc)
+{
+    sub_ctx *c = ctx;
+    wg_subspace_point(c->m, c->X0, z, c->theta);
+    return c->inner->evaluate(c->inner->ctx, c->theta, loss, acc);
+}
+
+static int sub_batch(void *ctx, const float *z, const uint32_t *idx, size_t B, uint64_t seed,
+                     uint64_t stream, double *loss_sum, size_t *correct, float *gz)
+{
+    sub_ctx *c = ctx;
+    wg_subspace_point(c->m, c->X0, z, c->theta);
+    int rc = c->inner->batch(c->inner->ctx, c->theta, idx, B, seed, stream, loss_sum, correct,
+                             c->g);
+    if (rc == 0 && isfinite(*loss_sum))
+        wg_subspace_grad(c->m, c->g, gz);
+    return rc;
+}
+
+static void sub_free(void *ctx)
+{
+    sub_ctx *c = ctx;
+    free(c->theta);
+    free(c->g);
+    free(c);
+}
+
+int wg_objective_subspace(wg_objective *f, const wg_objective *inner, const float *X0,
+                          const wg_subspace *m)
+{
+    memset(f, 0, sizeof *f);
+    if (m->D != inner->dim)
+        return WG_FAIL(WG_EARG, "subspace of dimension %zu for an objective of %zu", m->D,
+                       inner->dim);
+    sub_ctx *c = wg_calloc(1, sizeof *c, "subspace objective");
+    if (!c)
+        return WG_ENOMEM;
+    c->inner = inner;
+    c->X0 = X0;
+    c->m = m;
+    c->theta = wg_alloc(m->D, sizeof *c->theta, "subspace point");
+    c->g = wg_alloc(m->D, sizeof *c->g, "subspace gradient");
+    if (!c->theta || !c->g) {
+        sub_free(c);
+        return WG_ENOMEM;
     }
-    wg_optim_free(&opt);
-    free(z), free(gz), free(theta), free(g), free(idx), free(labels);
+    f->dim = m->d;
+    f->ctx = c;
+    f->eval = sub_eval;
+    f->evaluate = inner->evaluate ? sub_evaluate : NULL;
+    f->batch = inner->batch ? sub_batch : NULL;
+    f->nexamples = inner->nexamples;
+    f->ntrain = inner->ntrain;
+    f->batch_cap = inner->batch_cap;
+    f->epoch_steps = inner->epoch_steps;
+    f->classes = inner->classes;
+    f->labels = inner->labels;
+    f->free = sub_free;
+    return 0;
+}
+
+typedef struct sub_train {
+    const wg_objective *inner, *test;
+    const float *X0;
+    const wg_subspace *m;
+    float *theta;
+    wg_epoch_stats *last;
+    int (*stop)(void *);
+    void *stop_user;
+} sub_train;
+
+static int sub_epoch(void *user, const wg_loop_epoch *e, const float *z, size_t d)
+{
+    (void)d;
+    sub_train *c = user;
+    wg_epoch_stats *last = c->last;
+    wg_subspace_point(c->m, c->X0, z, c->theta);
+    last->epoch = e->epoch;
+    last->train_loss = e->loss_sum / (double)e->seen;
+    last->train_acc = (double)e->correct / (double)e->seen;
+    last->param_norm = wg_norm(c->theta, c->m->D);
+    last->test_loss = last->test_acc = NAN;
+    int rc = 0;
+    if (c->test && c->test->dim > 0 && c->test->nexamples > 0)
+        rc = c->test->evaluate(c->test->ctx, c->theta, &last->test_loss, &last->test_acc);
+    if (rc == 0 && c->stop && c->stop(c->stop_user))
+        rc = WG_EINTR;
+    return rc;
+}
+
+int wg_subspace_train(const wg_objective *f, const wg_objective *test, const float *X0,
+                      const wg_subspace *m, const wg_train_opts *o, int (*stop)(void *),
+                      void *stop_user, wg_epoch_stats *last)
+{
+    memset(last, 0, sizeof *last);
+    wg_objective fz;
+    int rc = wg_objective_subspace(&fz, f, X0, m);
+    if (rc)
+        return rc;
+    float *z = wg_calloc(m->d, sizeof *z, "subspace coordinates");
+    float *theta = wg_alloc(m->D, sizeof *theta, "parameters");
+    if (!z || !theta)
+        rc = WG_ENOMEM;
+    wg_loop_opts lo = {.optimizer = WG_OPT_ADAM,
+                       .schedule = WG_SCHED_CONSTANT,
+                       .lr = o->lr,
+                       .batch_size = o->batch_size,
+                       .epochs = o->epochs,
+                       .window = 1,
+                       .seed = o->seed,
+                       .shuffle = 1};
+    sub_train c = {f, test, X0, m, theta, last, stop, stop_user};
+    wg_loop_epoch bad;
+    if (rc == 0)
+        rc = wg_loop(&fz, z, &lo, sub_epoch, &c, &bad);
+    if (rc == WG_EDIVERGED && !wg_err_code())
+        rc = WG_FAIL(WG_EDIVERGED, "subspace training diverged at epoch %d", bad.epoch);
+    wg_objective_free(&fz);
+    free(z);
+    free(theta);
     return rc;
 }

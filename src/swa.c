@@ -4,7 +4,7 @@
  * and the pre-training's streams continued; it keeps a snapshot per cycle instead
  * of per-epoch test statistics.  Evaluation keeps what an ensemble needs: log p(y)
  * of every example per network and the summed class probabilities.  Nothing here
- * knows about tasks, sweeps or files: exec.c packs wg_swa_run's doubles into a
+ * knows about tasks, sweeps or files: task_swa.c packs wg_swa_run's result into a
  * record. */
 #include "wedge/swa.h"
 
@@ -58,76 +58,58 @@ int wg_swa_schedule(const wg_swa_opts *o, size_t n, wg_schedule *s)
     return 0;
 }
 
-int wg_swa_cycles(wg_net *net, float *theta, const wg_dataset *tr, const wg_swa_opts *o,
-                  float *snaps, double *cycle_loss)
+typedef struct cycles_ctx {
+    const wg_swa_opts *o;
+    float *snaps;
+    double *cycle_loss;
+} cycles_ctx;
+
+/* After every epoch: stop if asked; at a cycle's end, the snapshot. */
+static int cycle_epoch(void *user, const wg_loop_epoch *e, const float *theta, size_t D)
+{
+    cycles_ctx *c = user;
+    const wg_swa_opts *o = c->o;
+    if (o->stop && o->stop(o->stop_user))
+        return WG_EINTR;
+    int done = e->epoch - o->first_epoch; /* epochs of the cycles so far */
+    if (done % o->cycle_epochs != 0)
+        return 0;
+    int k = done / o->cycle_epochs - 1;
+    if (!isfinite(wg_norm(theta, D)))
+        return WG_FAIL(WG_EDIVERGED, "swa diverged in cycle %d of %d (lr_max %g): "
+                       "parameters are not finite", k + 1, o->cycles, o->lr_max);
+    memcpy(c->snaps + (size_t)k * D, theta, D * sizeof *theta);
+    if (c->cycle_loss)
+        c->cycle_loss[k] = e->loss_sum / (double)e->seen;
+    return 0;
+}
+
+int wg_swa_cycles(const wg_objective *train, float *theta, const wg_swa_opts *o, float *snaps,
+                  double *cycle_loss)
 {
     wg_schedule sched;
-    int rc = wg_swa_schedule(o, tr->n, &sched);
+    int rc = wg_swa_schedule(o, train->ntrain, &sched);
     if (rc)
         return rc;
-    const size_t n = tr->n, D = net->nparams, bs = o->batch_size;
-    if (bs > n || bs > net->cap)
-        return WG_FAIL(WG_EARG, "swa: batch size %zu for %zu images and a net of capacity %zu",
-                       bs, n, net->cap);
-    if ((size_t)tr->h * tr->w * tr->c != net->in_size || tr->classes > net->opts.classes)
-        return WG_FAIL(WG_EARG, "swa: %dx%dx%d images of %d classes do not fit the network",
-                       tr->h, tr->w, tr->c, tr->classes);
-    const long spe = (long)((n + bs - 1) / bs);
-    uint32_t *idx = wg_alloc(n, sizeof *idx, "batch order");
-    int *labels = wg_alloc(net->cap, sizeof *labels, "labels");
-    float *grad = wg_alloc(D, sizeof *grad, "gradient");
-    wg_optim opt = {0};
-    if (!idx || !labels || !grad)
-        rc = WG_ENOMEM;
-    if (rc == 0)
-        rc = wg_optim_init(&opt, o->optimizer, D, o->optimizer == WG_OPT_SGD ? o->momentum : 0.0);
-    /* the pre-training's dropout streams were steps 0 .. first_epoch*spe - 1 */
-    const long step0 = (long)o->first_epoch * spe;
-    long step = 0;
-    for (int c = 0; rc == 0 && c < o->cycles; c++) {
-        double loss_sum = 0.0;
-        size_t seen = 0;
-        for (int e = 0; rc == 0 && e < o->cycle_epochs; e++) {
-            int epoch = o->first_epoch + c * o->cycle_epochs + e + 1; /* as train.c counts */
-            wg_rng r;
-            wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_SHUFFLE, (uint64_t)epoch, 0, 0));
-            wg_rng_permute(&r, idx, n);
-            for (size_t first = 0; first < n; first += bs, step++) {
-                size_t B = n - first < bs ? n - first : bs, ok;
-                wg_data_batch(tr, idx + first, 0, B, net->input, labels);
-                wg_net_forward(net, theta, B, 1, o->seed, (uint64_t)(step0 + step));
-                double l = wg_net_loss(net, labels, B, 1, &ok);
-                if (!isfinite(l)) {
-                    rc = WG_FAIL(WG_EDIVERGED,
-                                 "swa diverged in cycle %d of %d (lr_max %g): training loss is %g",
-                                 c + 1, o->cycles, o->lr_max, l / (double)B);
-                    break;
-                }
-                loss_sum += l;
-                seen += B;
-                wg_net_backward(net, theta, grad);
-                if (o->l2 > 0.0)
-                    wg_net_l2(net, theta, grad, o->l2);
-                wg_optim_step(&opt, theta, grad, wg_schedule_lr(&sched, step));
-            }
-            if (rc == 0 && o->stop && o->stop(o->stop_user))
-                rc = WG_EINTR;
-        }
-        if (rc)
-            break;
-        if (!isfinite(wg_norm(theta, D))) {
-            rc = WG_FAIL(WG_EDIVERGED, "swa diverged in cycle %d of %d (lr_max %g): "
-                         "parameters are not finite", c + 1, o->cycles, o->lr_max);
-            break;
-        }
-        memcpy(snaps + (size_t)c * D, theta, D * sizeof *theta);
-        if (cycle_loss)
-            cycle_loss[c] = loss_sum / (double)seen;
-    }
-    wg_optim_free(&opt);
-    free(idx);
-    free(labels);
-    free(grad);
+    wg_loop_opts lo = {.optimizer = o->optimizer,
+                       .momentum = o->momentum,
+                       .schedule = WG_SCHED_CYCLIC,
+                       .lr = o->lr_max,
+                       .min_ratio = o->min_ratio,
+                       .cycle_epochs = o->cycle_epochs,
+                       .batch_size = o->batch_size,
+                       .first_epoch = o->first_epoch,
+                       .epochs = o->cycles * o->cycle_epochs,
+                       .window = o->cycle_epochs,
+                       .seed = o->seed};
+    cycles_ctx c = {o, snaps, cycle_loss};
+    wg_loop_epoch bad;
+    rc = wg_loop(train, theta, &lo, cycle_epoch, &c, &bad);
+    if (rc == WG_EDIVERGED && !wg_err_code())
+        rc = WG_FAIL(WG_EDIVERGED,
+                     "swa diverged in cycle %d of %d (lr_max %g): training loss is %g",
+                     (bad.epoch - o->first_epoch - 1) / o->cycle_epochs + 1, o->cycles,
+                     o->lr_max, bad.loss);
     return rc;
 }
 
@@ -139,46 +121,6 @@ void wg_swa_average(const float *snaps, int M, size_t D, float *avg)
             s += snaps[(size_t)m * D + i];
         avg[i] = (float)(s / M);
     }
-}
-
-int wg_swa_predict(wg_net *net, const float *theta, const wg_dataset *ds, double *loss,
-                   double *acc, double *logp, double *probsum)
-{
-    const int K = net->opts.classes;
-    int *labels = wg_alloc(net->cap, sizeof *labels, "labels");
-    if (!labels)
-        return WG_ENOMEM;
-    double total = 0.0;
-    size_t right = 0;
-    for (size_t first = 0; first < ds->n; first += net->cap) {
-        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
-        wg_data_batch(ds, NULL, first, B, net->input, labels);
-        const float *logits = wg_net_forward(net, theta, B, 0, 0, 0);
-        for (size_t b = 0; b < B; b++) {
-            /* wg_softmax_xent's arithmetic, so one network's loss is the usual one */
-            const float *z = logits + b * (size_t)K;
-            int best = 0;
-            for (int k = 1; k < K; k++)
-                if (z[k] > z[best])
-                    best = k;
-            right += best == labels[b];
-            double zmax = z[best], sum = 0.0;
-            for (int k = 0; k < K; k++)
-                sum += exp((double)z[k] - zmax);
-            double lse = zmax + log(sum);
-            double lp = (double)z[labels[b]] - lse;
-            total += -lp;
-            if (logp)
-                logp[first + b] = lp;
-            if (probsum)
-                for (int k = 0; k < K; k++)
-                    probsum[(first + b) * (size_t)K + (size_t)k] += exp((double)z[k] - lse);
-        }
-    }
-    free(labels);
-    *loss = ds->n ? total / (double)ds->n : NAN;
-    *acc = ds->n ? (double)right / (double)ds->n : NAN;
-    return 0;
 }
 
 void wg_swa_ensemble(const double *logp, int M, const double *probsum, const uint8_t *y,
@@ -229,26 +171,25 @@ void wg_swa_geometry(const float *snaps, int M, size_t D, const float *origin, d
         }
 }
 
-size_t wg_swa_layout(int M, size_t off[WG_SX_PARTS])
+void wg_swa_result_free(wg_swa_result *r)
 {
-    size_t m = (size_t)M;
-    const size_t len[WG_SX_PARTS] = {4, m, m, m, m, m, m, m, 5, 5, 4, m * m, m * m, m * m};
-    size_t o = 0;
-    for (int i = 0; i < WG_SX_PARTS; i++) {
-        off[i] = o;
-        o += len[i];
-    }
-    return o;
+    if (!r)
+        return;
+    free(r->snap[0]); /* one block for the per-snapshot arrays */
+    free(r->dist);
+    memset(r, 0, sizeof *r);
 }
 
 /* Test and probe-set loss and accuracy and the norm of theta into out[5]. */
-static int measure(wg_net *net, const float *theta, const wg_dataset *test,
-                   const wg_dataset *probe, double *out)
+static int measure(const wg_objective *test, const wg_objective *probe, const float *theta,
+                   double *out)
 {
-    int rc = wg_swa_predict(net, theta, test, &out[0], &out[1], NULL, NULL);
+    int rc = test->probs(test->ctx, theta, &out[WG_SWA_TEST_LOSS], &out[WG_SWA_TEST_ACC], NULL,
+                         NULL);
     if (rc == 0)
-        rc = wg_swa_predict(net, theta, probe, &out[2], &out[3], NULL, NULL);
-    out[4] = wg_norm(theta, net->nparams);
+        rc = probe->probs(probe->ctx, theta, &out[WG_SWA_TRAIN_LOSS], &out[WG_SWA_TRAIN_ACC],
+                          NULL, NULL);
+    out[WG_SWA_NORM] = wg_norm(theta, test->dim);
     return rc;
 }
 
@@ -257,69 +198,73 @@ static int stopped(const wg_swa_opts *o)
     return o->stop && o->stop(o->stop_user);
 }
 
-int wg_swa_run(wg_net *net, const float *theta0, const wg_dataset *train,
-               const wg_dataset *probe, const wg_dataset *test, const wg_swa_opts *o,
-               double *extra)
+int wg_swa_run(const wg_objective *train, const wg_objective *probe, const wg_objective *test,
+               const float *theta0, const wg_swa_opts *o, wg_swa_result *r)
 {
+    memset(r, 0, sizeof *r);
     int rc = check_opts(o);
     if (rc)
         return rc;
-    const int M = o->cycles, K = net->opts.classes;
-    const size_t D = net->nparams, nt = test->n, np = probe->n;
-    size_t off[WG_SX_PARTS];
-    wg_swa_layout(M, off);
-    double *ex = extra;
+    if (!test->probs || !probe->probs || test->dim != train->dim || probe->dim != train->dim)
+        return WG_FAIL(WG_EARG, "swa: the objectives need softmax predictions of one network");
+    const int M = o->cycles, K = test->classes;
+    const size_t D = train->dim, nt = test->nexamples, np = probe->nexamples,
+                 m = (size_t)M, NS = WG_SWA_MEASURES + 2;
+    r->M = M;
+    r->snap[0] = wg_alloc(NS * m, sizeof(double), "swa results");
+    r->dist = wg_alloc(3 * m * m, sizeof(double), "swa results");
     float *theta = wg_alloc(D, sizeof *theta, "parameters");
-    float *snaps = wg_alloc((size_t)M, D * sizeof *snaps, "swa snapshots");
+    float *snaps = wg_alloc(m, D * sizeof *snaps, "swa snapshots");
     float *avg = wg_alloc(D, sizeof *avg, "weight average");
-    double *lp_t = wg_alloc((size_t)M, (nt ? nt : 1) * sizeof *lp_t, "test predictions");
-    double *lp_p = wg_alloc((size_t)M, (np ? np : 1) * sizeof *lp_p, "probe predictions");
+    double *lp_t = wg_alloc(m, (nt ? nt : 1) * sizeof *lp_t, "test predictions");
+    double *lp_p = wg_alloc(m, (np ? np : 1) * sizeof *lp_p, "probe predictions");
     double *ps_t = wg_calloc(nt ? nt : 1, (size_t)K * sizeof *ps_t, "test predictions");
     double *ps_p = wg_calloc(np ? np : 1, (size_t)K * sizeof *ps_p, "probe predictions");
-    if (!theta || !snaps || !avg || !lp_t || !lp_p || !ps_t || !ps_p)
+    if (!r->snap[0] || !r->dist || !theta || !snaps || !avg || !lp_t || !lp_p || !ps_t || !ps_p)
         rc = WG_ENOMEM;
+    if (rc == 0) {
+        for (size_t i = 1; i < NS; i++)
+            r->snap[i] = r->snap[0] + i * m;
+        r->cosine = r->dist + m * m;
+        r->dcosine = r->dist + 2 * m * m;
+    }
+    double *const snap_dist = r->snap[WG_SWA_MEASURES], *const cycle_loss = r->snap[NS - 1];
     if (rc == 0 && !isfinite(wg_norm(theta0, D)))
         rc = WG_FAIL(WG_EDIVERGED, "swa: the pre-trained parameters are not finite");
-    if (rc == 0) {
-        ex[off[WG_SX_HDR] + 0] = M;
-        ex[off[WG_SX_HDR] + 1] = o->lr_max;
-        ex[off[WG_SX_HDR] + 2] = o->cycle_epochs;
-        ex[off[WG_SX_HDR] + 3] = (double)D;
-        rc = measure(net, theta0, test, probe, ex + off[WG_SX_START]);
-    }
+    if (rc == 0)
+        rc = measure(test, probe, theta0, r->start);
     if (rc == 0) {
         memcpy(theta, theta0, D * sizeof *theta);
-        rc = wg_swa_cycles(net, theta, train, o, snaps, ex + off[WG_SX_CYCLE_LOSS]);
+        rc = wg_swa_cycles(train, theta, o, snaps, cycle_loss);
     }
-    for (int m = 0; rc == 0 && m < M; m++) {
-        const float *s = snaps + (size_t)m * D;
-        rc = wg_swa_predict(net, s, test, &ex[off[WG_SX_SNAP_TEST_LOSS] + (size_t)m],
-                            &ex[off[WG_SX_SNAP_TEST_ACC] + (size_t)m], lp_t + (size_t)m * nt,
-                            ps_t);
+    for (int k = 0; rc == 0 && k < M; k++) {
+        const float *s = snaps + (size_t)k * D;
+        rc = test->probs(test->ctx, s, &r->snap[WG_SWA_TEST_LOSS][k],
+                         &r->snap[WG_SWA_TEST_ACC][k], lp_t + (size_t)k * nt, ps_t);
         if (rc == 0)
-            rc = wg_swa_predict(net, s, probe, &ex[off[WG_SX_SNAP_TRAIN_LOSS] + (size_t)m],
-                                &ex[off[WG_SX_SNAP_TRAIN_ACC] + (size_t)m],
-                                lp_p + (size_t)m * np, ps_p);
+            rc = probe->probs(probe->ctx, s, &r->snap[WG_SWA_TRAIN_LOSS][k],
+                              &r->snap[WG_SWA_TRAIN_ACC][k], lp_p + (size_t)k * np, ps_p);
         double d2 = 0.0;
         for (size_t i = 0; i < D; i++) {
             double d = (double)s[i] - theta0[i];
             d2 += d * d;
         }
-        ex[off[WG_SX_SNAP_NORM] + (size_t)m] = wg_norm(s, D);
-        ex[off[WG_SX_SNAP_START_DIST] + (size_t)m] = sqrt(d2);
+        r->snap[WG_SWA_NORM][k] = wg_norm(s, D);
+        snap_dist[k] = sqrt(d2);
         if (rc == 0 && stopped(o))
             rc = WG_EINTR;
     }
     if (rc == 0) {
-        double *e = ex + off[WG_SX_ENS];
-        wg_swa_ensemble(lp_t, M, ps_t, test->labels, nt, K, &e[0], &e[1]);
-        wg_swa_ensemble(lp_p, M, ps_p, probe->labels, np, K, &e[2], &e[3]);
+        wg_swa_ensemble(lp_t, M, ps_t, test->labels, nt, K, &r->ens[WG_SWA_TEST_LOSS],
+                        &r->ens[WG_SWA_TEST_ACC]);
+        wg_swa_ensemble(lp_p, M, ps_p, probe->labels, np, K, &r->ens[WG_SWA_TRAIN_LOSS],
+                        &r->ens[WG_SWA_TRAIN_ACC]);
         wg_swa_average(snaps, M, D, avg);
-        rc = measure(net, avg, test, probe, ex + off[WG_SX_AVG]);
+        rc = measure(test, probe, avg, r->avg);
     }
     if (rc == 0) {
-        wg_swa_geometry(snaps, M, D, NULL, ex + off[WG_SX_DIST], ex + off[WG_SX_COS]);
-        wg_swa_geometry(snaps, M, D, theta0, NULL, ex + off[WG_SX_DCOS]);
+        wg_swa_geometry(snaps, M, D, NULL, r->dist, r->cosine);
+        wg_swa_geometry(snaps, M, D, theta0, NULL, r->dcosine);
     }
     free(theta), free(snaps), free(avg), free(lp_t), free(lp_p), free(ps_t), free(ps_p);
     return rc;

@@ -12,8 +12,6 @@
 #include "wedge/exec.h"
 #include "wedge/hyperplane.h"
 #include "wedge/kind.h"
-#include "wedge/net.h"
-#include "wedge/rng.h"
 #include "wedge/subspace.h"
 
 enum { V_D, V_EPOCHS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_L0, V_L1, V_RATIO,
@@ -54,31 +52,29 @@ static const wg_var VARS[NVARS] = {
 };
 #undef ONE
 
-/* Random-hyperplane optimisation of the toy model: P = P0 + M theta with P0 the toy
- * training's starting point (its seeded N(0,1) draw) or its optimum. */
-static int run_toy(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *dep,
+/* The anchor X0: the training's optimum (at: optimum) or its initialisation. */
+static int anchor(const wg_plan *plan, const wg_task *t, const wg_result *dep,
+                  const wg_objective *f, float *X0)
+{
+    if (!plan->subspace.at_optimum) {
+        f->init(f->ctx, X0, t->set.train.seed);
+        return 0;
+    }
+    size_t stride = 0;
+    const float *P = wg_train_snapshot(dep, t->probe_epoch, &stride);
+    if (!P || stride < f->dim)
+        return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
+                       t->probe_epoch);
+    memcpy(X0, P, f->dim * sizeof *X0);
+    return 0;
+}
+
+/* Random-hyperplane optimisation of the toy model (its exact optimiser). */
+static int run_toy(wg_exec *x, const wg_plan *plan, const wg_task *t, const float *P0,
                    wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_subspace_plan *sp = &plan->subspace;
-    const size_t D = (size_t)s->toy_dim;
-    float *P0 = wg_alloc(D, sizeof *P0, "toy point");
-    if (!P0)
-        return WG_ENOMEM;
-    int rc = 0;
-    if (sp->at_optimum) {
-        size_t stride = 0;
-        const float *P = wg_train_snapshot(dep, t->probe_epoch, &stride);
-        if (!P || stride < D)
-            rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
-                         t->deps[0], t->probe_epoch);
-        else
-            memcpy(P0, P, D * sizeof *P0);
-    } else {
-        wg_rng g0;
-        wg_rng_init(&g0, s->train.seed, wg_rng_stream(WG_RNG_TOY, 0, 0, 0));
-        wg_rng_fill_normal(&g0, P0, D);
-    }
     wg_hyper_opts o;
     wg_hyper_opts_default(&o);
     o.method = sp->toy_optimizer;
@@ -88,8 +84,8 @@ static int run_toy(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_r
     o.stop = x->stop;
     o.stop_user = x->stop_user;
     wg_hyper_result h;
-    if (rc == 0)
-        rc = wg_hyper_run(P0, D, (size_t)s->toy_long, (size_t)t->dir_first, &o, &h);
+    int rc = wg_hyper_run(P0, (size_t)s->toy_dim, (size_t)s->toy_long, (size_t)t->dir_first, &o,
+                          &h);
     if (!rc) rc = wg_result_put_int(r, V_D, t->dir_first);
     if (!rc) rc = wg_result_put_int(r, V_EPOCHS, h.steps);
     if (!rc) rc = wg_result_put_double(r, V_L0, h.loss_initial);
@@ -98,48 +94,27 @@ static int run_toy(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_r
     if (!rc) rc = wg_result_put_byte(r, V_OK, h.success);
     if (!rc) rc = wg_result_put_int(r, V_STEPS, h.steps);
     if (!rc) rc = wg_result_put_int(r, V_NEAR_ZERO, (int)h.near_zero);
-    free(P0);
     return rc;
 }
 
-/* Training inside a random d-dimensional subspace at the initialisation (the
- * training task's own, so d -> D recovers it) or at the trained optimum. */
-static int run_net(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *dep,
-                   wg_result *r)
+/* Minibatch training inside a random d-dimensional subspace (at the initialisation,
+ * d -> D recovers the training). */
+static int run_net(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_objective *f,
+                   const wg_objective *test, const float *X0, wg_result *r)
 {
     const wg_setting *s = &t->set;
     const wg_subspace_plan *sp = &plan->subspace;
-    wg_net net = {0};
     wg_subspace m = {0};
-    float *X0 = NULL;
-    const wg_data *data;
-    int rc = wg_net_init(&net, &s->net, s->train.batch_size);
-    if (rc == 0 && !(X0 = wg_alloc(net.nparams, sizeof *X0, "subspace anchor")))
-        rc = WG_ENOMEM;
-    if (rc == 0 && sp->at_optimum) {
-        size_t stride = 0;
-        const float *P = wg_train_snapshot(dep, t->probe_epoch, &stride);
-        if (!P || stride < net.nparams)
-            rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
-                         t->deps[0], t->probe_epoch);
-        else
-            memcpy(X0, P, net.nparams * sizeof *X0);
-    } else if (rc == 0) {
-        wg_net_init_params(&net, X0, s->train.seed, 0);
-    }
-    if (rc == 0)
-        rc = wg_exec_data(x, plan, s, &data);
-    if (rc == 0)
-        rc = wg_subspace_init(&m, net.nparams, (size_t)t->dir_first,
-                              sp->nnz < (int)net.nparams ? sp->nnz : (int)net.nparams,
-                              s->train.seed, (uint64_t)t->dir_first);
+    int rc = wg_subspace_init(&m, f->dim, (size_t)t->dir_first,
+                              sp->nnz < (int)f->dim ? sp->nnz : (int)f->dim, s->train.seed,
+                              (uint64_t)t->dir_first);
     wg_epoch_stats last;
     wg_train_opts o = s->train;
     /* Adam moves each z_j by about lr a step, so theta by about lr*sqrt(d): scale lr by
      * 1/sqrt(d) to keep the step in theta the same at every d (docs/sweep-format.md) */
     o.lr = sp->lr_ref_d > 0 ? sp->lr * sqrt((double)sp->lr_ref_d / t->dir_first) : sp->lr;
     if (rc == 0)
-        rc = wg_subspace_train(&net, X0, &m, data, &o, &last);
+        rc = wg_subspace_train(f, test, X0, &m, &o, x->stop, x->stop_user, &last);
     if (!rc) rc = wg_result_put_int(r, V_D, t->dir_first);
     if (!rc) rc = wg_result_put_int(r, V_EPOCHS, last.epoch);
     if (!rc) rc = wg_result_put_double(r, V_TRAIN_LOSS, last.train_loss);
@@ -147,16 +122,26 @@ static int run_net(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_r
     if (!rc) rc = wg_result_put_double(r, V_TEST_LOSS, last.test_loss);
     if (!rc) rc = wg_result_put_double(r, V_TEST_ACC, last.test_acc);
     wg_subspace_free(&m);
-    wg_net_free(&net);
-    free(X0);
     return rc;
 }
 
 static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *const *deps,
                wg_result *r)
 {
-    const wg_result *dep = deps ? deps[0] : NULL;
-    return wg_setting_is_toy(&t->set) ? run_toy(x, plan, t, dep, r) : run_net(x, plan, t, dep, r);
+    wg_objective f = {0}, test = {0};
+    float *X0 = NULL;
+    int rc = wg_exec_model(x, plan, &t->set, &f, &test);
+    if (rc == 0 && !(X0 = wg_alloc(f.dim, sizeof *X0, "subspace anchor")))
+        rc = WG_ENOMEM;
+    if (rc == 0)
+        rc = anchor(plan, t, deps ? deps[0] : NULL, &f, X0);
+    if (rc == 0)
+        rc = wg_setting_is_toy(&t->set) ? run_toy(x, plan, t, X0, r)
+                                        : run_net(x, plan, t, &f, &test, X0, r);
+    free(X0);
+    wg_objective_free(&f);
+    wg_objective_free(&test);
+    return rc;
 }
 
 static int enabled(const wg_plan *p) { return p->subspace.enabled; }

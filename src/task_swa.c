@@ -9,7 +9,6 @@
 #include "wedge/error.h"
 #include "wedge/exec.h"
 #include "wedge/kind.h"
-#include "wedge/net.h"
 #include "wedge/swa.h"
 
 enum { V_LR, V_CYCLES, V_CYCLE_EPOCHS,
@@ -105,24 +104,22 @@ static void attrs(const wg_plan *p, wg_att_fn put, void *ctx)
         p->swa.optimizer < 0 ? "the training's" : wg_opt_name(p->swa.optimizer), 0);
 }
 
-/* wg_swa_run's doubles into the record. */
-static int pack(const double *ex, int M, wg_result *r)
+static int pack(const wg_swa_result *w, wg_result *r)
 {
-    size_t off[WG_SX_PARTS], m = (size_t)M, mm[2] = {m, m};
-    wg_swa_layout(M, off);
+    size_t m = (size_t)w->M, mm[2] = {m, m};
     int rc = 0;
-    for (int i = 0; !rc && i < 7; i++)
-        rc = wg_result_set(r, V_SNAP_TEST_LOSS + i, WG_T_DOUBLE, 1, NULL, &m,
-                           ex + off[WG_SX_SNAP_TEST_LOSS + i], WG_T_DOUBLE);
-    for (int i = 0; !rc && i < 5; i++)
-        rc = wg_result_put_double(r, V_START_TEST_LOSS + i, ex[off[WG_SX_START] + i]);
-    for (int i = 0; !rc && i < 5; i++)
-        rc = wg_result_put_double(r, V_AVG_TEST_LOSS + i, ex[off[WG_SX_AVG] + i]);
-    for (int i = 0; !rc && i < 4; i++)
-        rc = wg_result_put_double(r, V_ENS_TEST_LOSS + i, ex[off[WG_SX_ENS] + i]);
-    if (!rc) rc = wg_result_set(r, V_DIST, WG_T_DOUBLE, 2, NULL, mm, ex + off[WG_SX_DIST], WG_T_DOUBLE);
-    if (!rc) rc = wg_result_set(r, V_COS, WG_T_DOUBLE, 2, NULL, mm, ex + off[WG_SX_COS], WG_T_DOUBLE);
-    if (!rc) rc = wg_result_set(r, V_DCOS, WG_T_DOUBLE, 2, NULL, mm, ex + off[WG_SX_DCOS], WG_T_DOUBLE);
+    for (int i = 0; !rc && i < WG_SWA_MEASURES + 2; i++)
+        rc = wg_result_set(r, V_SNAP_TEST_LOSS + i, WG_T_DOUBLE, 1, NULL, &m, w->snap[i],
+                           WG_T_DOUBLE);
+    for (int i = 0; !rc && i < WG_SWA_MEASURES; i++)
+        rc = wg_result_put_double(r, V_START_TEST_LOSS + i, w->start[i]);
+    for (int i = 0; !rc && i < WG_SWA_MEASURES; i++)
+        rc = wg_result_put_double(r, V_AVG_TEST_LOSS + i, w->avg[i]);
+    for (int i = 0; !rc && i < WG_SWA_MEASURES - 1; i++)
+        rc = wg_result_put_double(r, V_ENS_TEST_LOSS + i, w->ens[i]);
+    if (!rc) rc = wg_result_set(r, V_DIST, WG_T_DOUBLE, 2, NULL, mm, w->dist, WG_T_DOUBLE);
+    if (!rc) rc = wg_result_set(r, V_COS, WG_T_DOUBLE, 2, NULL, mm, w->cosine, WG_T_DOUBLE);
+    if (!rc) rc = wg_result_set(r, V_DCOS, WG_T_DOUBLE, 2, NULL, mm, w->dcosine, WG_T_DOUBLE);
     return rc;
 }
 
@@ -134,19 +131,16 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
 {
     const wg_setting *s = &t->set;
     const wg_swa_plan *sp = &plan->swa;
-    wg_net net = {0};
-    const wg_dataset *probe = NULL;
-    const wg_data *data = NULL;
+    wg_objective f = {0}, test = {0}, probe = {0};
+    wg_swa_result w = {0};
     size_t stride = 0;
     const float *P0 = wg_train_snapshot(deps ? deps[0] : NULL, t->probe_epoch, &stride);
-    int rc = wg_net_init(&net, &s->net, s->train.batch_size);
-    if (rc == 0 && (!P0 || stride < net.nparams))
+    int rc = wg_exec_model(x, plan, s, &f, &test);
+    if (rc == 0 && (!P0 || stride < f.dim))
         rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
                      t->probe_epoch);
     if (rc == 0)
-        rc = wg_exec_data(x, plan, s, &data);
-    if (rc == 0)
-        rc = wg_exec_probe_set(x, plan, s, sp->probe_size, &probe);
+        rc = wg_exec_landscape_batch(x, plan, s, sp->probe_size, s->train.batch_size, &probe);
     wg_swa_opts o;
     wg_swa_opts_default(&o);
     o.cycles = sp->cycles;
@@ -161,16 +155,14 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     o.first_epoch = t->probe_epoch;
     o.stop = x->stop;
     o.stop_user = x->stop_user;
-    size_t off[WG_SX_PARTS];
-    double *ex = NULL;
-    if (rc == 0 && !(ex = wg_calloc(wg_swa_layout(o.cycles, off), sizeof *ex, "swa results")))
-        rc = WG_ENOMEM;
     if (rc == 0)
-        rc = wg_swa_run(&net, P0, &data->train, probe, &data->test, &o, ex);
+        rc = wg_swa_run(&f, &probe, &test, P0, &o, &w);
     if (rc == 0) /* a failed or diverged row keeps no half-made numbers */
-        rc = pack(ex, o.cycles, r);
-    free(ex);
-    wg_net_free(&net);
+        rc = pack(&w, r);
+    wg_swa_result_free(&w);
+    wg_objective_free(&f);
+    wg_objective_free(&test);
+    wg_objective_free(&probe);
     return rc;
 }
 

@@ -1,9 +1,9 @@
 /* task_train.c: the train kind.  A training task trains the setting's model from its
- * seeded initialisation and keeps statistics of every epoch and the parameters at
- * the snapshot epochs (which probes read).  Networks train on minibatches of their
- * data (src/train.c); the toy wedge model has no data: an epoch is 100 Adam steps on
- * L_toy, its loss is L at the epoch's end, and the record also counts the final
- * point's near-zero coordinates (docs/METHODS.md). */
+ * seeded initialisation (src/train.c) and keeps statistics of every epoch and the
+ * parameters at the snapshot epochs (which probes read).  Networks train on
+ * minibatches of their data; the toy wedge model has none: an epoch is
+ * WG_TOY_EPOCH_STEPS full-gradient steps, its loss is L at the epoch's end, and the
+ * record also counts the final point's near-zero coordinates (docs/METHODS.md). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +11,12 @@
 #include "wedge/error.h"
 #include "wedge/exec.h"
 #include "wedge/kind.h"
-#include "wedge/net.h"
-#include "wedge/optim.h"
-#include "wedge/rng.h"
 #include "wedge/toy.h"
 #include "wedge/train.h"
 
 enum { V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_NORM, V_SNAP_EPOCH, V_PARAMS,
        V_NEAR_ZERO, NVARS };
 
-/* Toy training: steps of the optimiser per epoch. */
-#define TOY_STEPS_PER_EPOCH 100
 /* Near-zero coordinates: |P_j| <= NEAR_ZERO_REL |P| / sqrt(D) (docs/METHODS.md). */
 #define NEAR_ZERO_REL 1e-3
 
@@ -98,8 +93,9 @@ static void rec_trim(rec *c, wg_result *r)
 }
 
 /* One epoch's statistics and, at a snapshot epoch, the parameters. */
-static int rec_epoch(rec *c, const wg_epoch_stats *st, const float *theta, size_t n)
+static int on_epoch(void *user, const wg_epoch_stats *st, const float *theta, size_t n)
 {
+    rec *c = user;
     int e = st->epoch - 1;
     c->stat[0][e] = st->train_loss;
     c->stat[1][e] = st->train_acc;
@@ -115,87 +111,32 @@ static int rec_epoch(rec *c, const wg_epoch_stats *st, const float *theta, size_
     return wg_exec_stopped(c->x) ? WG_EINTR : 0;
 }
 
-static int on_epoch(void *user, const wg_epoch_stats *st, const float *theta, size_t n)
-{
-    return rec_epoch(user, st, theta, n);
-}
-
-static int run_net(wg_exec *x, const wg_plan *plan, const wg_task *t, wg_result *r)
-{
-    const wg_setting *s = &t->set;
-    wg_net net = {0};
-    float *theta = NULL;
-    const wg_data *data;
-    rec c;
-    int rc = wg_net_init(&net, &s->net, s->train.batch_size);
-    if (rc == 0)
-        rc = rec_init(&c, r, s, net.nparams, x);
-    if (rc == 0)
-        rc = wg_exec_data(x, plan, s, &data);
-    if (rc == 0 && !(theta = wg_alloc(net.nparams, sizeof *theta, "parameters")))
-        rc = WG_ENOMEM;
-    if (rc == 0) {
-        wg_net_init_params(&net, theta, s->train.seed, 0);
-        rc = wg_train(&net, theta, data, &s->train, on_epoch, &c);
-    }
-    if (r->slots[V_PARAMS].set)
-        rec_trim(&c, r);
-    free(theta);
-    wg_net_free(&net);
-    return rc;
-}
-
-static int run_toy(wg_exec *x, const wg_task *t, wg_result *r)
-{
-    const wg_setting *s = &t->set;
-    const size_t D = (size_t)s->toy_dim;
-    rec c;
-    int rc = rec_init(&c, r, s, D, x);
-    wg_objective f = {0};
-    wg_optim opt = {0};
-    float *P = wg_alloc(D, sizeof *P, "toy point"), *g = wg_alloc(D, sizeof *g, "toy gradient");
-    if (!P || !g)
-        rc = WG_ENOMEM;
-    if (rc == 0)
-        rc = wg_objective_toy(&f, D, (size_t)s->toy_long);
-    if (rc == 0)
-        rc = wg_optim_init(&opt, s->train.optimizer, D, s->train.momentum);
-    if (rc == 0) {
-        wg_rng g0;
-        wg_rng_init(&g0, s->train.seed, wg_rng_stream(WG_RNG_TOY, 0, 0, 0));
-        wg_rng_fill_normal(&g0, P, D);
-    }
-    for (int e = 1; rc == 0 && e <= s->train.epochs; e++) {
-        double L = 0.0;
-        for (int k = 0; rc == 0 && k < TOY_STEPS_PER_EPOCH; k++) {
-            rc = wg_objective_grad(&f, P, &L, g);
-            if (rc == 0)
-                wg_optim_step(&opt, P, g, s->train.lr);
-        }
-        if (rc == 0)
-            rc = wg_objective_loss(&f, P, &L);
-        if (rc)
-            break;
-        wg_epoch_stats st = {.epoch = e, .train_loss = L, .train_acc = NAN, .test_loss = NAN,
-                             .test_acc = NAN, .param_norm = wg_norm(P, D)};
-        rc = rec_epoch(&c, &st, P, D);
-    }
-    if (rc == 0)
-        rc = wg_result_put_int(r, V_NEAR_ZERO, (int)wg_toy_short_dirs(P, D, NEAR_ZERO_REL));
-    if (r->slots[V_PARAMS].set)
-        rec_trim(&c, r);
-    wg_objective_free(&f);
-    wg_optim_free(&opt);
-    free(P);
-    free(g);
-    return rc;
-}
-
 static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *const *deps,
                wg_result *r)
 {
     (void)deps;
-    return wg_setting_is_toy(&t->set) ? run_toy(x, t, r) : run_net(x, plan, t, r);
+    const wg_setting *s = &t->set;
+    wg_objective f = {0}, test = {0};
+    float *theta = NULL;
+    rec c;
+    int rc = wg_exec_model(x, plan, s, &f, &test);
+    if (rc == 0)
+        rc = rec_init(&c, r, s, f.dim, x);
+    if (rc == 0 && !(theta = wg_alloc(f.dim, sizeof *theta, "parameters")))
+        rc = WG_ENOMEM;
+    if (rc == 0) {
+        f.init(f.ctx, theta, s->train.seed);
+        rc = wg_train(&f, &test, theta, &s->train, on_epoch, &c);
+    }
+    if (rc == 0 && wg_setting_is_toy(s)) /* the toy model's short directions */
+        rc = wg_result_put_int(r, V_NEAR_ZERO,
+                               (int)wg_toy_short_dirs(theta, f.dim, NEAR_ZERO_REL));
+    if (r->slots[V_PARAMS].set)
+        rec_trim(&c, r);
+    free(theta);
+    wg_objective_free(&f);
+    wg_objective_free(&test);
+    return rc;
 }
 
 static int enabled(const wg_plan *p)

@@ -1,7 +1,9 @@
-/* train.c: the minibatch training loop and full-split evaluation.
- * Every random choice is keyed by opts->seed: the batch order of epoch e is
- * stream (SHUFFLE, e), dropout masks of step s are stream s, so two runs with the
- * same options are bitwise identical on any machine with the same BLAS kernels. */
+/* train.c: wedge's one training loop (wg_loop) and the training experiment on top
+ * of it.  Every random choice is keyed by the seed: the batch order of epoch e is
+ * stream (SHUFFLE, e, shuffle), the dropout masks of step s are stream
+ * (first_epoch * steps per epoch + s), so two runs with the same options are bitwise
+ * identical on any machine with the same BLAS kernels, and a loop that continues
+ * another (SWA after training) continues its streams. */
 #include "wedge/train.h"
 
 #include <math.h>
@@ -42,50 +44,21 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int wg_evaluate(wg_net *net, const float *theta, const wg_dataset *ds, double *loss,
-                double *acc)
+static int check_loop(const wg_objective *f, const wg_loop_opts *o)
 {
-    int *labels = wg_alloc(net->cap, sizeof *labels, "labels");
-    if (!labels)
-        return WG_ENOMEM;
-    double total = 0.0;
-    size_t right = 0;
-    for (size_t first = 0; first < ds->n; first += net->cap) {
-        size_t B = ds->n - first < net->cap ? ds->n - first : net->cap, ok;
-        wg_data_batch(ds, NULL, first, B, net->input, labels);
-        wg_net_forward(net, theta, B, 0, 0, 0);
-        total += wg_net_loss(net, labels, B, 0, &ok);
-        right += ok;
-    }
-    free(labels);
-    *loss = ds->n ? total / (double)ds->n : NAN;
-    *acc = ds->n ? (double)right / (double)ds->n : NAN;
-    return 0;
-}
-
-static int check(const wg_net *net, const wg_data *data, const wg_train_opts *o)
-{
-    const wg_dataset *tr = &data->train;
-    if (tr->n == 0)
-        return WG_FAIL(WG_EARG, "empty training set");
-    if ((size_t)tr->h * tr->w * tr->c != net->in_size || tr->h != net->opts.in_h ||
-        tr->c != net->opts.in_c)
-        return WG_FAIL(WG_EARG, "data are %dx%dx%d images but the network expects %dx%dx%d",
-                       tr->h, tr->w, tr->c, net->opts.in_h, net->opts.in_w, net->opts.in_c);
-    if (tr->classes > net->opts.classes)
-        return WG_FAIL(WG_EARG, "data have %d classes but the network outputs %d",
-                       tr->classes, net->opts.classes);
-    if (o->batch_size < 1 || o->batch_size > tr->n)
+    if (!f->batch)
+        return WG_FAIL(WG_EARG, "this objective cannot be trained (no minibatch steps)");
+    if (f->ntrain > 0 && (o->batch_size < 1 || o->batch_size > f->ntrain))
         return WG_FAIL(WG_EARG, "batch size %zu must be in [1, %zu] (the training set size)",
-                       o->batch_size, tr->n);
-    if (o->batch_size > net->cap)
+                       o->batch_size, f->ntrain);
+    if (f->ntrain > 0 && o->batch_size > f->batch_cap)
         return WG_FAIL(WG_EARG, "batch size %zu exceeds the network's capacity %zu",
-                       o->batch_size, net->cap);
+                       o->batch_size, f->batch_cap);
+    if (f->ntrain == 0 && f->epoch_steps < 1)
+        return WG_FAIL(WG_EARG, "an objective without examples needs epoch_steps >= 1");
     if (!(o->lr > 0.0) || !isfinite(o->lr))
         return WG_FAIL(WG_EARG, "learning rate %g must be positive", o->lr);
-    if (!(o->l2 >= 0.0) || !isfinite(o->l2))
-        return WG_FAIL(WG_EARG, "l2 = %g must be >= 0", o->l2);
-    if (o->epochs < 0)
+    if (o->epochs < 0 || o->first_epoch < 0)
         return WG_FAIL(WG_EARG, "epochs = %d must be >= 0", o->epochs);
     if (o->schedule == WG_SCHED_CYCLIC &&
         (!(o->cycle_epochs > 0.0) || !(o->min_ratio > 0.0 && o->min_ratio <= 1.0)))
@@ -93,69 +66,117 @@ static int check(const wg_net *net, const wg_data *data, const wg_train_opts *o)
     return 0;
 }
 
-int wg_train(wg_net *net, float *theta, const wg_data *data, const wg_train_opts *o,
-             wg_epoch_fn fn, void *user)
+int wg_loop(const wg_objective *f, float *theta, const wg_loop_opts *o, wg_loop_fn fn,
+            void *user, wg_loop_epoch *bad)
 {
-    int rc = check(net, data, o);
+    int rc = check_loop(f, o);
     if (rc)
         return rc;
-    const wg_dataset *tr = &data->train;
-    const size_t n = tr->n, D = net->nparams, bs = o->batch_size;
-    const long steps_per_epoch = (long)((n + bs - 1) / bs);
+    const size_t n = f->ntrain, D = f->dim, bs = n ? o->batch_size : 1;
+    const long spe = n ? (long)((n + bs - 1) / bs) : (long)f->epoch_steps;
+    const int window = o->window > 0 ? o->window : 1;
     wg_optim opt;
-    uint32_t *idx = wg_alloc(n, sizeof *idx, "batch order");
-    int *labels = wg_alloc(net->cap, sizeof *labels, "labels");
+    uint32_t *idx = n ? wg_alloc(n, sizeof *idx, "batch order") : NULL;
     float *grad = wg_alloc(D, sizeof *grad, "gradient");
     rc = wg_optim_init(&opt, o->optimizer, D, o->optimizer == WG_OPT_SGD ? o->momentum : 0.0);
-    if (!idx || !labels || !grad)
+    if ((n && !idx) || !grad)
         rc = WG_ENOMEM;
     wg_schedule sched = {o->schedule, o->lr, o->min_ratio,
-                         (long)llround(o->cycle_epochs * (double)steps_per_epoch)};
+                         (long)llround(o->cycle_epochs * (double)spe)};
+    const long step0 = (long)o->first_epoch * spe;
+    wg_loop_epoch rep = {0};
     long step = 0;
-    for (int epoch = 1; rc == 0 && epoch <= o->epochs; epoch++) {
-        double t0 = now(), loss_sum = 0.0;
-        size_t right = 0;
-        wg_rng r;
-        wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_SHUFFLE, (uint64_t)epoch, 0, 0));
-        wg_rng_permute(&r, idx, n);
-        for (size_t first = 0; first < n; first += bs, step++) {
-            size_t B = n - first < bs ? n - first : bs, ok;
-            wg_data_batch(tr, idx + first, 0, B, net->input, labels);
-            wg_net_forward(net, theta, B, 1, o->seed, (uint64_t)step);
-            double l = wg_net_loss(net, labels, B, 1, &ok);
+    for (int e = 0; rc == 0 && e < o->epochs; e++) {
+        const int epoch = o->first_epoch + e + 1;
+        if (n) {
+            wg_rng r;
+            wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_SHUFFLE, (uint64_t)epoch, o->shuffle, 0));
+            wg_rng_permute(&r, idx, n);
+        }
+        for (long k = 0; k < spe; k++, step++) {
+            size_t first = (size_t)k * bs, B = n ? (n - first < bs ? n - first : bs) : 1, ok = 0;
+            double l = 0.0;
+            rc = f->batch(f->ctx, theta, n ? idx + first : NULL, B, o->seed,
+                          (uint64_t)(step0 + step), &l, &ok, grad);
+            if (rc)
+                break;
             if (!isfinite(l)) {
-                rc = WG_FAIL(WG_EDIVERGED, "diverged at epoch %d, step %ld: training loss is %g",
-                             epoch, step, l / (double)B);
+                if (bad)
+                    *bad = (wg_loop_epoch){.epoch = epoch, .step = step, .loss = l / (double)B};
+                rc = WG_EDIVERGED;
                 break;
             }
-            loss_sum += l;
-            right += ok;
-            wg_net_backward(net, theta, grad);
-            if (o->l2 > 0.0)
-                wg_net_l2(net, theta, grad, o->l2);
+            rep.loss_sum += l;
+            rep.correct += ok;
+            rep.seen += B;
             wg_optim_step(&opt, theta, grad, wg_schedule_lr(&sched, step));
         }
         if (rc)
             break;
-        wg_epoch_stats s = {.epoch = epoch,
-                            .train_loss = loss_sum / (double)n,
-                            .train_acc = (double)right / (double)n,
-                            .param_norm = wg_norm(theta, D)};
-        if (!isfinite(s.param_norm)) {
-            rc = WG_FAIL(WG_EDIVERGED, "diverged in epoch %d: parameters are not finite", epoch);
-            break;
-        }
-        if (data->test.n > 0)
-            rc = wg_evaluate(net, theta, &data->test, &s.test_loss, &s.test_acc);
-        else
-            s.test_loss = s.test_acc = NAN;
-        s.seconds = now() - t0;
-        if (rc == 0 && fn)
-            rc = fn(user, &s, theta, D);
+        rep.epoch = epoch;
+        rep.step = step;
+        if (fn)
+            rc = fn(user, &rep, theta, D);
+        if ((e + 1) % window == 0)
+            rep.loss_sum = 0.0, rep.correct = rep.seen = 0;
     }
     wg_optim_free(&opt);
     free(idx);
-    free(labels);
     free(grad);
+    return rc;
+}
+
+typedef struct train_ctx {
+    const wg_objective *f, *test;
+    wg_epoch_fn fn;
+    void *user;
+    double t0;
+} train_ctx;
+
+static int train_epoch(void *user, const wg_loop_epoch *e, const float *theta, size_t D)
+{
+    train_ctx *c = user;
+    wg_epoch_stats s = {.epoch = e->epoch, .param_norm = wg_norm(theta, D)};
+    int rc = 0;
+    if (c->f->ntrain) {
+        s.train_loss = e->loss_sum / (double)e->seen;
+        s.train_acc = (double)e->correct / (double)e->seen;
+    } else { /* no examples: the loss at the epoch's end */
+        rc = wg_objective_loss(c->f, theta, &s.train_loss);
+        s.train_acc = NAN;
+    }
+    if (rc == 0 && !isfinite(s.param_norm))
+        rc = WG_FAIL(WG_EDIVERGED, "diverged in epoch %d: parameters are not finite", e->epoch);
+    s.test_loss = s.test_acc = NAN;
+    if (rc == 0 && c->test && c->test->dim > 0 && c->test->nexamples > 0)
+        rc = c->test->evaluate(c->test->ctx, theta, &s.test_loss, &s.test_acc);
+    s.seconds = now() - c->t0;
+    if (rc == 0 && c->fn)
+        rc = c->fn(c->user, &s, theta, D);
+    c->t0 = now();
+    return rc;
+}
+
+int wg_train(const wg_objective *f, const wg_objective *test, float *theta,
+             const wg_train_opts *o, wg_epoch_fn fn, void *user)
+{
+    if (!(o->l2 >= 0.0) || !isfinite(o->l2))
+        return WG_FAIL(WG_EARG, "l2 = %g must be >= 0", o->l2);
+    wg_loop_opts lo = {.optimizer = o->optimizer,
+                       .momentum = o->momentum,
+                       .schedule = o->schedule,
+                       .lr = o->lr,
+                       .min_ratio = o->min_ratio,
+                       .cycle_epochs = o->cycle_epochs,
+                       .batch_size = o->batch_size,
+                       .epochs = o->epochs,
+                       .window = 1,
+                       .seed = o->seed};
+    train_ctx c = {f, test, fn, user, now()};
+    wg_loop_epoch bad;
+    int rc = wg_loop(f, theta, &lo, train_epoch, &c, &bad);
+    if (rc == WG_EDIVERGED && !wg_err_code())
+        rc = WG_FAIL(WG_EDIVERGED, "diverged at epoch %d, step %ld: training loss is %g",
+                     bad.epoch, bad.step, bad.loss);
     return rc;
 }

@@ -52,6 +52,16 @@ int wg_exec_probe_set(wg_exec *x, const wg_plan *plan, const wg_setting *s, size
  * training images (docs/METHODS.md), or the toy wedge model. */
 int wg_exec_landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t probe_size,
                       wg_objective *f);
+/* The same evaluated in batches of `batch` images (a float forward pass of a batch
+ * is not bitwise the same as of another batch size). */
+int wg_exec_landscape_batch(wg_exec *x, const wg_plan *plan, const wg_setting *s,
+                            size_t probe_size, size_t batch, wg_objective *f);
+/* The setting's model for training: minibatch steps over the training split (batches
+ * of train.batch_size with the setting's L2) into *train, and the test split,
+ * evaluated in batches of the same size, into *test; the toy wedge model has no data:
+ * itself, and a zeroed test objective. */
+int wg_exec_model(wg_exec *x, const wg_plan *plan, const wg_setting *s, wg_objective *train,
+                  wg_objective *test);
 /* The model on the test split (for test loss and predictions); a zeroed objective
  * (dim 0) for a model without data. */
 int wg_exec_test(wg_exec *x, const wg_plan *plan, const wg_setting *s, wg_objective *f);

@@ -11,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wedge/data.h"
-#include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/train.h"
 
 typedef struct wg_subspace {
@@ -32,10 +31,18 @@ void wg_subspace_point(const wg_subspace *m, const float *X0, const float *z, fl
 /* gz = M^T g. */
 void wg_subspace_grad(const wg_subspace *m, const float *g, float *gz);
 
-/* Train z from 0 (Adam, minibatches, dropout and L2 as `opts` says) for
- * opts->epochs epochs, theta = X0 + M z; report the final epoch's statistics in
- * *last (test loss/accuracy on data->test).  0, WG_EDIVERGED, or an error. */
-int wg_subspace_train(wg_net *net, const float *X0, const wg_subspace *m, const wg_data *data,
-                      const wg_train_opts *opts, wg_epoch_stats *last);
+/* The objective z -> inner(X0 + M z) in dimension d: loss, gradient M^T g, evaluation
+ * and minibatch steps of inner (borrowed, as are X0 and m: they must outlive f). */
+int wg_objective_subspace(wg_objective *f, const wg_objective *inner, const float *X0,
+                          const wg_subspace *m);
+
+/* Train z from 0 inside the subspace of objective f (Adam at the constant rate
+ * opts->lr, minibatches of opts->batch_size, opts->epochs epochs; f carries dropout and
+ * L2), theta = X0 + M z; report the final epoch's statistics in *last (test loss and
+ * accuracy of `test` at theta, NaN without one).  stop (may be NULL) is asked after
+ * every epoch: nonzero gives WG_EINTR.  0, WG_EDIVERGED, or an error. */
+int wg_subspace_train(const wg_objective *f, const wg_objective *test, const float *X0,
+                      const wg_subspace *m, const wg_train_opts *opts, int (*stop)(void *),
+                      void *stop_user, wg_epoch_stats *last);
 
 #endif

@@ -21,8 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wedge/data.h"
-#include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/optim.h"
 
 #define WG_SWA_MAX_CYCLES 64
@@ -48,32 +47,24 @@ void wg_swa_opts_default(wg_swa_opts *o);
  * cycles of cycle_epochs * ceil(n / batch_size) steps.  0 or WG_EARG. */
 int wg_swa_schedule(const wg_swa_opts *o, size_t n, wg_schedule *s);
 
-/* Run the M cycles from theta (updated in place: it ends at the last snapshot) on
- * train, minibatches with dropout on.  snaps[M*D] receives theta at the end of
- * every cycle; cycle_loss[M] (may be NULL) the mean minibatch loss of every cycle
- * (without L2).  0, WG_EARG (options, or data that do not fit the net: net->cap
- * must be >= batch_size), WG_EDIVERGED (a loss or the parameters not finite),
- * WG_EINTR, WG_ENOMEM. */
-int wg_swa_cycles(wg_net *net, float *theta, const wg_dataset *train, const wg_swa_opts *o,
-                  float *snaps, double *cycle_loss);
+/* Run the M cycles from theta (updated in place: it ends at the last snapshot) with
+ * minibatch steps of `train` (dropout on, its L2; wg_objective_net_train with a
+ * batch of o->batch_size and o->l2).  snaps[M*D] receives theta at the end of every
+ * cycle; cycle_loss[M] (may be NULL) the mean minibatch loss of every cycle (without
+ * L2).  0, WG_EARG, WG_EDIVERGED (a loss or the parameters not finite), WG_EINTR,
+ * WG_ENOMEM. */
+int wg_swa_cycles(const wg_objective *train, float *theta, const wg_swa_opts *o, float *snaps,
+                  double *cycle_loss);
 
 /* avg[D] = the mean of the M snapshots snaps[M*D], accumulated in double (so M
  * identical snapshots average to themselves bit for bit). */
 void wg_swa_average(const float *snaps, int M, size_t D, float *avg);
 
-/* The softmax predictions of theta on ds (dropout off, batches of net->cap): mean
- * cross-entropy *loss and *acc (argmax, first maximum on ties, as wg_net_loss);
- * logp[n] (may be NULL) receives log p(y_i) of every example; probsum[n*K] (may
- * be NULL) has the probabilities p_k(x_i) ADDED to it.  Sums are taken over the
- * examples in order in double.  0 or WG_ENOMEM. */
-int wg_swa_predict(wg_net *net, const float *theta, const wg_dataset *ds, double *loss,
-                   double *acc, double *logp, double *probsum);
-
 /* The averaged predictions of M networks on n examples with labels y: from their
  * log p(y_i) (logp[m*n + i], network m) and the summed probabilities probsum[n*K]:
  * *loss = mean of -log((1/M) sum_m p_m(y_i)) (a log-sum-exp, so no underflow),
  * *acc = fraction with argmax_k probsum (first maximum) = y_i.  With M = 1 it
- * equals wg_swa_predict's loss and accuracy bit for bit. */
+ * equals the objective's probs() loss and accuracy bit for bit. */
 void wg_swa_ensemble(const double *logp, int M, const double *probsum, const uint8_t *y,
                      size_t n, int K, double *loss, double *acc);
 
@@ -84,26 +75,31 @@ void wg_swa_ensemble(const double *logp, int M, const double *probsum, const uin
 void wg_swa_geometry(const float *snaps, int M, size_t D, const float *origin, double *dist,
                      double *cosine);
 
-/* The whole probe as a task record's extra doubles (wg_swa_layout's parts):
- *   HDR       [M, lr_max, cycle_epochs, D]
- *   SNAP_*    per snapshot (M each): test loss, test accuracy, probe-set ("train")
- *             loss, accuracy, |theta_i|, |theta_i - theta0|, the cycle's mean
- *             minibatch loss
- *   START     theta0:  [test loss, test acc, train loss, train acc, |theta0|]
- *   AVG       the weight average: the same five
- *   ENS       the averaged predictions: [test loss, test acc, train loss, train acc]
- *   DIST, COS, DCOS (M*M each): |theta_i - theta_j|, cos(theta_i, theta_j), and the
- *             cosines of the displacements theta_i - theta0 */
-enum { WG_SX_HDR, WG_SX_SNAP_TEST_LOSS, WG_SX_SNAP_TEST_ACC, WG_SX_SNAP_TRAIN_LOSS,
-       WG_SX_SNAP_TRAIN_ACC, WG_SX_SNAP_NORM, WG_SX_SNAP_START_DIST, WG_SX_CYCLE_LOSS,
-       WG_SX_START, WG_SX_AVG, WG_SX_ENS, WG_SX_DIST, WG_SX_COS, WG_SX_DCOS, WG_SX_PARTS };
-size_t wg_swa_layout(int M, size_t off[WG_SX_PARTS]);
+/* Measurements of a network: [test loss, test accuracy, probe-set ("train") loss,
+ * probe-set accuracy, |theta|] (the averaged predictions have no norm). */
+enum { WG_SWA_TEST_LOSS, WG_SWA_TEST_ACC, WG_SWA_TRAIN_LOSS, WG_SWA_TRAIN_ACC, WG_SWA_NORM,
+       WG_SWA_MEASURES };
 
-/* Run the probe from theta0: the cycles on `train`, every evaluation on `test` and
- * on `probe` (a subset of the training split; either may have n = 0, giving NaN),
- * the results into extra[wg_swa_layout(o->cycles)].  Errors as wg_swa_cycles. */
-int wg_swa_run(wg_net *net, const float *theta0, const wg_dataset *train,
-               const wg_dataset *probe, const wg_dataset *test, const wg_swa_opts *o,
-               double *extra);
+/* The whole probe. */
+typedef struct wg_swa_result {
+    int M;
+    /* per snapshot (M each): the five measures in WG_SWA_* order, then
+     * |theta_i - theta0| and the cycle's mean minibatch loss */
+    double *snap[WG_SWA_MEASURES + 2];
+    double start[WG_SWA_MEASURES];  /* theta0 */
+    double avg[WG_SWA_MEASURES];    /* the weight average */
+    double ens[WG_SWA_MEASURES - 1];/* the averaged predictions */
+    double *dist, *cosine, *dcosine;/* M x M: |theta_i - theta_j|, cos(theta_i, theta_j),
+                                       and the cosines of theta_i - theta0 */
+} wg_swa_result;
+
+void wg_swa_result_free(wg_swa_result *r);
+
+/* Run the probe from theta0: the cycles with `train`'s minibatch steps, every
+ * evaluation on `test` and on `probe` (objectives with softmax predictions over the
+ * test split and a subset of the training split).  Errors as wg_swa_cycles; r is
+ * always safe to free. */
+int wg_swa_run(const wg_objective *train, const wg_objective *probe, const wg_objective *test,
+               const float *theta0, const wg_swa_opts *o, wg_swa_result *r);
 
 #endif

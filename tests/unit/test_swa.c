@@ -3,12 +3,12 @@
  *
  * Weight averaging of identical snapshots is the identity bit for bit, and of
  * different ones the coordinate mean; the averaged predictions of one network are
- * its own (bitwise against wg_swa_predict, to 1e-12 against wg_evaluate), and of
+ * its own (bitwise against the objective's probs(), to 1e-12 against its evaluate()), and of
  * two a direct -log((p1 + p2)/2); the cycles' schedule starts every cycle at
  * lr_max and ends it at lr_max*min_ratio, linearly in between; distances and
  * cosines match a direct computation; the cycles are deterministic and, with
  * plain SGD at a constant rate, exactly the training run continued (so the random
- * streams continue the training's); a whole probe fills its layout, stops when
+ * streams continue the training's); a whole probe fills its result, stops when
  * asked and reports divergence; and the sweep loader expands and refuses swa
  * probes as docs/sweep-format.md says. */
 #include <math.h>
@@ -25,6 +25,7 @@
 #include "wedge/data.h"
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/rng.h"
 #include "wedge/swa.h"
 #include "wedge/sweep.h"
@@ -43,9 +44,9 @@ static void synthetic(wg_data *d, size_t ntrain, size_t ntest)
     assert_int_equal(wg_data_load(d, &o), 0);
 }
 
-/* A small MLP (12x12 inputs, one hidden layer of 16, dropout 0.3) and its initial
- * parameters (caller frees). */
-static float *small_net(wg_net *net, size_t cap, uint64_t seed)
+/* A small MLP (12x12 inputs, one hidden layer of 16, dropout 0.3) on ds in batches of
+ * cap, and its initial parameters (caller frees). */
+static float *small_net(wg_objective *f, const wg_dataset *ds, size_t cap, uint64_t seed)
 {
     wg_net_opts no;
     wg_net_opts_default(&no);
@@ -54,10 +55,10 @@ static float *small_net(wg_net *net, size_t cap, uint64_t seed)
     no.hidden = 16;
     no.in_h = no.in_w = 12;
     no.dropout = 0.3f;
-    assert_int_equal(wg_net_init(net, &no, cap), 0);
-    float *theta = malloc(net->nparams * sizeof *theta);
+    assert_int_equal(wg_objective_net(f, &no, ds, cap), 0);
+    float *theta = malloc(f->dim * sizeof *theta);
     assert_non_null(theta);
-    wg_net_init_params(net, theta, seed, 0);
+    f->init(f->ctx, theta, seed);
     return theta;
 }
 
@@ -105,20 +106,20 @@ static void test_swa_averaged_predictions_of_one_network_are_its_own(void **stat
     (void)state;
     wg_data d;
     synthetic(&d, 300, 157); /* 157: the last batch of 64 is partial */
-    wg_net net;
-    float *theta = small_net(&net, 64, 3);
+    wg_objective net;
+    float *theta = small_net(&net, &d.test, 64, 3);
     const size_t n = d.test.n;
-    const int K = net.opts.classes;
+    const int K = net.classes;
     double *logp = malloc(n * sizeof *logp), *ps = calloc(n * (size_t)K, sizeof *ps);
     assert_non_null(logp);
     assert_non_null(ps);
     double loss, acc, eloss, eacc, wloss, wacc;
-    assert_int_equal(wg_swa_predict(&net, theta, &d.test, &loss, &acc, logp, ps), 0);
+    assert_int_equal(net.probs(net.ctx, theta, &loss, &acc, logp, ps), 0);
     wg_swa_ensemble(logp, 1, ps, d.test.labels, n, K, &eloss, &eacc);
     assert_memory_equal(&eloss, &loss, sizeof loss);
     assert_memory_equal(&eacc, &acc, sizeof acc);
     /* the usual evaluation (per-batch sums, so equal to rounding) */
-    assert_int_equal(wg_evaluate(&net, theta, &d.test, &wloss, &wacc), 0);
+    assert_int_equal(net.evaluate(net.ctx, theta, &wloss, &wacc), 0);
     assert_rel(loss, wloss, 1e-12);
     assert_true(acc == wacc);
     for (size_t i = 0; i < n; i++) {
@@ -129,7 +130,7 @@ static void test_swa_averaged_predictions_of_one_network_are_its_own(void **stat
         assert_true(fabs(exp(logp[i]) - ps[i * (size_t)K + d.test.labels[i]]) < 1e-12);
     }
     free(logp), free(ps), free(theta);
-    wg_net_free(&net);
+    wg_objective_free(&net);
     wg_data_free(&d);
 }
 
@@ -138,22 +139,22 @@ static void test_swa_averaged_predictions_of_two_networks(void **state)
     (void)state;
     wg_data d;
     synthetic(&d, 300, 100);
-    wg_net net;
-    float *a = small_net(&net, 64, 3), *b = malloc(net.nparams * sizeof *b);
+    wg_objective net;
+    float *a = small_net(&net, &d.test, 64, 3), *b = malloc(net.dim * sizeof *b);
     assert_non_null(b);
-    wg_net_init_params(&net, b, 4, 0);
-    for (size_t i = 0; i < net.nparams; i++) /* sharper predictions: a loss well above 0 */
+    net.init(net.ctx, b, 4);
+    for (size_t i = 0; i < net.dim; i++) /* sharper predictions: a loss well above 0 */
         a[i] *= 3.0f, b[i] *= 3.0f;
     const size_t n = d.test.n;
-    const int K = net.opts.classes;
+    const int K = net.classes;
     double *logp = malloc(2 * n * sizeof *logp), *ps = calloc(n * (size_t)K, sizeof *ps);
     double *pa = calloc(n * (size_t)K, sizeof *pa), *pb = calloc(n * (size_t)K, sizeof *pb);
     assert_true(logp && ps && pa && pb);
     double l, acc, el, eacc, l2, acc2;
-    assert_int_equal(wg_swa_predict(&net, a, &d.test, &l, &acc, logp, ps), 0);
-    assert_int_equal(wg_swa_predict(&net, b, &d.test, &l, &acc, logp + n, ps), 0);
-    assert_int_equal(wg_swa_predict(&net, a, &d.test, &l, &acc, NULL, pa), 0);
-    assert_int_equal(wg_swa_predict(&net, b, &d.test, &l, &acc, NULL, pb), 0);
+    assert_int_equal(net.probs(net.ctx, a, &l, &acc, logp, ps), 0);
+    assert_int_equal(net.probs(net.ctx, b, &l, &acc, logp + n, ps), 0);
+    assert_int_equal(net.probs(net.ctx, a, &l, &acc, NULL, pa), 0);
+    assert_int_equal(net.probs(net.ctx, b, &l, &acc, NULL, pb), 0);
     wg_swa_ensemble(logp, 2, ps, d.test.labels, n, K, &el, &eacc);
     double want = 0.0;
     size_t right = 0;
@@ -171,13 +172,13 @@ static void test_swa_averaged_predictions_of_two_networks(void **state)
     /* the same network twice averages to itself (to rounding of log 2) */
     memcpy(logp + n, logp, n * sizeof *logp);
     memset(ps, 0, n * (size_t)K * sizeof *ps);
-    assert_int_equal(wg_swa_predict(&net, a, &d.test, &l, &acc, NULL, ps), 0);
-    assert_int_equal(wg_swa_predict(&net, a, &d.test, &l2, &acc2, NULL, ps), 0);
+    assert_int_equal(net.probs(net.ctx, a, &l, &acc, NULL, ps), 0);
+    assert_int_equal(net.probs(net.ctx, a, &l2, &acc2, NULL, ps), 0);
     wg_swa_ensemble(logp, 2, ps, d.test.labels, n, K, &el, &eacc);
     assert_rel(el, l, 1e-12);
     assert_true(eacc == acc);
     free(logp), free(ps), free(pa), free(pb), free(a), free(b);
-    wg_net_free(&net);
+    wg_objective_free(&net);
     wg_data_free(&d);
 }
 
@@ -284,9 +285,9 @@ static void test_swa_cycles_are_deterministic(void **state)
     (void)state;
     wg_data d;
     synthetic(&d, 300, 100);
-    wg_net net;
-    float *theta0 = small_net(&net, 32, 9);
-    const size_t D = net.nparams;
+    wg_objective net;
+    float *theta0 = small_net(&net, &d.train, 32, 9);
+    const size_t D = net.dim;
     wg_swa_opts o;
     cycle_opts(&o);
     float *t1 = malloc(D * sizeof *t1), *t2 = malloc(D * sizeof *t2);
@@ -295,8 +296,8 @@ static void test_swa_cycles_are_deterministic(void **state)
     assert_true(t1 && t2 && s1 && s2);
     memcpy(t1, theta0, D * sizeof *t1);
     memcpy(t2, theta0, D * sizeof *t2);
-    assert_int_equal(wg_swa_cycles(&net, t1, &d.train, &o, s1, l1), 0);
-    assert_int_equal(wg_swa_cycles(&net, t2, &d.train, &o, s2, l2), 0);
+    assert_int_equal(wg_swa_cycles(&net, t1, &o, s1, l1), 0);
+    assert_int_equal(wg_swa_cycles(&net, t2, &o, s2, l2), 0);
     assert_memory_equal(s1, s2, 3 * D * sizeof *s1);
     assert_memory_equal(l1, l2, sizeof l1);
     assert_memory_equal(t1, s1 + 2 * D, D * sizeof *t1); /* theta ends at the last snapshot */
@@ -306,7 +307,7 @@ static void test_swa_cycles_are_deterministic(void **state)
     assert_memory_not_equal(s1, s1 + D, D * sizeof *s1);
     assert_memory_not_equal(s1, theta0, D * sizeof *s1);
     free(t1), free(t2), free(s1), free(s2), free(theta0);
-    wg_net_free(&net);
+    wg_objective_free(&net);
     wg_data_free(&d);
 }
 
@@ -318,9 +319,9 @@ static void test_swa_cycles_continue_the_training_streams(void **state)
     (void)state;
     wg_data d;
     synthetic(&d, 300, 50);
-    wg_net net;
-    float *a = small_net(&net, 32, 7);
-    const size_t D = net.nparams;
+    wg_objective net;
+    float *a = small_net(&net, &d.train, 32, 7);
+    const size_t D = net.dim;
     float *b = malloc(D * sizeof *b), *snaps = malloc(2 * D * sizeof *snaps);
     assert_true(b && snaps);
     memcpy(b, a, D * sizeof *b);
@@ -332,9 +333,9 @@ static void test_swa_cycles_continue_the_training_streams(void **state)
     to.batch_size = 32;
     to.seed = 13;
     to.epochs = 4;
-    assert_int_equal(wg_train(&net, a, &d, &to, NULL, NULL), 0);
+    assert_int_equal(wg_train(&net, NULL, a, &to, NULL, NULL), 0);
     to.epochs = 2;
-    assert_int_equal(wg_train(&net, b, &d, &to, NULL, NULL), 0);
+    assert_int_equal(wg_train(&net, NULL, b, &to, NULL, NULL), 0);
     float *c = malloc(D * sizeof *c);
     assert_non_null(c);
     memcpy(c, b, D * sizeof *c);
@@ -348,14 +349,14 @@ static void test_swa_cycles_continue_the_training_streams(void **state)
     o.batch_size = 32;
     o.seed = 13;
     o.first_epoch = 2;
-    assert_int_equal(wg_swa_cycles(&net, b, &d.train, &o, snaps, NULL), 0);
+    assert_int_equal(wg_swa_cycles(&net, b, &o, snaps, NULL), 0);
     assert_memory_equal(snaps + D, a, D * sizeof *a);
     /* starting the streams anywhere else gives another point */
     o.first_epoch = 0;
-    assert_int_equal(wg_swa_cycles(&net, c, &d.train, &o, snaps, NULL), 0);
+    assert_int_equal(wg_swa_cycles(&net, c, &o, snaps, NULL), 0);
     assert_memory_not_equal(snaps + D, a, D * sizeof *a);
     free(a), free(b), free(c), free(snaps);
-    wg_net_free(&net);
+    wg_objective_free(&net);
     wg_data_free(&d);
 }
 
@@ -365,57 +366,67 @@ static int stop_now(void *user)
     return ++*calls >= 2;
 }
 
-static void test_swa_run_fills_the_layout(void **state)
+static void test_swa_run_fills_its_result(void **state)
 {
     (void)state;
     wg_data d;
     synthetic(&d, 300, 120);
-    wg_dataset probe = d.train; /* the whole training split as the probe set */
-    wg_net net;
-    float *theta0 = small_net(&net, 32, 9);
+    wg_objective train, probe, test;
+    float *theta0 = small_net(&train, &d.train, 32, 9); /* the whole split as the probe set */
+    free(small_net(&probe, &d.train, 32, 9));
+    free(small_net(&test, &d.test, 32, 9));
     wg_swa_opts o;
     cycle_opts(&o);
-    size_t off[WG_SX_PARTS], n = wg_swa_layout(3, off);
-    assert_int_equal(n, 4 + 7 * 3 + 5 + 5 + 4 + 3 * 9);
-    double *ex = malloc(n * sizeof *ex), *ex2 = malloc(n * sizeof *ex2);
-    assert_true(ex && ex2);
-    assert_int_equal(wg_swa_run(&net, theta0, &d.train, &probe, &d.test, &o, ex), 0);
-    assert_int_equal(wg_swa_run(&net, theta0, &d.train, &probe, &d.test, &o, ex2), 0);
-    assert_memory_equal(ex, ex2, n * sizeof *ex); /* a pure function of its inputs */
-    assert_true(ex[0] == 3 && ex[1] == 1e-2 && ex[2] == 1 && ex[3] == (double)net.nparams);
-    for (size_t i = 4; i < n; i++)
-        assert_true(isfinite(ex[i]));
-    for (int p = WG_SX_SNAP_TEST_ACC; p <= WG_SX_SNAP_TRAIN_ACC; p += 2)
+    wg_swa_result r, r2;
+    assert_int_equal(wg_swa_run(&train, &probe, &test, theta0, &o, &r), 0);
+    assert_int_equal(wg_swa_run(&train, &probe, &test, theta0, &o, &r2), 0);
+    /* a pure function of its inputs */
+    for (int i = 0; i < WG_SWA_MEASURES + 2; i++)
+        assert_memory_equal(r.snap[i], r2.snap[i], 3 * sizeof(double));
+    assert_memory_equal(r.dist, r2.dist, 9 * sizeof(double));
+    assert_memory_equal(r.avg, r2.avg, sizeof r.avg);
+    assert_memory_equal(r.ens, r2.ens, sizeof r.ens);
+    assert_int_equal(r.M, 3);
+    for (int i = 0; i < WG_SWA_MEASURES + 2; i++)
         for (int m = 0; m < 3; m++)
-            assert_true(ex[off[p] + m] >= 0.0 && ex[off[p] + m] <= 1.0);
+            assert_true(isfinite(r.snap[i][m]));
+    for (int i = 0; i < WG_SWA_MEASURES; i++)
+        assert_true(isfinite(r.avg[i]) && isfinite(r.start[i]));
+    for (int p = WG_SWA_TEST_ACC; p <= WG_SWA_TRAIN_ACC; p += 2)
+        for (int m = 0; m < 3; m++)
+            assert_true(r.snap[p][m] >= 0.0 && r.snap[p][m] <= 1.0);
     /* the start row is theta0's own evaluation */
     double l, acc;
-    assert_int_equal(wg_swa_predict(&net, theta0, &d.test, &l, &acc, NULL, NULL), 0);
-    assert_true(ex[off[WG_SX_START]] == l && ex[off[WG_SX_START] + 1] == acc);
-    assert_rel(ex[off[WG_SX_START] + 4], wg_norm(theta0, net.nparams), 1e-15);
+    assert_int_equal(test.probs(test.ctx, theta0, &l, &acc, NULL, NULL), 0);
+    assert_true(r.start[WG_SWA_TEST_LOSS] == l && r.start[WG_SWA_TEST_ACC] == acc);
+    assert_rel(r.start[WG_SWA_NORM], wg_norm(theta0, train.dim), 1e-15);
     for (int a = 0; a < 3; a++) {
-        assert_true(ex[off[WG_SX_DIST] + 4 * (size_t)a] == 0.0);
-        assert_true(ex[off[WG_SX_SNAP_START_DIST] + a] > 0.0);
+        assert_true(r.dist[4 * (size_t)a] == 0.0);
+        assert_true(r.snap[WG_SWA_MEASURES][a] > 0.0);
         for (int b = 0; b < 3; b++)
-            assert_true(ex[off[WG_SX_DIST] + 3 * (size_t)a + b] ==
-                        ex[off[WG_SX_DIST] + 3 * (size_t)b + a]);
+            assert_true(r.dist[3 * (size_t)a + b] == r.dist[3 * (size_t)b + a]);
     }
+    wg_swa_result_free(&r);
+    wg_swa_result_free(&r2);
     /* a stop request abandons the probe */
     int calls = 0;
     o.stop = stop_now;
     o.stop_user = &calls;
-    assert_int_equal(wg_swa_run(&net, theta0, &d.train, &probe, &d.test, &o, ex), WG_EINTR);
+    assert_int_equal(wg_swa_run(&train, &probe, &test, theta0, &o, &r), WG_EINTR);
     assert_int_equal(calls, 2);
+    wg_swa_result_free(&r);
     /* an absurd rate diverges, and says in which cycle */
     o.stop = NULL;
     o.lr_max = 1e37;
     wg_err_clear();
-    assert_int_equal(wg_swa_run(&net, theta0, &d.train, &probe, &d.test, &o, ex),
-                     WG_EDIVERGED);
+    assert_int_equal(wg_swa_run(&train, &probe, &test, theta0, &o, &r), WG_EDIVERGED);
     assert_non_null(strstr(wg_err_msg(), "cycle"));
     wg_err_clear();
-    free(ex), free(ex2), free(theta0);
-    wg_net_free(&net);
+    wg_swa_result_free(&r);
+    free(theta0);
+    wg_objective_free(&train);
+    wg_objective_free(&probe);
+    wg_objective_free(&test);
     wg_data_free(&d);
 }
 
@@ -504,7 +515,7 @@ int main(void)
         cmocka_unit_test(test_swa_geometry_matches_a_direct_computation),
         cmocka_unit_test(test_swa_cycles_are_deterministic),
         cmocka_unit_test(test_swa_cycles_continue_the_training_streams),
-        cmocka_unit_test(test_swa_run_fills_the_layout),
+        cmocka_unit_test(test_swa_run_fills_its_result),
         cmocka_unit_test(test_swa_plan_expands_one_task_per_training_and_rate),
         cmocka_unit_test(test_swa_plan_refuses_bad_options),
     };

@@ -14,6 +14,7 @@
 #include "wedge/data.h"
 #include "wedge/error.h"
 #include "wedge/net.h"
+#include "wedge/objective.h"
 #include "wedge/train.h"
 
 typedef struct record {
@@ -43,12 +44,14 @@ static void synthetic(wg_data *d, size_t ntrain)
 static float *train_once(const wg_net_opts *no, const wg_train_opts *to, const wg_data *d,
                          int *rc, record *rec)
 {
-    wg_net net;
-    assert_int_equal(wg_net_init(&net, no, to->batch_size), 0);
-    float *theta = malloc(net.nparams * sizeof *theta);
-    wg_net_init_params(&net, theta, to->seed, 0);
-    *rc = wg_train(&net, theta, d, to, on_epoch, rec);
-    wg_net_free(&net);
+    wg_objective f, test;
+    assert_int_equal(wg_objective_net_train(&f, no, &d->train, to->batch_size, to->l2), 0);
+    assert_int_equal(wg_objective_net(&test, no, &d->test, to->batch_size), 0);
+    float *theta = malloc(f.dim * sizeof *theta);
+    f.init(f.ctx, theta, to->seed);
+    *rc = wg_train(&f, &test, theta, to, on_epoch, rec);
+    wg_objective_free(&f);
+    wg_objective_free(&test);
     return theta;
 }
 
@@ -145,31 +148,97 @@ static void test_train_rejects_bad_options(void **state)
     wg_net_opts no;
     wg_train_opts to;
     small_opts(&no, &to);
-    wg_net net;
-    assert_int_equal(wg_net_init(&net, &no, 512), 0);
-    float *theta = calloc(net.nparams, sizeof *theta);
+    wg_objective f;
+    assert_int_equal(wg_objective_net_train(&f, &no, &d.train, 100, 0.0), 0);
+    float *theta = calloc(f.dim, sizeof *theta);
     to.batch_size = 101; /* larger than the data */
     wg_err_clear();
-    assert_int_equal(wg_train(&net, theta, &d, &to, NULL, NULL), WG_EARG);
+    assert_int_equal(wg_train(&f, NULL, theta, &to, NULL, NULL), WG_EARG);
     assert_non_null(strstr(wg_err_msg(), "batch size"));
     to.batch_size = 10;
     to.lr = -1;
     wg_err_clear();
-    assert_int_equal(wg_train(&net, theta, &d, &to, NULL, NULL), WG_EARG);
+    assert_int_equal(wg_train(&f, NULL, theta, &to, NULL, NULL), WG_EARG);
     to.lr = 1e-3;
     to.l2 = NAN;
     wg_err_clear();
-    assert_int_equal(wg_train(&net, theta, &d, &to, NULL, NULL), WG_EARG);
-    wg_net_free(&net);
+    assert_int_equal(wg_train(&f, NULL, theta, &to, NULL, NULL), WG_EARG);
+    wg_objective_free(&f);
+    /* an objective whose network does not fit the data is refused at construction */
     no.in_h = no.in_w = 28; /* data are 12x12 */
-    assert_int_equal(wg_net_init(&net, &no, 16), 0);
-    to.l2 = 0;
     wg_err_clear();
-    assert_int_equal(wg_train(&net, theta, &d, &to, NULL, NULL), WG_EARG);
+    assert_int_equal(wg_objective_net_train(&f, &no, &d.train, 16, 0.0), WG_EARG);
     assert_non_null(strstr(wg_err_msg(), "12x12x1"));
     wg_err_clear();
-    wg_net_free(&net);
     free(theta);
+    wg_data_free(&d);
+}
+
+/* The toy model trains through the same loop: an epoch is WG_TOY_EPOCH_STEPS full
+ * steps, its loss the loss at the epoch's end, and it falls. */
+static void test_train_toy_model_epochs_are_full_steps(void **state)
+{
+    (void)state;
+    wg_objective f;
+    assert_int_equal(wg_objective_toy(&f, 50, 10), 0);
+    float *theta = malloc(50 * sizeof *theta);
+    f.init(f.ctx, theta, 3);
+    double L0;
+    assert_int_equal(wg_objective_loss(&f, theta, &L0), 0);
+    wg_train_opts to;
+    wg_train_opts_default(&to);
+    to.epochs = 3;
+    to.lr = 0.05;
+    record r = {0};
+    assert_int_equal(wg_train(&f, NULL, theta, &to, on_epoch, &r), 0);
+    assert_int_equal(r.epochs, 3);
+    double L;
+    assert_int_equal(wg_objective_loss(&f, theta, &L), 0);
+    assert_true(r.last.train_loss == L);
+    assert_true(L < 0.5 * L0);
+    assert_true(isnan(r.last.train_acc) && isnan(r.last.test_loss));
+    free(theta);
+    wg_objective_free(&f);
+}
+
+/* The loop's reports sum over windows of epochs: two epochs in one window report the
+ * examples of both, and the next window starts from zero. */
+typedef struct win_rec {
+    size_t seen[4];
+    int n;
+} win_rec;
+
+static int on_window(void *user, const wg_loop_epoch *e, const float *theta, size_t dim)
+{
+    (void)theta, (void)dim;
+    win_rec *w = user;
+    w->seen[w->n++] = e->seen;
+    return 0;
+}
+
+static void test_train_loop_windows_sum_epochs(void **state)
+{
+    (void)state;
+    wg_data d;
+    synthetic(&d, 100);
+    wg_net_opts no;
+    wg_train_opts to;
+    small_opts(&no, &to);
+    wg_objective f;
+    assert_int_equal(wg_objective_net_train(&f, &no, &d.train, 32, 0.0), 0);
+    float *theta = malloc(f.dim * sizeof *theta);
+    f.init(f.ctx, theta, 1);
+    wg_loop_opts lo = {.optimizer = WG_OPT_ADAM, .lr = 1e-3, .batch_size = 32, .epochs = 4,
+                       .window = 2, .seed = 1};
+    win_rec w = {0};
+    assert_int_equal(wg_loop(&f, theta, &lo, on_window, &w, NULL), 0);
+    assert_int_equal(w.n, 4);
+    assert_int_equal(w.seen[0], 100);
+    assert_int_equal(w.seen[1], 200);
+    assert_int_equal(w.seen[2], 100);
+    assert_int_equal(w.seen[3], 200);
+    free(theta);
+    wg_objective_free(&f);
     wg_data_free(&d);
 }
 
@@ -256,6 +325,8 @@ int main(void)
         cmocka_unit_test(test_train_reports_every_epoch_and_stops_on_request),
         cmocka_unit_test(test_train_divergence_is_reported),
         cmocka_unit_test(test_train_rejects_bad_options),
+        cmocka_unit_test(test_train_toy_model_epochs_are_full_steps),
+        cmocka_unit_test(test_train_loop_windows_sum_epochs),
         cmocka_unit_test(test_train_l2_shrinks_weights),
         cmocka_unit_test(test_train_sgd_cyclic_learns),
         cmocka_unit_test(test_train_learns_fashion_mnist),
