@@ -18,6 +18,7 @@ int wg_cli_train(int argc, char **argv);
 int wg_cli_run(int argc, char **argv);
 int wg_cli_expand(int argc, char **argv);
 int wg_cli_status(int argc, char **argv);
+int wg_cli_schema(int argc, char **argv);
 
 /* Parse a whole string as a number within [lo, hi]; on failure print
  * "wedge OPT: ..." to stderr and return WG_EARG. */

@@ -152,9 +152,10 @@ int wg_cli_run(int argc, char **argv)
         fprintf(stderr, "wedge run: MPI_Init failed\n");
         return WG_EXIT_FAIL;
     }
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    /* errors come back to us (WG_MPI checks each call and ends the job cleanly) */
+    WG_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    WG_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     wg_cli_threads(threads);
 
     /* rank 0 reads the file; everyone gets its text and builds the same plan */
@@ -168,7 +169,7 @@ int wg_cli_run(int argc, char **argv)
             fprintf(stderr, "%s\n", wg_err_msg());
         len = rc ? -1 : (long)plan.text_len;
     }
-    MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    WG_MPI(MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD));
     if (len < 0) {
         wg_plan_free(&plan);
         MPI_Finalize();
@@ -176,9 +177,11 @@ int wg_cli_run(int argc, char **argv)
     }
     if (rank != 0) {
         char *text = malloc((size_t)len + 1);
-        if (!text)
+        if (!text) {
+            fprintf(stderr, "wedge run (rank %d): out of memory for the sweep text\n", rank);
             MPI_Abort(MPI_COMM_WORLD, WG_EXIT_FAIL);
-        MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+        }
+        WG_MPI(MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD));
         rc = wg_sweep_parse(&plan, text, (size_t)len, sweep_path);
         free(text);
         if (rc) { /* cannot happen unless ranks run different builds */
@@ -186,7 +189,7 @@ int wg_cli_run(int argc, char **argv)
             MPI_Abort(MPI_COMM_WORLD, WG_EXIT_FAIL);
         }
     } else {
-        MPI_Bcast(plan.text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+        WG_MPI(MPI_Bcast(plan.text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD));
     }
     ro.output = out ? out : plan.output;
     ro.command = command;

@@ -16,3 +16,14 @@ const wg_kind *wg_kind_get(int kind)
 {
     return kind >= 0 && kind < WG_TASK_KINDS ? KINDS[kind] : NULL;
 }
+
+int wg_kind_enabled(const wg_plan *p, int kind)
+{
+    return kind == WG_TASK_TRAIN || (kind > 0 && kind < WG_TASK_KINDS && p->enabled[kind]);
+}
+
+const char *wg_task_kind_name(wg_task_kind k)
+{
+    const wg_kind *kd = wg_kind_get((int)k);
+    return kd ? kd->name : "?";
+}

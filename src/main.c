@@ -19,7 +19,8 @@ static void usage(FILE *f)
             "             ranks train) into one NetCDF file\n"
             "  expand     validate a sweep and print its tasks without running them\n"
             "  status     done/failed/pending tasks of a sweep's output file\n"
-            "  train      train one network and print per-epoch statistics\n"
+            "  train      train one model and print per-epoch statistics\n"
+            "  schema     the settings, task kinds, options and output variables\n"
             "\n"
             "  wedge COMMAND --help    options of a command\n"
             "  wedge --version         print the version\n"
@@ -51,6 +52,8 @@ int main(int argc, char **argv)
         return wg_cli_expand(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return wg_cli_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "schema") == 0)
+        return wg_cli_schema(argc - 1, argv + 1);
     fprintf(stderr, "wedge: unknown command '%s' (try 'wedge --help')\n", cmd);
     return WG_EXIT_USAGE;
 }

@@ -62,7 +62,7 @@ void wg_net_opts_default(wg_net_opts *o)
     o->classes = 10;
 }
 
-static const char *arch_names[] = {"simplecnn", "mlp", "toy"};
+static const char *arch_names[] = {"simplecnn", "mlp"};
 static const char *act_names[] = {"tanh", "relu"};
 static const char *dropout_where_names[] = {"dense", "all"};
 
@@ -86,13 +86,13 @@ static int parse_name(const char *s, const char *const *names, int n, int *out,
 int wg_arch_parse(const char *s, wg_arch *out)
 {
     int v = 0;
-    int rc = parse_name(s, arch_names, 3, &v, "architecture");
+    int rc = parse_name(s, arch_names, 2, &v, "architecture");
     if (rc == 0)
         *out = (wg_arch)v;
     return rc;
 }
 
-const char *wg_arch_name(wg_arch a) { return (unsigned)a < 3 ? arch_names[a] : "?"; }
+const char *wg_arch_name(wg_arch a) { return (unsigned)a < 2 ? arch_names[a] : "?"; }
 
 int wg_act_parse(const char *s, wg_act *out)
 {

@@ -40,6 +40,36 @@ typedef struct done_msg {
     char message[WG_MSG_LEN];
 } done_msg;
 
+void wg_mpi_must(int e, const char *what, const char *file, int line)
+{
+    if (e == MPI_SUCCESS)
+        return;
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0, rank = -1;
+    MPI_Error_string(e, msg, &len);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fprintf(stderr, "wedge: rank %d: %s failed (%s:%d): %s; ending the job\n", rank, what, file,
+            line, msg);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    _exit(1); /* MPI_Abort does not return; if it did, this rank must not go on */
+}
+
+/* An allocation the run cannot do without: on failure the job ends, naming the rank. */
+static void *must_alloc(size_t n, size_t size, const char *what)
+{
+    void *p = wg_calloc(n ? n : 1, size ? size : 1, what);
+    if (!p) {
+        int rank = -1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        fprintf(stderr, "wedge: rank %d: %s; ending the job\n", rank, wg_err_msg());
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+        _exit(1);
+    }
+    return p;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -102,7 +132,7 @@ static int stop_seen(worker *w)
     if (!w->stop_since) {
         int flag = 0;
         if (w->rank != 0)
-            MPI_Iprobe(0, TAG_STOP, w->comm, &flag, MPI_STATUS_IGNORE);
+            WG_MPI(MPI_Iprobe(0, TAG_STOP, w->comm, &flag, MPI_STATUS_IGNORE));
         if (flag || wg_stop_requested)
             w->stop_since = now();
     }
@@ -171,18 +201,23 @@ static void worker_loop(worker *w)
     for (;;) {
         MPI_Status st;
         int flag = 0;
-        MPI_Iprobe(0, MPI_ANY_TAG, w->comm, &flag, &st);
+        WG_MPI(MPI_Iprobe(0, MPI_ANY_TAG, w->comm, &flag, &st));
         if (!flag) {
             backoff(&level);
             continue;
         }
         level = 0;
         if (st.MPI_TAG == TAG_STOP) {
-            MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, w->comm, MPI_STATUS_IGNORE);
+            WG_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, w->comm, MPI_STATUS_IGNORE));
             return;
         }
-        int64_t id;
-        MPI_Recv(&id, 1, MPI_INT64_T, 0, TAG_TASK, w->comm, MPI_STATUS_IGNORE);
+        int64_t id = -1;
+        WG_MPI(MPI_Recv(&id, 1, MPI_INT64_T, 0, TAG_TASK, w->comm, MPI_STATUS_IGNORE));
+        if (id < 0 || (uint64_t)id >= w->plan->ntasks) { /* never run a task not received */
+            fprintf(stderr, "wedge: rank %d: received task id %lld outside the plan's %zu "
+                    "tasks; ending the job\n", w->rank, (long long)id, w->plan->ntasks);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
         done_msg d;
         if (stop_seen(w)) { /* a queued task after a stop is not started */
             memset(&d, 0, sizeof d);
@@ -191,7 +226,7 @@ static void worker_loop(worker *w)
         } else {
             run_one(w, (size_t)id, &d);
         }
-        MPI_Send(&d, (int)sizeof d, MPI_BYTE, 0, TAG_DONE, w->comm);
+        WG_MPI(MPI_Send(&d, (int)sizeof d, MPI_BYTE, 0, TAG_DONE, w->comm));
     }
 }
 
@@ -285,7 +320,7 @@ static void account(sched *s, const done_msg *d)
 
 static void rank0_loop(sched *s, worker *w, int size)
 {
-    int *queued = calloc((size_t)size, sizeof *queued);
+    int *queued = must_alloc((size_t)size, sizeof *queued, "scheduler state");
     int stopped = 0, level = 0;
     double stop_at = 0;
     for (;;) {
@@ -296,17 +331,22 @@ static void rank0_loop(sched *s, worker *w, int size)
                 printf("[wedge] stop requested: no new tasks; running ones get %.0fs to finish\n",
                        w->opts->grace);
             for (int r = 1; r < size; r++)
-                MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm);
+                WG_MPI(MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm));
         }
         int progressed = 0;
         /* collect */
         int flag = 0;
         MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, w->comm, &flag, &st);
+        WG_MPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, w->comm, &flag, &st));
         if (flag) {
             done_msg d;
-            MPI_Recv(&d, (int)sizeof d, MPI_BYTE, st.MPI_SOURCE, TAG_DONE, w->comm,
-                     MPI_STATUS_IGNORE);
+            WG_MPI(MPI_Recv(&d, (int)sizeof d, MPI_BYTE, st.MPI_SOURCE, TAG_DONE, w->comm,
+                            MPI_STATUS_IGNORE));
+            if (d.task < 0 || (uint64_t)d.task >= s->plan->ntasks || s->state[d.task] != 1) {
+                fprintf(stderr, "wedge: rank 0: rank %d reported task %lld, which it was not "
+                        "given; ending the job\n", st.MPI_SOURCE, (long long)d.task);
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
             queued[st.MPI_SOURCE]--;
             account(s, &d);
             progressed = 1;
@@ -318,7 +358,7 @@ static void rank0_loop(sched *s, worker *w, int size)
                 if (id == SIZE_MAX)
                     break;
                 int64_t msg = (int64_t)id;
-                MPI_Send(&msg, 1, MPI_INT64_T, r, TAG_TASK, w->comm);
+                WG_MPI(MPI_Send(&msg, 1, MPI_INT64_T, r, TAG_TASK, w->comm));
                 s->state[id] = 1;
                 s->running++;
                 queued[r]++;
@@ -334,7 +374,7 @@ static void rank0_loop(sched *s, worker *w, int size)
     }
     if (!stopped)
         for (int r = 1; r < size; r++)
-            MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm);
+            WG_MPI(MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, w->comm));
     free(queued);
 }
 
@@ -364,7 +404,7 @@ enum { START_CREATE = 0, START_OPEN = 1, START_REPLAY = 2, START_REFUSE = 3 };
 static int agree(int rc, MPI_Comm comm)
 {
     int worst;
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, comm);
+    WG_MPI(MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, comm));
     return worst;
 }
 
@@ -412,8 +452,8 @@ static int journal_check(const char *dir, const wg_plan *plan, int create)
 int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
 {
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
+    WG_MPI(MPI_Comm_rank(comm, &rank));
+    WG_MPI(MPI_Comm_size(comm, &size));
     install_handlers();
     worker w;
     memset(&w, 0, sizeof w);
@@ -445,7 +485,7 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
         if (rc)
             start = START_REFUSE;
     }
-    MPI_Bcast(&start, 1, MPI_INT, 0, comm);
+    WG_MPI(MPI_Bcast(&start, 1, MPI_INT, 0, comm));
     if (start == START_REFUSE) {
         wg_exec_free(&w.exec);
         return rc ? rc : WG_EIO;
@@ -469,23 +509,21 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
     }
 
     /* what is already done */
-    uint8_t *status = calloc(plan->ntasks, 1);
+    uint8_t *status = must_alloc(plan->ntasks, 1, "task status");
     uint64_t *ids = NULL;
     size_t nids = 0;
-    if (!status)
-        rc = WG_FAIL(WG_ENOMEM, "out of memory");
     if (rc == 0 && start == START_OPEN && rank == 0)
         rc = wg_store_read_status(&store, status);
     if (rc == 0 && start == START_REPLAY) {
         if (rank == 0)
             rc = wg_journal_list(w.journal, &ids, &nids);
         unsigned long long n = nids;
-        MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+        WG_MPI(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, comm));
         if (rank != 0) {
             nids = (size_t)n;
-            ids = calloc(nids ? nids : 1, sizeof *ids);
+            ids = must_alloc(nids, sizeof *ids, "journal ids");
         }
-        MPI_Bcast(ids, (int)nids, MPI_UINT64_T, 0, comm);
+        WG_MPI(MPI_Bcast(ids, (int)nids, MPI_UINT64_T, 0, comm));
         /* every rank replays a share of the records into the new file */
         for (size_t k = (size_t)rank; rc == 0 && k < nids; k += (size_t)size) {
             wg_result r;
@@ -499,8 +537,8 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
             wg_result_free(&r);
         }
         /* the statuses of the replayed records, gathered on rank 0 */
-        MPI_Allreduce(MPI_IN_PLACE, status, (int)plan->ntasks, MPI_UNSIGNED_CHAR, MPI_MAX,
-                      comm);
+        WG_MPI(MPI_Allreduce(MPI_IN_PLACE, status, (int)plan->ntasks, MPI_UNSIGNED_CHAR, MPI_MAX,
+                             comm));
     }
     if (rc == 0 && rank == 0)
         rc = wg_journal_create(w.journal);
@@ -515,8 +553,8 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
             memset(&s, 0, sizeof s);
             s.plan = plan;
             s.status = status;
-            s.state = calloc(plan->ntasks, 1);
-            s.order = calloc(plan->ntasks, sizeof *s.order);
+            s.state = must_alloc(plan->ntasks, 1, "scheduler state");
+            s.order = must_alloc(plan->ntasks, sizeof *s.order, "scheduler state");
             s.quiet = opts->quiet;
             s.progress = opts->progress > 0 ? opts->progress : 10.0;
             s.t0 = s.last_print = now();
@@ -565,7 +603,7 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm)
             worker_loop(&w);
         }
     }
-    MPI_Bcast(&result, 1, MPI_INT, 0, comm);
+    WG_MPI(MPI_Bcast(&result, 1, MPI_INT, 0, comm));
     int crc = wg_store_close(&store);
     crc = agree(crc, comm);
     if (rc == 0)

@@ -107,7 +107,7 @@ static void source_value(const wg_plan *p, const wg_task *t, double *v)
 static int any_probe(const wg_plan *p)
 {
     for (int k = 0; k < WG_TASK_KINDS; k++)
-        if (k != WG_TASK_TRAIN && wg_kind_get(k)->enabled(p))
+        if (k != WG_TASK_TRAIN && wg_kind_enabled(p, k))
             return 1;
     return 0;
 }
@@ -141,85 +141,11 @@ static const wg_var COMMON[NCOMMON] = {
     [C_SOURCE] = {"source_task", WG_T_INT, "", "training (or connector) task a probe reads", "1",
                   .per_task = 1, .plan_value = source_value, .when = any_probe},
 };
-/* Per-task hyperparameters: every scalar of a setting, swept or not. */
-typedef struct hp_def {
-    const char *name, *long_name, *units;
-    int text;
-} hp_def;
-
-static const hp_def HPS[] = {
-    {"lr", "learning rate", "1", 0},
-    {"l2", "L2 coefficient lambda of lambda*|w|^2", "1", 0},
-    {"momentum", "SGD momentum", "1", 0},
-    {"dropout", "dropout probability", "1", 0},
-    {"width", "SimpleCNN width multiplier", "1", 0},
-    {"depth", "MLP hidden layers", "1", 0},
-    {"hidden", "MLP hidden units per layer", "1", 0},
-    {"batch_size", "minibatch size", "images", 0},
-    {"epochs", "training epochs", "epochs", 0},
-    {"train_size", "training set size (0 = whole split)", "images", 0},
-    {"test_size", "test set size (0 = whole split)", "images", 0},
-    {"cycle_epochs", "cyclic schedule: epochs per cycle", "epochs", 0},
-    {"min_ratio", "cyclic schedule: lowest lr / lr", "1", 0},
-    {"seed", "replicate seed", "1", 0},
-    {"dataset", "dataset", NULL, 1},
-    {"arch", "architecture", NULL, 1},
-    {"activation", "activation function", NULL, 1},
-    {"optimizer", "optimizer", NULL, 1},
-    {"schedule", "learning-rate schedule", NULL, 1},
-    {"dim", "toy model: dimension D (NaN for a network)", "1", 0},
-    {"long", "toy model: long directions n (NaN for a network)", "1", 0},
-};
-#define NHPS (sizeof HPS / sizeof *HPS)
-
-/* The double that prints like the float x (its shortest decimal form). */
-static double shortest(float x)
+const wg_var *wg_store_common(int *n)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.9g", (double)x);
-    for (int p = 1; p <= 9; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, (double)x);
-        if ((float)strtod(buf, NULL) == x)
-            break;
-    }
-    return strtod(buf, NULL);
+    *n = NCOMMON;
+    return COMMON;
 }
-
-static double hp_value(const wg_setting *s, size_t k)
-{
-    switch (k) {
-    case 0: return s->train.lr;
-    case 1: return s->train.l2;
-    case 2: return s->train.momentum;
-    case 3: return shortest(s->net.dropout); /* a float setting: 0.65, not 0.64999998 */
-    case 4: return s->net.width;
-    case 5: return s->net.depth;
-    case 6: return s->net.hidden;
-    case 7: return (double)s->train.batch_size;
-    case 8: return s->train.epochs;
-    case 9: return (double)s->train_size;
-    case 10: return (double)s->test_size;
-    case 11: return s->train.cycle_epochs;
-    case 12: return s->train.min_ratio;
-    case 13: return (double)s->replicate;
-    case 19: return s->net.arch == WG_ARCH_TOY ? s->toy_dim : NAN;
-    case 20: return s->net.arch == WG_ARCH_TOY ? s->toy_long : NAN;
-    default: return NAN;
-    }
-}
-
-static const char *hp_text(const wg_setting *s, size_t k)
-{
-    switch (k) {
-    case 14: return wg_data_kind_name(s->data);
-    case 15: return wg_arch_name(s->net.arch);
-    case 16: return wg_act_name(s->net.activation);
-    case 17: return wg_opt_name(s->train.optimizer);
-    case 18: return wg_sched_name(s->train.schedule);
-    default: return "";
-    }
-}
-
 
 /* ---- the schema ------------------------------------------------------------------------- */
 
@@ -254,7 +180,7 @@ static const wg_var *table(int k, int *n)
 
 static int var_defined(const wg_plan *p, int k, const wg_var *v)
 {
-    if (k >= 0 && !wg_kind_get(k)->enabled(p))
+    if (k >= 0 && !wg_kind_enabled(p, k))
         return 0;
     return !v->when || v->when(p);
 }
@@ -299,7 +225,7 @@ static int plan_dims(wg_store *s, const wg_plan *p, int define)
     for (int k = -1; k < WG_TASK_KINDS; k++) {
         const wg_dim *dims = k < 0 ? DIMS : wg_kind_get(k)->dims;
         int n = k < 0 ? NDIMS_COMMON : wg_kind_get(k)->ndims;
-        if (k >= 0 && !wg_kind_get(k)->enabled(p))
+        if (k >= 0 && !wg_kind_enabled(p, k))
             continue;
         for (int i = 0; i < n; i++) {
             if (dim_index(s, dims[i].name, strlen(dims[i].name)) >= 0)
@@ -476,23 +402,30 @@ static void put_att(void *ctx, const char *var, const char *name, const char *te
                  : WG_NC(nc_put_att_double(a->s->ncid, id, name, NC_DOUBLE, 1, &num), name);
 }
 
+/* The settings recorded as coordinates (setting.h's key table). */
+static int is_coord_key(int k) { return wg_keys[k].var != NULL; }
+
 static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, int *hpv)
 {
     int nc = s->ncid, rc = plan_dims(s, plan, 1);
     if (rc == 0)
         rc = each_var(s, plan, visit_define, NULL);
-    for (size_t k = 0; rc == 0 && k < NHPS; k++) {
-        wg_var v = {HPS[k].name, HPS[k].text ? WG_T_CHAR : WG_T_DOUBLE,
-                    HPS[k].text ? "label_len" : "", HPS[k].long_name, HPS[k].units,
-                    .per_task = 1};
+    for (int k = 0; rc == 0 && k < WG_NKEYS; k++) {
+        if (!is_coord_key(k))
+            continue;
+        const wg_key *key = &wg_keys[k];
+        int text = key->type == WG_KEY_NAME || key->type == WG_KEY_TEXT;
+        wg_var v = {key->var, text ? WG_T_CHAR : WG_T_DOUBLE, text ? "label_len" : "",
+                    key->long_name, key->units, .per_task = 1};
         rc = define_var(s, &v, &hpv[k]);
     }
     /* the coordinates: kind, the settings, then the kinds' own */
     coords_ctx cc = {.mark = 0};
     snprintf(cc.list, sizeof cc.list, "kind");
-    for (size_t k = 0; k < NHPS; k++) {
+    for (int k = 0; k < WG_NKEYS; k++) {
         size_t used = strlen(cc.list);
-        snprintf(cc.list + used, sizeof cc.list - used, " %s", HPS[k].name);
+        if (is_coord_key(k))
+            snprintf(cc.list + used, sizeof cc.list - used, " %s", wg_keys[k].var);
     }
     if (rc == 0)
         rc = each_var(s, plan, visit_coords, &cc);
@@ -501,7 +434,7 @@ static int define(wg_store *s, const wg_plan *plan, const wg_store_meta *meta, i
         rc = each_var(s, plan, visit_coords, &cc);
     att_ctx ac = {s, 0};
     for (int k = 0; rc == 0 && k < WG_TASK_KINDS; k++)
-        if (wg_kind_get(k)->attrs && wg_kind_get(k)->enabled(plan)) {
+        if (wg_kind_get(k)->attrs && wg_kind_enabled(plan, k)) {
             wg_kind_get(k)->attrs(plan, put_att, &ac);
             rc = ac.rc;
         }
@@ -593,15 +526,19 @@ static int write_coords(wg_store *s, const wg_plan *plan, const int *hpv)
     char *tv = calloc(n ? n : 1, LABEL_LEN);
     if (!dv || !tv)
         rc = WG_FAIL(WG_ENOMEM, "out of memory writing coordinates");
-    for (size_t k = 0; rc == 0 && k < NHPS; k++) {
+    for (int k = 0; rc == 0 && k < WG_NKEYS; k++) {
+        if (!is_coord_key(k))
+            continue;
+        const wg_key *key = &wg_keys[k];
+        int text = key->type == WG_KEY_NAME || key->type == WG_KEY_TEXT;
         for (size_t i = 0; i < n; i++) {
-            if (HPS[k].text)
-                strncpy(tv + i * LABEL_LEN, hp_text(&plan->tasks[i].set, k), LABEL_LEN - 1);
+            if (text)
+                strncpy(tv + i * LABEL_LEN, wg_key_text(&plan->tasks[i].set, key), LABEL_LEN - 1);
             else
-                dv[i] = hp_value(&plan->tasks[i].set, k);
+                dv[i] = wg_key_value(&plan->tasks[i].set, key);
         }
-        rc = HPS[k].text ? WG_NC(nc_put_var_text(s->ncid, hpv[k], tv), "writing coordinates")
-                         : WG_NC(nc_put_var_double(s->ncid, hpv[k], dv), "writing coordinates");
+        rc = text ? WG_NC(nc_put_var_text(s->ncid, hpv[k], tv), "writing coordinates")
+                  : WG_NC(nc_put_var_double(s->ncid, hpv[k], dv), "writing coordinates");
     }
     free(dv), free(tv);
     return rc;
@@ -629,14 +566,15 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
         return rc;
     }
     s->open = 1;
-    int hpv[NHPS];
+    int hpv[WG_NKEYS];
     rc = define(s, plan, meta, hpv);
     if (rc == 0)
         rc = WG_NC(nc_enddef(s->ncid), "ending define mode");
     if (rc == 0)
         rc = set_independent(s);
     int rank = 0;
-    MPI_Comm_rank(comm, &rank);
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS)
+        rc = WG_FAIL(WG_EMPI, "MPI_Comm_rank failed");
     if (rc == 0 && rank == 0)
         rc = write_coords(s, plan, hpv);
     if (rc) {

@@ -2,13 +2,56 @@
  * only in their replicate seed (src/connect.c; Figures 3 and 4): a 1-connector's K
  * points, or an m-connector's centre, and the loss, accuracy and label changes along
  * the path and the straight line. */
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wedge/connect.h"
 #include "wedge/error.h"
 #include "wedge/exec.h"
 #include "wedge/kind.h"
+
+/* Task arguments: the order m and the points K (m-connector: 1, the centre). */
+enum { A_M, A_K };
+
+#define MAX_M 10
+
+typedef struct connect_opts {
+    int nm;
+    int m[MAX_M];                /* orders: 1 = a tunnel between two optima */
+    int points;                  /* K interior points of 1-connectors */
+    int objective;               /* WG_CONNECT_POINT or WG_CONNECT_PATH */
+    int steps;                   /* Adam steps per point (and per round) */
+    int rounds;                  /* path objective, 1-connectors: passes over the points */
+    double lr;
+    size_t probe_size;
+    int eval_points;             /* points per segment recorded */
+} connect_opts;
+
+static const char *const OBJECTIVES[] = {"point", "path"};
+
+#define O(field) .off = offsetof(connect_opts, field)
+static const wg_option OPTIONS[] = {
+    {"m", WG_OPT_INTS, 1, MAX_M, .deflt = "1", O(m), .count_off = offsetof(connect_opts, nm),
+     .max = MAX_M, .doc = "connector orders: 1 joins two optima, m joins m+1"},
+    {"points", WG_OPT_INT, 1, 100, .deflt = "9", O(points),
+     .doc = "K interior points of a 1-connector"},
+    {"objective", WG_OPT_ENUM, .deflt = "point", O(objective), .choices = OBJECTIVES,
+     .nchoices = 2, .doc = "point: the loss at each point (the paper's); path: the mean loss "
+                           "along the segments"},
+    {"steps", WG_OPT_INT, 0, 1e7, .deflt = "200", O(steps), .doc = "Adam steps per point"},
+    {"rounds", WG_OPT_INT, 1, 1000, .deflt = "2", O(rounds),
+     .doc = "path objective, 1-connectors: passes over the points"},
+    {"lr", WG_OPT_DOUBLE, 0, 1e6, 1, "1e-3", O(lr), .doc = "Adam learning rate"},
+    {"probe_size", WG_OPT_SIZE, 1, 1e8, .deflt = "10000", O(probe_size),
+     .doc = "images of the probe set"},
+    {"eval_points", WG_OPT_INT, 2, 1000, .deflt = "10", O(eval_points),
+     .doc = "evaluations recorded per segment of the path"},
+};
+#undef O
+
+static const connect_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG_TASK_CONNECT); }
 
 enum { V_M, V_X, V_LOSS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_CHANGED_A,
        V_CHANGED_B, V_LINE_TRAIN, V_LINE_TEST, V_BARRIER_PATH, V_BARRIER_LINE, V_COS, V_LEAK,
@@ -17,9 +60,9 @@ enum { V_M, V_X, V_LOSS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_C
 /* Points and segments of the largest connector of the plan. */
 static size_t n_point(const wg_plan *p)
 {
-    const wg_connect_plan *cp = &p->connect;
+    const connect_opts *cp = opts_of(p);
     size_t n = 1;
-    for (int k = 0; cp->enabled && k < cp->nm; k++)
+    for (int k = 0; cp && k < cp->nm; k++)
         if (cp->m[k] == 1 && (size_t)cp->points > n)
             n = (size_t)cp->points;
     return n;
@@ -27,9 +70,9 @@ static size_t n_point(const wg_plan *p)
 
 static size_t n_segment(const wg_plan *p)
 {
-    const wg_connect_plan *cp = &p->connect;
+    const connect_opts *cp = opts_of(p);
     size_t n = 1;
-    for (int k = 0; cp->enabled && k < cp->nm; k++) {
+    for (int k = 0; cp && k < cp->nm; k++) {
         size_t s = cp->m[k] == 1 ? (size_t)cp->points + 1 : (size_t)cp->m[k] + 1;
         n = s > n ? s : n;
     }
@@ -38,7 +81,7 @@ static size_t n_segment(const wg_plan *p)
 
 static size_t n_eval(const wg_plan *p)
 {
-    return p->connect.enabled ? (size_t)p->connect.eval_points : 1;
+    return opts_of(p) ? (size_t)opts_of(p)->eval_points : 1;
 }
 
 static const wg_dim DIMS[] = {{"conn_point", n_point},
@@ -110,8 +153,8 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
                wg_result *r)
 {
     const wg_setting *s = &t->set;
-    const wg_connect_plan *cp = &plan->connect;
-    const int m = t->dir_first, K = m == 1 ? cp->points : 1;
+    const connect_opts *cp = opts_of(plan);
+    const int m = t->arg[A_M], K = t->arg[A_K];
     const float *O[WG_MAX_DEPS];
     size_t stride[WG_MAX_DEPS];
     for (int j = 0; j <= m; j++)
@@ -154,23 +197,69 @@ const float *wg_connect_point(const wg_result *connect, int k, size_t *stride)
     return (const float *)sx->data + (size_t)k * sx->count[1];
 }
 
-static int enabled(const wg_plan *p) { return p->connect.enabled; }
+/* One connector per group of trainings that differ only in the replicate and per
+ * order m, joining the group's first m+1 optima. */
+static int plan(wg_planner *pl, const void *opts)
+{
+    const connect_opts *o = opts;
+    size_t *ids, *count, ngroups, n;
+    int rc = wg_planner_groups(pl, &ids, &count, &ngroups, &n);
+    if (rc)
+        return rc;
+    for (size_t g = 0; rc == 0 && g < ngroups; g++)
+        for (int k = 0; rc == 0 && k < o->nm; k++) {
+            int m = o->m[k];
+            if (count[g] < (size_t)m + 1) {
+                rc = wg_planner_fail(pl, WG_TASK_CONNECT, NULL, WG_EARG,
+                                     "connectors: m = %d joins %d optima, but only %zu "
+                                     "trainings differ only in seed: sweep `seed` over at "
+                                     "least %d values", m, m + 1, count[g], m + 1);
+                break;
+            }
+            const size_t *mem = ids + g * n;
+            wg_task *t = wg_planner_add(pl, WG_TASK_CONNECT, mem[0]);
+            if (!t) {
+                rc = WG_ENOMEM;
+                break;
+            }
+            t->ndeps = (size_t)m + 1;
+            for (int j = 0; j <= m; j++)
+                t->deps[j] = mem[j];
+            t->probe_epoch = t->set.train.epochs;
+            t->arg[A_M] = m;
+            t->arg[A_K] = m == 1 ? o->points : 1;
+            int rounds = o->objective == WG_CONNECT_PATH && m == 1 ? o->rounds : 1;
+            /* a step costs a gradient, ~3 forward passes over the probe set */
+            double per = 3.0 * (double)o->probe_size * wg_setting_flops(&t->set);
+            t->cost = (double)t->arg[A_K] * o->steps * rounds * per;
+            rc = wg_planner_added(pl, t->id);
+        }
+    free(ids);
+    free(count);
+    return rc;
+}
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
     (void)p;
-    snprintf(buf, cap, "m=%d", t->dir_first);
+    snprintf(buf, cap, "m=%d", t->arg[A_M]);
 }
 
 const wg_kind wg_kind_connect = {
     .name = "connect",
     .summary = "a low-loss connector (1-connector: K points; m-connector: the centre) "
                "between optima that differ only in seed",
+    .section = "connectors",
+    .options = OPTIONS,
+    .noptions = sizeof OPTIONS / sizeof *OPTIONS,
+    .opts_size = sizeof(connect_opts),
+    .plan_order = 40,
+    .plan = plan,
+    .args = {"m", "points"},
     .dims = DIMS,
     .ndims = 4,
     .vars = VARS,
     .nvars = NVARS,
-    .enabled = enabled,
     .run = run,
     .describe = describe,
 };

@@ -1,6 +1,7 @@
 /* task_hessian.c: the hessian kind.  A Hessian task counts the short directions
  * (src/hessian.c; Figure 4) at a trained optimum or at a connector's point, and
  * keeps the Ritz values so that counts can be re-thresholded. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,11 +10,43 @@
 #include "wedge/hessian.h"
 #include "wedge/kind.h"
 
+/* Task arguments: where it looks (AT_*) and which connector point. */
+enum { A_AT, A_POINT };
+enum { AT_OPTIMUM = 0, AT_CONNECTOR = 1 };
+/* `at` bits */
+enum { AT_OPTIMA_BIT = 1, AT_CONNECTORS_BIT = 2 };
+/* An HVP costs two gradients, ~3 forward passes each over the probe set. */
+#define FLOPS_PER_HVP 6.0
+
+typedef struct hessian_opts {
+    int at;                      /* AT_*_BIT */
+    double threshold;            /* lambda_thr, one number for the whole study */
+    int budget;                  /* HVPs */
+    size_t probe_size;
+} hessian_opts;
+
+static const char *const PLACES[] = {"optima", "connectors"};
+
+#define O(field) .off = offsetof(hessian_opts, field)
+static const wg_option OPTIONS[] = {
+    {"at", WG_OPT_SET, .deflt = "optima", O(at), .choices = PLACES, .nchoices = 2,
+     .doc = "where: trained optima and/or every connector point"},
+    {"threshold", WG_OPT_DOUBLE, 0, 1e12, 1, "1.0", O(threshold),
+     .doc = "lambda_thr: short directions are eigenvalues above it"},
+    {"budget", WG_OPT_INT, 1, 100000, .deflt = "600", O(budget),
+     .doc = "Hessian-vector products at most"},
+    {"probe_size", WG_OPT_SIZE, 1, 1e8, .deflt = "10000", O(probe_size),
+     .doc = "images of the probe set"},
+};
+#undef O
+
+static const hessian_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG_TASK_HESSIAN); }
+
 enum { V_RITZ, V_RESID, V_N, V_HVPS, V_CONV, V_HALF, V_COUNT, V_DOUBLE, V_AT, V_POINT, NVARS };
 
 static size_t n_ritz(const wg_plan *p)
 {
-    return p->hessian.enabled ? (size_t)p->hessian.budget : 1;
+    return opts_of(p) ? (size_t)opts_of(p)->budget : 1;
 }
 
 static const wg_dim DIMS[] = {{"ritz", n_ritz}};
@@ -21,13 +54,13 @@ static const wg_dim DIMS[] = {{"ritz", n_ritz}};
 static void at_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)p;
-    v[0] = t->kind == WG_TASK_HESSIAN ? t->dir_first : -1;
+    v[0] = t->kind == WG_TASK_HESSIAN ? t->arg[A_AT] : -1;
 }
 
 static void point_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)p;
-    v[0] = t->kind == WG_TASK_HESSIAN ? t->dir_count : -1;
+    v[0] = t->kind == WG_TASK_HESSIAN ? t->arg[A_POINT] : -1;
 }
 
 #define COUNT(name, long_name) \
@@ -55,19 +88,19 @@ static const wg_var VARS[NVARS] = {
 
 static void attrs(const wg_plan *p, wg_att_fn put, void *ctx)
 {
-    put(ctx, "n_short", "threshold", NULL, p->hessian.threshold);
+    put(ctx, "n_short", "threshold", NULL, opts_of(p)->threshold);
 }
 
 static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *const *deps,
                wg_result *r)
 {
     const wg_setting *s = &t->set;
-    const wg_hessian_plan *hp = &plan->hessian;
+    const hessian_opts *hp = opts_of(plan);
     const wg_result *dep = deps ? deps[0] : NULL;
     size_t stride = 0;
-    const float *X = t->dir_first == WG_AT_OPTIMUM
+    const float *X = t->arg[A_AT] == AT_OPTIMUM
                          ? wg_train_snapshot(dep, t->probe_epoch, &stride)
-                         : wg_connect_point(dep, t->dir_count, &stride);
+                         : wg_connect_point(dep, t->arg[A_POINT], &stride);
     if (!X)
         return WG_FAIL(WG_EARG, "task %zu has no point for this Hessian probe", t->deps[0]);
     wg_objective f = {0};
@@ -80,7 +113,7 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     o.threshold = hp->threshold;
     o.max_hvp = hp->budget;
     o.seed = s->train.seed;
-    o.stream = (uint64_t)t->dir_first * 1000 + (uint64_t)t->dir_count;
+    o.stream = (uint64_t)t->arg[A_AT] * 1000 + (uint64_t)t->arg[A_POINT];
     o.stop = x->stop;
     o.stop_user = x->stop_user;
     if (rc == 0)
@@ -101,26 +134,86 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     return rc;
 }
 
-static int enabled(const wg_plan *p) { return p->hessian.enabled; }
+static double cost(const hessian_opts *o, const wg_task *t)
+{
+    return FLOPS_PER_HVP * o->budget * (double)o->probe_size * wg_setting_flops(&t->set);
+}
+
+/* A task per trained optimum (at: optima); at: connectors needs connectors. */
+static int plan(wg_planner *pl, const void *opts)
+{
+    const hessian_opts *o = opts;
+    wg_plan *p = wg_planner_plan(pl);
+    const size_t ntrain = p->ntrain;
+    for (size_t i = 0; (o->at & AT_OPTIMA_BIT) && i < ntrain; i++) {
+        wg_task *t = wg_planner_add(pl, WG_TASK_HESSIAN, i);
+        if (!t)
+            return WG_ENOMEM;
+        t->ndeps = 1;
+        t->deps[0] = i;
+        t->probe_epoch = t->set.train.epochs;
+        t->arg[A_AT] = AT_OPTIMUM;
+        t->cost = cost(o, t);
+        int rc = wg_planner_added(pl, t->id);
+        if (rc)
+            return rc;
+    }
+    if ((o->at & AT_CONNECTORS_BIT) && !wg_kind_enabled(p, WG_TASK_CONNECT))
+        return wg_planner_fail(pl, WG_TASK_HESSIAN, NULL, WG_EARG,
+                               "probes.hessian.at: connectors needs a `connectors:` section");
+    return 0;
+}
+
+/* At connectors: a task per point of every connector, right after it. */
+static int attach(wg_planner *pl, const void *opts, const wg_task *conn)
+{
+    const hessian_opts *o = opts;
+    if (conn->kind != WG_TASK_CONNECT || !(o->at & AT_CONNECTORS_BIT))
+        return 0;
+    const size_t id = conn->id, first = conn->deps[0];
+    const int K = conn->arg[1]; /* the connector's points */
+    for (int q = 0; q < K; q++) {
+        wg_task *h = wg_planner_add(pl, WG_TASK_HESSIAN, first);
+        if (!h)
+            return WG_ENOMEM;
+        h->ndeps = 1;
+        h->deps[0] = id;
+        h->probe_epoch = h->set.train.epochs;
+        h->arg[A_AT] = AT_CONNECTOR;
+        h->arg[A_POINT] = q;
+        h->cost = cost(o, h);
+        int rc = wg_planner_added(pl, h->id);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
     (void)p;
-    if (t->dir_first == WG_AT_OPTIMUM)
+    if (t->arg[A_AT] == AT_OPTIMUM)
         snprintf(buf, cap, "at optimum");
     else
-        snprintf(buf, cap, "at point %d", t->dir_count);
+        snprintf(buf, cap, "at point %d", t->arg[A_POINT]);
 }
 
 const wg_kind wg_kind_hessian = {
     .name = "hessian",
     .summary = "the number of short directions (Hessian eigenvalues above a threshold) at an "
                "optimum or a connector point",
+    .section = "probes.hessian",
+    .options = OPTIONS,
+    .noptions = sizeof OPTIONS / sizeof *OPTIONS,
+    .opts_size = sizeof(hessian_opts),
+    .plan_order = 30,
+    .plan = plan,
+    .attach = attach,
+    .args = {"where (0 optimum, 1 connector point)", "connector point"},
     .dims = DIMS,
     .ndims = 1,
     .vars = VARS,
     .nvars = NVARS,
-    .enabled = enabled,
     .attrs = attrs,
     .run = run,
     .describe = describe,

@@ -2,6 +2,7 @@
  * rate per lr_max: the snapshots, their weight average (SWA) and their averaged
  * predictions (src/swa.c; Figure 6). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,40 @@
 #include "wedge/kind.h"
 #include "wedge/swa.h"
 
+/* Task arguments: which lr_max. */
+enum { A_LR };
+
+#define MAX_LR 32
+static const char *const OPTIMIZERS[] = {"adam", "sgd"}; /* = wg_opt_kind */
+
+typedef struct swa_opts {
+    int nlr;
+    double lr_max[MAX_LR];       /* one task per value */
+    int cycles;                  /* M */
+    int cycle_epochs;
+    double min_ratio;            /* lowest rate / lr_max */
+    int optimizer;               /* wg_opt_kind, or -1: the training's */
+    size_t probe_size;           /* "train" loss/accuracy on this subset */
+} swa_opts;
+
+#define O(field) .off = offsetof(swa_opts, field)
+static const wg_option OPTIONS[] = {
+    {"lr_max", WG_OPT_DOUBLES, 0, INFINITY, 1, O(lr_max), .count_off = offsetof(swa_opts, nlr),
+     .max = MAX_LR, .doc = "learning rates at the start of every cycle (one task each)"},
+    {"cycles", WG_OPT_INT, 1, 64, .deflt = "8", O(cycles), .doc = "cycles M (snapshots)"},
+    {"cycle_epochs", WG_OPT_INT, 1, 100000, .deflt = "1", O(cycle_epochs),
+     .doc = "epochs per cycle"},
+    {"min_ratio", WG_OPT_DOUBLE, 0, 1, 1, "0.01", O(min_ratio),
+     .doc = "the rate at a cycle's end / lr_max"},
+    {"optimizer", WG_OPT_ENUM, O(optimizer), .choices = OPTIMIZERS, .nchoices = 2,
+     .doc = "optimizer of the cycles (the training's if not given)"},
+    {"probe_size", WG_OPT_SIZE, 1, 1e8, .deflt = "10000", O(probe_size),
+     .doc = "images of the probe set (training loss and accuracy)"},
+};
+#undef O
+
+static const swa_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG_TASK_SWA); }
+
 enum { V_LR, V_CYCLES, V_CYCLE_EPOCHS,
        V_SNAP_TEST_LOSS, V_SNAP_TEST_ACC, V_SNAP_TRAIN_LOSS, V_SNAP_TRAIN_ACC, V_SNAP_NORM,
        V_SNAP_START_DIST, V_CYCLE_LOSS,
@@ -19,24 +54,24 @@ enum { V_LR, V_CYCLES, V_CYCLE_EPOCHS,
        V_ENS_TEST_LOSS, V_ENS_TEST_ACC, V_ENS_TRAIN_LOSS, V_ENS_TRAIN_ACC,
        V_DIST, V_COS, V_DCOS, NVARS };
 
-static size_t n_cycle(const wg_plan *p) { return p->swa.enabled ? (size_t)p->swa.cycles : 1; }
+static size_t n_cycle(const wg_plan *p) { return opts_of(p) ? (size_t)opts_of(p)->cycles : 1; }
 
 static const wg_dim DIMS[] = {{"swa_cycle", n_cycle}, {"swa_cycle2", n_cycle}};
 
 /* Known from the plan, so that pending rows can be grouped too. */
 static void lr_value(const wg_plan *p, const wg_task *t, double *v)
 {
-    v[0] = t->kind == WG_TASK_SWA ? p->swa.lr_max[t->dir_first] : NAN;
+    v[0] = t->kind == WG_TASK_SWA ? opts_of(p)->lr_max[t->arg[A_LR]] : NAN;
 }
 
 static void cycles_value(const wg_plan *p, const wg_task *t, double *v)
 {
-    v[0] = t->kind == WG_TASK_SWA ? p->swa.cycles : -1;
+    v[0] = t->kind == WG_TASK_SWA ? opts_of(p)->cycles : -1;
 }
 
 static void cycle_epochs_value(const wg_plan *p, const wg_task *t, double *v)
 {
-    v[0] = t->kind == WG_TASK_SWA ? p->swa.cycle_epochs : -1;
+    v[0] = t->kind == WG_TASK_SWA ? opts_of(p)->cycle_epochs : -1;
 }
 
 #define PER_CYCLE(name, long_name, units) \
@@ -99,9 +134,10 @@ static const wg_var VARS[NVARS] = {
 
 static void attrs(const wg_plan *p, wg_att_fn put, void *ctx)
 {
-    put(ctx, "swa_lr_max", "min_ratio", NULL, p->swa.min_ratio);
+    const swa_opts *o = opts_of(p);
+    put(ctx, "swa_lr_max", "min_ratio", NULL, o->min_ratio);
     put(ctx, "swa_lr_max", "optimizer",
-        p->swa.optimizer < 0 ? "the training's" : wg_opt_name(p->swa.optimizer), 0);
+        o->optimizer < 0 ? "the training's" : wg_opt_name(o->optimizer), 0);
 }
 
 static int pack(const wg_swa_result *w, wg_result *r)
@@ -124,13 +160,13 @@ static int pack(const wg_swa_result *w, wg_result *r)
 }
 
 /* SWA against prediction averaging from the training's final parameters, with
- * lr_max = the plan's value t->dir_first; the optimizer is the training's unless
+ * lr_max = the plan's value t->arg[A_LR]; the optimizer is the training's unless
  * probes.swa.optimizer says otherwise. */
 static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_result *const *deps,
                wg_result *r)
 {
     const wg_setting *s = &t->set;
-    const wg_swa_plan *sp = &plan->swa;
+    const swa_opts *sp = opts_of(plan);
     wg_objective f = {0}, test = {0}, probe = {0};
     wg_swa_result w = {0};
     size_t stride = 0;
@@ -145,7 +181,7 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     wg_swa_opts_default(&o);
     o.cycles = sp->cycles;
     o.cycle_epochs = sp->cycle_epochs;
-    o.lr_max = sp->lr_max[t->dir_first];
+    o.lr_max = sp->lr_max[t->arg[A_LR]];
     o.min_ratio = sp->min_ratio;
     o.optimizer = sp->optimizer >= 0 ? (wg_opt_kind)sp->optimizer : s->train.optimizer;
     o.momentum = s->train.momentum;
@@ -166,22 +202,81 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     return rc;
 }
 
-static int enabled(const wg_plan *p) { return p->swa.enabled; }
+/* lr_max values must differ (identical tasks otherwise). */
+static int check(wg_planner *pl, void *opts)
+{
+    const swa_opts *o = opts;
+    if (o->nlr == 0)
+        return wg_planner_fail(pl, WG_TASK_SWA, NULL, WG_EARG,
+                               "probes.swa: `lr_max` (the list of cycle learning rates) is "
+                               "required");
+    for (int j = 1; j < o->nlr; j++)
+        for (int i = 0; i < j; i++)
+            if (o->lr_max[i] == o->lr_max[j])
+                return wg_planner_fail(pl, WG_TASK_SWA, "lr_max", WG_EARG,
+                                       "probes.swa.lr_max: value %d repeats value %d (%g): "
+                                       "identical tasks", j + 1, i + 1, o->lr_max[j]);
+    return 0;
+}
+
+/* Per training task and lr_max, reading its final parameters. */
+static int plan(wg_planner *pl, const void *opts)
+{
+    const swa_opts *o = opts;
+    wg_plan *p = wg_planner_plan(pl);
+    const size_t ntrain = p->ntrain;
+    for (size_t i = 0; i < ntrain; i++) {
+        if (wg_setting_is_toy(&p->tasks[i].set))
+            return wg_planner_fail(pl, WG_TASK_SWA, NULL, WG_EARG,
+                                   "probes.swa needs a network trained on data; the toy model "
+                                   "has no predictions to average (task %zu)", i);
+        for (int k = 0; k < o->nlr; k++) {
+            wg_task *t = wg_planner_add(pl, WG_TASK_SWA, i);
+            if (!t)
+                return WG_ENOMEM;
+            t->ndeps = 1;
+            t->deps[0] = i;
+            t->probe_epoch = t->set.train.epochs;
+            t->arg[A_LR] = k;
+            size_t ntr, nte;
+            wg_setting d = t->set;
+            wg_setting_derive(&d, 0, &ntr, &nte);
+            size_t eff = t->set.train_size ? t->set.train_size : ntr;
+            size_t neval = (o->probe_size < eff ? o->probe_size : eff) +
+                           (t->set.test_size ? t->set.test_size : nte);
+            double epochs = (double)o->cycles * o->cycle_epochs;
+            /* training steps cost ~3 forward passes; M + 2 networks are evaluated */
+            t->cost = (3.0 * epochs * (double)eff + (o->cycles + 2.0) * (double)neval) *
+                      wg_setting_flops(&t->set);
+            int rc = wg_planner_added(pl, t->id);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "lr_max=%g", p->swa.lr_max[t->dir_first]);
+    snprintf(buf, cap, "lr_max=%g", opts_of(p)->lr_max[t->arg[A_LR]]);
 }
 
 const wg_kind wg_kind_swa = {
     .name = "swa",
     .summary = "cyclic-learning-rate snapshots from an optimum: weight average (SWA) against "
                "averaged predictions",
+    .section = "probes.swa",
+    .options = OPTIONS,
+    .noptions = sizeof OPTIONS / sizeof *OPTIONS,
+    .opts_size = sizeof(swa_opts),
+    .check = check,
+    .plan_order = 60,
+    .plan = plan,
+    .args = {"lr_max index"},
     .dims = DIMS,
     .ndims = 2,
     .vars = VARS,
     .nvars = NVARS,
-    .enabled = enabled,
     .attrs = attrs,
     .run = run,
     .describe = describe,

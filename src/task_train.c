@@ -139,12 +139,6 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     return rc;
 }
 
-static int enabled(const wg_plan *p)
-{
-    (void)p;
-    return 1;
-}
-
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
     (void)p, (void)t;
@@ -173,7 +167,6 @@ const wg_kind wg_kind_train = {
                "snapshots of the parameters",
     .vars = VARS,
     .nvars = NVARS,
-    .enabled = enabled,
     .run = run,
     .describe = describe,
 };

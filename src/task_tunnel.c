@@ -3,6 +3,7 @@
  * the plan's directions: `split` tasks share a probe's K directions, so the
  * variables indexed by `direction` are filled by several tasks. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,49 @@
 #include "wedge/kind.h"
 #include "wedge/tunnel.h"
 
+/* Task arguments: the block of directions it probes. */
+enum { A_FIRST, A_COUNT };
+
+#define MAX_EPOCHS 16
+#define MAX_LEVELS 3 /* besides the chance level */
+/* Loss evaluations per direction, for the cost model (the bisection's ~30). */
+#define EVALS_PER_DIRECTION 30.0
+
+typedef struct tunnel_opts {
+    int nepochs;                 /* 0: the final epoch of each training task */
+    int epochs[MAX_EPOCHS];
+    int directions;              /* K */
+    int nlevels;                 /* dL levels */
+    double levels[MAX_LEVELS];
+    int chance;                  /* also the absolute chance level ln(classes) */
+    size_t probe_size;           /* probe set: seeded subset of the training set */
+    int split;                   /* tasks per probe, directions spread over them */
+    double a_max;                /* give up beyond a_max |P0| */
+} tunnel_opts;
+
+#define O(field) .off = offsetof(tunnel_opts, field)
+static const wg_option OPTIONS[] = {
+    {"epochs", WG_OPT_INTS, 1, 100000, .deflt = NULL, O(epochs),
+     .count_off = offsetof(tunnel_opts, nepochs), .max = MAX_EPOCHS,
+     .doc = "snapshot epochs to probe (the final one if not given)"},
+    {"directions", WG_OPT_INT, 1, 4096, .deflt = "32", O(directions),
+     .doc = "random directions K per probe"},
+    {"levels", WG_OPT_DOUBLES, 0, 1e6, 1, "1.0, 0.5", O(levels),
+     .count_off = offsetof(tunnel_opts, nlevels), .max = MAX_LEVELS,
+     .doc = "loss rises dL above L(P0) whose first crossing a* is measured"},
+    {"chance", WG_OPT_BOOL, .deflt = "yes", O(chance),
+     .doc = "also the absolute chance level ln(classes)"},
+    {"probe_size", WG_OPT_SIZE, 1, 1e8, .deflt = "10000", O(probe_size),
+     .doc = "images of the probe set (a seeded subset of the training split)"},
+    {"split", WG_OPT_INT, 1, 4096, .deflt = "1", O(split),
+     .doc = "tasks per probe, the directions spread over them"},
+    {"a_max", WG_OPT_DOUBLE, 1, 1e9, 1, "1000", O(a_max),
+     .doc = "give up beyond a_max |P0| (a* is then NaN: not reached)"},
+};
+#undef O
+
+static const tunnel_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG_TASK_TUNNEL); }
+
 enum { V_LEVEL, V_LEVEL_ABS, V_NORM, V_LOSS0, V_EVALS, V_PHI, V_ASTAR, V_HOW, V_NPOINTS,
        V_PROF_A, V_PROF_LOSS, NVARS };
 
@@ -18,8 +62,8 @@ enum { V_LEVEL, V_LEVEL_ABS, V_NORM, V_LOSS0, V_EVALS, V_PHI, V_ASTAR, V_HOW, V_
  * absolute loss for the chance level); returns their count. */
 static int plan_levels(const wg_plan *plan, double *levels)
 {
-    const wg_tunnel_plan *tp = &plan->tunnel;
-    if (!tp->enabled)
+    const tunnel_opts *tp = opts_of(plan);
+    if (!tp)
         return 0;
     int n = 0;
     for (int l = 0; l < tp->nlevels; l++, n++)
@@ -34,7 +78,7 @@ static int plan_levels(const wg_plan *plan, double *levels)
     return n;
 }
 
-static size_t n_direction(const wg_plan *p) { return (size_t)p->tunnel.directions; }
+static size_t n_direction(const wg_plan *p) { return (size_t)opts_of(p)->directions; }
 static size_t n_level(const wg_plan *p) { return (size_t)plan_levels(p, NULL); }
 static size_t n_point(const wg_plan *p)
 {
@@ -47,7 +91,7 @@ static const wg_dim DIMS[] = {{"direction", n_direction}, {"level", n_level}, {"
 static void level_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)t;
-    double lev[WG_MAX_LEVELS];
+    double lev[WG_TUNNEL_MAX_LEVELS];
     int n = plan_levels(p, lev);
     for (int l = 0; l < n; l++)
         v[l] = fabs(lev[l]);
@@ -56,7 +100,7 @@ static void level_value(const wg_plan *p, const wg_task *t, double *v)
 static void level_abs_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)t;
-    double lev[WG_MAX_LEVELS];
+    double lev[WG_TUNNEL_MAX_LEVELS];
     int n = plan_levels(p, lev);
     for (int l = 0; l < n; l++)
         v[l] = lev[l] < 0;
@@ -94,7 +138,7 @@ static int pack(const wg_tunnel_result *tr, int first, wg_result *r)
 {
     const size_t c = (size_t)tr->count, L = (size_t)tr->nlevels, P = WG_TUNNEL_MAX_POINTS;
     const size_t st[2] = {(size_t)first, 0}, cl[2] = {c, L}, cp[2] = {c, P};
-    double phi[WG_MAX_LEVELS], evals = (double)tr->evals;
+    double phi[WG_TUNNEL_MAX_LEVELS], evals = (double)tr->evals;
     for (size_t l = 0; l < L; l++)
         phi[l] = wg_tunnel_phi(tr->astar + l, tr->count, (int)L, tr->norm);
     int rc = wg_result_put_double(r, V_NORM, tr->norm);
@@ -116,7 +160,7 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
                wg_result *r)
 {
     const wg_setting *s = &t->set;
-    const wg_tunnel_plan *tp = &plan->tunnel;
+    const tunnel_opts *tp = opts_of(plan);
     size_t stride = 0;
     const float *P0 = wg_train_snapshot(deps ? deps[0] : NULL, t->probe_epoch, &stride);
     if (!P0)
@@ -137,31 +181,85 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
         rc = WG_FAIL(WG_EFORMAT, "training task %zu has %zu parameters, the net %zu", t->deps[0],
                      stride, f.dim);
     if (rc == 0)
-        rc = wg_tunnel_probe(&f, P0, &o, t->dir_first, t->dir_count, &tr);
+        rc = wg_tunnel_probe(&f, P0, &o, t->arg[A_FIRST], t->arg[A_COUNT], &tr);
     if (rc == 0)
-        rc = pack(&tr, t->dir_first, r);
+        rc = pack(&tr, t->arg[A_FIRST], r);
     wg_tunnel_result_free(&tr);
     wg_objective_free(&f);
     return rc;
 }
 
-static int enabled(const wg_plan *p) { return p->tunnel.enabled; }
+static int check(wg_planner *pl, void *opts)
+{
+    const tunnel_opts *o = opts;
+    if (o->split > o->directions)
+        return wg_planner_fail(pl, WG_TASK_TUNNEL, NULL, WG_EARG,
+                               "probes.tunnel: split = %d is more than the %d directions",
+                               o->split, o->directions);
+    return 0;
+}
+
+static int snapshot_epochs(const void *opts, int *epochs)
+{
+    const tunnel_opts *o = opts;
+    memcpy(epochs, o->epochs, (size_t)o->nepochs * sizeof *epochs);
+    return o->nepochs;
+}
+
+/* Per trained task, per probed epoch, `split` tasks that share its directions. */
+static int plan(wg_planner *pl, const void *opts)
+{
+    const tunnel_opts *o = opts;
+    wg_plan *p = wg_planner_plan(pl);
+    const size_t ne = (size_t)(o->nepochs ? o->nepochs : 1), per = ne * (size_t)o->split;
+    if (p->ntrain > WG_MAX_TASKS / per)
+        return wg_planner_fail(pl, WG_TASK_TUNNEL, NULL, WG_EARG,
+                               "probes.tunnel: more than 10^6 tasks in all");
+    const size_t ntrain = p->ntrain;
+    for (size_t src = 0; src < ntrain; src++)
+        for (size_t e = 0; e < ne; e++)
+            for (int k = 0; k < o->split; k++) {
+                wg_task *t = wg_planner_add(pl, WG_TASK_TUNNEL, src);
+                if (!t)
+                    return WG_ENOMEM;
+                t->ndeps = 1;
+                t->deps[0] = src;
+                t->probe_epoch = o->nepochs ? o->epochs[e] : t->set.train.epochs;
+                t->arg[A_FIRST] = (int)((long)o->directions * k / o->split);
+                t->arg[A_COUNT] = (int)((long)o->directions * (k + 1) / o->split) -
+                                  t->arg[A_FIRST];
+                t->cost = EVALS_PER_DIRECTION * t->arg[A_COUNT] * (double)o->probe_size *
+                          wg_setting_flops(&t->set);
+                int rc = wg_planner_added(pl, t->id);
+                if (rc)
+                    return rc;
+            }
+    return 0;
+}
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
     (void)p;
-    snprintf(buf, cap, "epoch=%d directions=%d..%d", t->probe_epoch, t->dir_first,
-             t->dir_first + t->dir_count - 1);
+    snprintf(buf, cap, "epoch=%d directions=%d..%d", t->probe_epoch, t->arg[A_FIRST],
+             t->arg[A_FIRST] + t->arg[A_COUNT] - 1);
 }
 
 const wg_kind wg_kind_tunnel = {
     .name = "tunnel",
     .summary = "radial tunnel width a*(v) along random directions at a trained optimum",
+    .section = "probes.tunnel",
+    .options = OPTIONS,
+    .noptions = sizeof OPTIONS / sizeof *OPTIONS,
+    .opts_size = sizeof(tunnel_opts),
+    .check = check,
+    .snapshot_epochs = snapshot_epochs,
+    .plan_order = 10,
+    .plan = plan,
+    .args = {"first direction", "directions"},
     .dims = DIMS,
     .ndims = 3,
     .vars = VARS,
     .nvars = NVARS,
-    .enabled = enabled,
     .run = run,
     .describe = describe,
 };

@@ -59,6 +59,58 @@ typedef struct wg_var {
 typedef void (*wg_att_fn)(void *ctx, const char *var, const char *name, const char *text,
                           double num);
 
+/* ---- sweep options ------------------------------------------------------------------------- */
+
+/* Option types: integers (int or size_t fields), doubles, yes/no, one of `choices`
+ * (stored as its index), lists of integers or doubles (with a count field), and a set
+ * of choices (stored as a bit mask). */
+typedef enum {
+    WG_OPT_INT, WG_OPT_SIZE, WG_OPT_DOUBLE, WG_OPT_BOOL, WG_OPT_ENUM, WG_OPT_INTS,
+    WG_OPT_DOUBLES, WG_OPT_SET
+} wg_opt_type;
+
+/* Options that apply to one kind of model only (the sweep refuses the other). */
+enum { WG_SCOPE_ANY = 0, WG_SCOPE_NET, WG_SCOPE_TOY };
+
+/* One option of a kind's section, as plain data. */
+typedef struct wg_option {
+    const char *key;
+    wg_opt_type type;
+    double lo, hi;              /* numbers and list entries: [lo, hi], (lo, hi] if lo_open */
+    int lo_open;
+    const char *deflt;          /* as written in YAML, list entries comma-separated; NULL:
+                                   zero / empty */
+    size_t off;                 /* field in the kind's options struct */
+    size_t count_off;           /* lists: the int field holding the count */
+    int max;                    /* lists: capacity */
+    const char *const *choices; /* enum and set */
+    int nchoices;
+    int scope;                  /* WG_SCOPE_* */
+    const char *doc;            /* one line */
+} wg_option;
+
+/* The plan under construction, with where every value was written (src/plan.c). */
+typedef struct wg_planner wg_planner;
+
+wg_plan *wg_planner_plan(wg_planner *pl);
+/* Record "FILE:LINE:COLUMN: message" at option `key` of kind's section (at the
+ * section itself if key is NULL or was not written) and return code. */
+int wg_planner_fail(wg_planner *pl, int kind, const char *key, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Whether the sweep file wrote the option; and the last written option of a scope
+ * (its key, or NULL). */
+int wg_planner_given(const wg_planner *pl, int kind, const char *key);
+const char *wg_planner_given_scope(const wg_planner *pl, int kind, int scope);
+/* A new task of `kind` at the end of the plan, with the setting and coordinates of
+ * task first_dep (ndeps 0, zeroed args): NULL with WG_ENOMEM recorded.  After the
+ * caller filled it, wg_planner_added lets kinds attach their tasks to it. */
+wg_task *wg_planner_add(wg_planner *pl, int kind, size_t first_dep);
+int wg_planner_added(wg_planner *pl, size_t id);
+/* Training tasks grouped by everything but the replicate: group g's members are
+ * ids[g * stride .. + count[g]) in plan order (caller frees ids and count). */
+int wg_planner_groups(wg_planner *pl, size_t **ids, size_t **count, size_t *ngroups,
+                      size_t *stride);
+
 /* ---- running ------------------------------------------------------------------------------ */
 
 /* What a kind's run function gets besides its task: the worker's data cache and the
@@ -70,13 +122,27 @@ typedef struct wg_exec wg_exec;
 typedef struct wg_kind {
     const char *name;           /* as in the file's `kind` flag_meanings */
     const char *summary;        /* one line, for `wedge schema` */
+    /* the sweep's section ("probes.tunnel", "connectors"; NULL: the trainings) and its
+     * options, parsed into a struct of opts_size bytes (wg_plan.opts[kind]) */
+    const char *section;
+    const wg_option *options;
+    int noptions;
+    size_t opts_size;
+    /* after the section is parsed: what the option table cannot say */
+    int (*check)(wg_planner *pl, void *opts);
+    /* epochs of the trainings' snapshots the kind reads (count; NULL: the final) */
+    int (*snapshot_epochs)(const void *opts, int *epochs);
+    /* after the trainings, kinds plan in increasing plan_order */
+    int plan_order;
+    int (*plan)(wg_planner *pl, const void *opts);
+    /* after any task `t` was planned: tasks of this kind that follow it directly */
+    int (*attach)(wg_planner *pl, const void *opts, const wg_task *t);
+    /* names of the task's args (t->arg[i]), for `wedge schema` */
+    const char *args[WG_TASK_ARGS];
     const wg_dim *dims;
     int ndims;
     const wg_var *vars;
     int nvars;
-    /* whether the plan has this kind's section (its variables are then defined, even
-     * if no task of it was planned) */
-    int (*enabled)(const wg_plan *p);
     /* extra attributes of the kind's variables */
     void (*attrs)(const wg_plan *p, wg_att_fn put, void *ctx);
     /* Run task t (deps[i]: the records of t->deps[i], NULL if unavailable) into r,
@@ -91,6 +157,9 @@ typedef struct wg_kind {
 
 /* The kinds, indexed by wg_task_kind. */
 const wg_kind *wg_kind_get(int kind);
+/* Whether the plan has kind's section (its variables are then defined, even if no
+ * task of it was planned); the trainings always. */
+int wg_kind_enabled(const wg_plan *p, int kind);
 
 /* The kinds' descriptors (src/task_<name>.c). */
 extern const wg_kind wg_kind_train, wg_kind_tunnel, wg_kind_plane, wg_kind_connect,

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { WG_ARCH_SIMPLECNN = 0, WG_ARCH_MLP, WG_ARCH_TOY } wg_arch;
+typedef enum { WG_ARCH_SIMPLECNN = 0, WG_ARCH_MLP } wg_arch;
 typedef enum { WG_ACT_TANH = 0, WG_ACT_RELU } wg_act;
 /* Where SimpleCNN drops out (when dropout > 0): before the classifier only ("dense",
  * the default), or also after every conv block's max pooling ("all").  MLPs drop

@@ -25,6 +25,11 @@ typedef struct wg_run_opts {
     int quiet;
 } wg_run_opts;
 
+/* An MPI call that must succeed: on failure, print the rank, the call and MPI's
+ * message to stderr and end the job with MPI_Abort (never a hang, never going on). */
+void wg_mpi_must(int e, const char *what, const char *file, int line);
+#define WG_MPI(call) wg_mpi_must((call), #call, __FILE__, __LINE__)
+
 /* Set by SIGTERM/SIGUSR1 (wg_run installs the handlers). */
 extern volatile sig_atomic_t wg_stop_requested;
 

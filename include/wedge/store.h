@@ -41,6 +41,9 @@ typedef struct wg_store_meta {
     const char *command;   /* for the history attribute */
 } wg_store_meta;
 
+/* The variables every output has (besides the settings and the kinds' own). */
+const wg_var *wg_store_common(int *n);
+
 /* Largest parameter count over the plan's tasks. */
 size_t wg_plan_max_params(const wg_plan *plan);
 

@@ -452,25 +452,25 @@ static void test_swa_plan_expands_one_task_per_training_and_rate(void **state)
         fail_msg("%s", wg_err_msg());
     assert_int_equal(p.ntrain, 2);
     assert_int_equal(p.ntasks, 2 + 2 * 3);
-    assert_true(p.swa.enabled);
-    assert_int_equal(p.swa.nlr, 3);
-    assert_int_equal(p.swa.cycles, 4);
-    assert_int_equal(p.swa.cycle_epochs, 1);       /* defaults */
-    assert_true(p.swa.min_ratio == 0.01);
-    assert_int_equal(p.swa.optimizer, -1);
-    assert_int_equal(p.swa.probe_size, 10000);
+    assert_true(p.enabled[WG_TASK_SWA]);
+    assert_true(isnan(wg_plan_option(&p, WG_TASK_SWA, "lr_max", 3))); /* three values */
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "cycles", 0) == 4);
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "cycle_epochs", 0) == 1); /* defaults */
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "min_ratio", 0) == 0.01);
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "optimizer", 0) == -1);
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "probe_size", 0) == 10000);
     for (size_t i = 2; i < p.ntasks; i++) {
         const wg_task *t = &p.tasks[i];
         size_t src = (i - 2) / 3;
         assert_int_equal(t->kind, WG_TASK_SWA);
         assert_int_equal(t->ndeps, 1);
         assert_int_equal(t->deps[0], src);
-        assert_int_equal(t->dir_first, (int)((i - 2) % 3));
+        assert_int_equal(t->arg[0], (int)((i - 2) % 3));
         assert_int_equal(t->probe_epoch, 2);
         assert_int_equal(t->set.replicate, p.tasks[src].set.replicate);
         assert_true(t->cost > p.tasks[src].cost); /* 4 epochs of cycles > 2 of training */
     }
-    assert_true(p.swa.lr_max[2] == 0.1);
+    assert_true(wg_plan_option(&p, WG_TASK_SWA, "lr_max", 2) == 0.1);
     assert_string_equal(wg_task_kind_name(WG_TASK_SWA), "swa");
     wg_plan_free(&p);
 }

@@ -384,9 +384,10 @@ static void test_sweep_toy_hyperplane(void **state)
     assert_int_equal(p.axes[0].zip_group, p.axes[1].zip_group);
     assert_int_equal(p.ntrain, 4);
     assert_int_equal(p.ntasks, 4 + 4 * 3);
-    assert_int_equal(p.subspace.toy_optimizer, 1);
-    assert_int_equal(p.subspace.toy_steps, 500);
-    assert_int_equal(p.subspace.noffsets, 3);
+    assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "optimizer", 0) == 1);
+    assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "steps", 0) == 500);
+    assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "offsets", 2) == 2);
+    assert_true(isnan(wg_plan_option(&p, WG_TASK_SUBSPACE, "offsets", 3)));
     const int offs[3] = {-1, 0, 2};
     for (size_t i = p.ntrain; i < p.ntasks; i++) {
         const wg_task *t = &p.tasks[i];
@@ -396,7 +397,7 @@ static void test_sweep_toy_hyperplane(void **state)
         assert_int_equal(t->deps[0], src);
         assert_int_equal(t->set.toy_dim, src < 2 ? 20 : 40);
         assert_int_equal(t->set.toy_long, src < 2 ? 5 : 25);
-        assert_int_equal(t->dir_first, t->set.toy_dim - t->set.toy_long + offs[k]);
+        assert_int_equal(t->arg[0], t->set.toy_dim - t->set.toy_long + offs[k]);
     }
     wg_plan_free(&p);
 }
@@ -465,7 +466,8 @@ static void test_sweep_text_axes(void **state)
     (void)state;
     wg_plan p;
     load_good(&p, "zip-groups.yaml");
-    int arch = axis_named(&p, "arch"), data = axis_named(&p, "name");
+    /* an axis is named as its output coordinate: data.name -> dataset */
+    int arch = axis_named(&p, "arch"), data = axis_named(&p, "dataset");
     assert_int_equal(p.axes[arch].is_text, 1);
     assert_null(p.axes[arch].num);
     assert_string_equal(p.axes[arch].text[0], "simplecnn");
@@ -864,22 +866,22 @@ static void test_sweep_subspace_sources(void **state)
             assert_int_equal(k->kind, WG_TASK_SUBSPACE);
             assert_int_equal(k->deps[0], src);
             assert_int_equal(k->ndeps, (size_t)at);
-            assert_int_equal(k->dir_first, dims[(i - p.ntrain) % 3]);
+            assert_int_equal(k->arg[0], dims[(i - p.ntrain) % 3]);
             assert_int_equal(k->set.net.hidden, p.tasks[src].set.net.hidden);
             assert_true(k->set.train.seed == p.tasks[src].set.train.seed);
         }
         /* the optimiser's defaults: 0.1 at d = 100, scaled by 1/sqrt(d) */
-        assert_true(p.subspace.lr == 0.1);
-        assert_int_equal(p.subspace.lr_ref_d, 100);
-        assert_int_equal(p.subspace.nnz, 32);
+        assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "lr", 0) == 0.1);
+        assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "lr_ref_d", 0) == 100);
+        assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "nnz", 0) == 32);
         wg_plan_free(&p);
     }
     const char *t = "name: x\ndata: {name: synthetic}\nmodel: {arch: mlp, hidden: 8}\n"
                     "probes:\n  subspace: {dims: [4], lr: 0.03, lr_ref_d: 0}\n";
     wg_plan p;
     assert_int_equal(wg_sweep_parse(&p, t, strlen(t), "inline"), 0);
-    assert_true(p.subspace.lr == 0.03);
-    assert_int_equal(p.subspace.lr_ref_d, 0);
+    assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "lr", 0) == 0.03);
+    assert_true(wg_plan_option(&p, WG_TASK_SUBSPACE, "lr_ref_d", 0) == 0);
     wg_plan_free(&p);
 }
 
