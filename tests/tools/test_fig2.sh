@@ -85,13 +85,14 @@ if sorted(int(r[0]) for r in pla["rows"]) != [1, 3]:
 with netCDF4.Dataset(nc) as f:
     f.set_auto_mask(False)
     kind = f["kind"][:]
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
     pep = f["probe_epoch"][:]
     src = f["plane_sources"][:]
     loss = f["plane_loss"][:]          # task, plane_y, plane_x
     gx, gy = f["plane_gx"][:], f["plane_gy"][:]
     vx, vy = f["plane_vertex_x"][:], f["plane_vertex_y"][:]
 for ep in (1, 3):
-    rows = np.flatnonzero((kind == 2) & (pep == ep))
+    rows = np.flatnonzero((kind == K["plane"]) & (pep == ep))
     if len(rows) != 2 or len({tuple(src[i]) for i in rows}) != 1:
         bad.append(f"epoch {ep}: expected 2 split tasks of one plane, got {rows}")
         continue

@@ -222,8 +222,9 @@ for line in txt.splitlines():
 with netCDF4.Dataset(sys.argv[1]) as f:
     f.set_auto_mask(False)
     kind, lr, ns = f["kind"][:], f["lr"][:], f["n_short"][:]
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
 got = [(float(r[0]), int(r[1]), float(r[2])) for r in agg]
-want = [(v, 2, round(float(np.mean(ns[(kind == 4) & (lr == v)])), 1)) for v in (1e-3, 1e-2)]
+want = [(v, 2, round(float(np.mean(ns[(kind == K["hessian"]) & (lr == v)])), 1)) for v in (1e-3, 1e-2)]
 if got != want:
     sys.exit(f"lr table (lr, n seeds, mean) {got} != {want}\n{txt}")
 EOF

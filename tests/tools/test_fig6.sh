@@ -96,8 +96,9 @@ bad = []
 with netCDF4.Dataset(nc) as f:
     f.set_auto_mask(False)
     v = {n: f[n][:] for n in f.variables if n not in ("params",)}
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
 kind, status = v["kind"], v["status"]
-swa = np.flatnonzero(kind == 6)
+swa = np.flatnonzero(kind == K["swa"])
 if len(swa) != 12:
     sys.exit(f"expected 12 swa rows, got {len(swa)}")
 

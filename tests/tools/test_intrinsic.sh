@@ -164,13 +164,15 @@ bad = []
 with netCDF4.Dataset(sys.argv[1]) as f:
     f.set_auto_mask(False)
     kind, status, src = f["kind"][:], f["status"][:], f["source_task"][:]
+    # kind codes from the file itself (flag_values / flag_meanings)
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
     seed, hidden, epochs = f["seed"][:], f["hidden"][:], f["epochs"][:]
     sd, sacc = f["subspace_d"][:], f["subspace_test_accuracy"][:]
     tacc = f["test_accuracy"][:]
 if not (status == 1).all():
     sys.exit(f"not every task done: status {status}")
-train = np.flatnonzero(kind == 0)
-sub = np.flatnonzero(kind == 5)
+train = np.flatnonzero(kind == K["train"])
+sub = np.flatnonzero(kind == K["subspace"])
 if len(train) != 6 or len(sub) != 30:
     sys.exit(f"expected 6 trainings and 30 subspace tasks, got {len(train)}, {len(sub)}")
 # the join: each subspace row names the training with its seed and width
@@ -245,12 +247,13 @@ curves = {(16, 0): [0.5, 0.6, 0.84, 0.9, 0.9],     # crosses between 16 and 64
 with netCDF4.Dataset(sys.argv[1], "a") as f:
     f.set_auto_mask(False)
     kind, src, sd = f["kind"][:], f["source_task"][:], f["subspace_d"][:]
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
     hidden, seed, epochs = f["hidden"][:], f["seed"][:], f["epochs"][:]
     ta, sa = f["test_accuracy"][:], f["subspace_test_accuracy"][:]
-    for j in np.flatnonzero(kind == 0):
+    for j in np.flatnonzero(kind == K["train"]):
         ta[j, int(epochs[j]) - 1] = 0.8
         c = curves[(int(hidden[j]), int(seed[j]))]
-        for i in np.flatnonzero((kind == 5) & (src == j)):
+        for i in np.flatnonzero((kind == K["subspace"]) & (src == j)):
             sa[i] = c[[4, 16, 64, 256, 1024].index(int(sd[i]))]
     f["test_accuracy"][:] = ta
     f["subspace_test_accuracy"][:] = sa

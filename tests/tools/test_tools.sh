@@ -79,7 +79,8 @@ cp "$nc" "$tmp/pending.nc"
 import sys, netCDF4
 with netCDF4.Dataset(sys.argv[1], "a") as f:
     st = f["status"][:]
-    st[f["kind"][:] == 1] = 0
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
+    st[f["kind"][:] == K["tunnel"]] = 0
     f["status"][:] = st
 EOF
 "$PYTHON3" "$TOOLS/plot-fig5.py" "$tmp/pending.nc" -o "$tmp/x.png" >/dev/null 2>"$tmp/err"
@@ -131,6 +132,7 @@ def by_hand(path, tw, tag):
     f = netCDF4.Dataset(path)
     f.set_auto_mask(False)
     kind, src, pep = f["kind"][:], f["source_task"][:], f["probe_epoch"][:]
+    code = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
     astar, how = f["tunnel_astar"][:], f["tunnel_outcome"][:]
     norm, tphi, levels = f["tunnel_norm"][:], f["tunnel_phi"][:], f["level"][:]
     lr, seed = f["lr"][:], f["seed"][:]
@@ -138,9 +140,9 @@ def by_hand(path, tw, tag):
     nprobe = nlev = nnan = 0
     maxerr = 0.0
     ok_ = True
-    for s in np.flatnonzero(kind == 0):
+    for s in np.flatnonzero(kind == code["train"]):
         for e in (1, 3):
-            members = [i for i in np.flatnonzero(kind == 1) if src[i] == s and pep[i] == e]
+            members = [i for i in np.flatnonzero(kind == code["tunnel"]) if src[i] == s and pep[i] == e]
             dirs = [set(np.flatnonzero((how[i] >= 0).any(axis=1))) for i in members]
             if len(members) != 2 or dirs[0] & dirs[1] or dirs[0] | dirs[1] != set(range(K)):
                 check(False, f"{tag}: task {s} epoch {e}: split tasks {members} directions {dirs}")

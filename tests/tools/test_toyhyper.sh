@@ -72,19 +72,20 @@ import sys, netCDF4, numpy as np
 ds = netCDF4.Dataset(sys.argv[1])
 ds.set_auto_mask(False)
 g = lambda v: np.asarray(ds[v][:])
+K = dict(zip(ds["kind"].flag_meanings.split(), ds["kind"].flag_values))
 status, kind = g("status"), g("kind")
 assert (status == 1).all(), f"not all done: {status}"
-assert (kind == 0).sum() == 8 and (kind == 5).sum() == 40, kind
+assert (kind == K["train"]).sum() == 8 and (kind == K["subspace"]).sum() == 40, kind
 coords = ds["status"].getncattr("coordinates").split()
 assert "dim" in coords and "long" in coords, coords
 D, n, d = g("dim"), g("long"), g("subspace_d")
-sub = kind == 5
+sub = kind == K["subspace"]
 ok, ratio = g("subspace_success")[sub], g("subspace_loss_ratio")[sub]
 assert (ok == (ratio <= 1e-6)).all(), (ok, ratio)
 off = (d - (D - n))[sub]
 assert sorted(set(off.astype(int))) == [-3, -1, 0, 1, 3], off
-nz = g("near_zero")[kind == 0]
-assert ((nz >= 0) & (nz <= D[kind == 0])).all(), nz
+nz = g("near_zero")[kind == K["train"]]
+assert ((nz >= 0) & (nz <= D[kind == K["train"]])).all(), nz
 snz = g("subspace_near_zero")[sub]
 need = (D - n)[sub]
 assert (snz[ok == 1] >= need[ok == 1]).all(), (snz, need)
@@ -122,6 +123,7 @@ import sys, netCDF4, numpy as np
 ds = netCDF4.Dataset(sys.argv[1])
 ds.set_auto_mask(False)
 g = lambda v: np.asarray(ds[v][:])
+K = dict(zip(ds["kind"].flag_meanings.split(), ds["kind"].flag_values))
 sub = g("kind") == 5
 D, n, d = g("dim")[sub], g("long")[sub], g("subspace_d")[sub]
 ok, ratio = g("subspace_success")[sub], g("subspace_loss_ratio")[sub]
@@ -168,9 +170,10 @@ import sys, netCDF4, numpy as np
 ds = netCDF4.Dataset(sys.argv[1])
 ds.set_auto_mask(False)
 g = lambda v: np.asarray(ds[v][:])
+K = dict(zip(ds["kind"].flag_meanings.split(), ds["kind"].flag_values))
 kind = g("kind")
-want = {0: [float(x) for x in g("near_zero")[kind == 0]]}
-for m, row in zip(g("connector_m")[kind == 3], g("connector_near_zero")[kind == 3]):
+want = {0: [float(x) for x in g("near_zero")[kind == K["train"]]]}
+for m, row in zip(g("connector_m")[kind == K["connect"]], g("connector_near_zero")[kind == K["connect"]]):
     v = row[row >= 0]
     want.setdefault(int(m), []).append(float(v.mean()) if m == 1 else float(v[0]))
 assert len(want[0]) == 4 and sorted(want) == [0, 1, 2, 3], want
