@@ -6,7 +6,8 @@
  * with -p), then probes K directions at the optimum on a 2,000-image probe set with
  * the bisection search and the interpolating one, one direction per call so that
  * each direction's CPU time is measured apart (the L(P0) evaluation that every call
- * makes is timed separately and left out).  Prints, per direction, a* of every
+ * makes is timed separately and left out), the two searches alternating direction
+ * by direction so that both see the same machine load.  Prints, per direction, a* of every
  * level under both searches, their relative difference, and the evaluations and CPU
  * seconds each spent; then the largest difference and the means.
  *
@@ -108,30 +109,34 @@ typedef struct run {
     double *cpu;   /* per direction, L(P0) excluded */
 } run;
 
-static int probe_all(const wg_objective *f, const float *P0, const wg_tunnel_opts *o, int K,
-                     run *out, double *norm, double *loss0)
+/* Direction k under each search in turn (alternating, so that both see the same
+ * machine load), one call per direction and search. */
+static int probe_all(const wg_objective *f, const float *P0, wg_tunnel_opts *o,
+                     const int *searches, int K, run *out, double *norm, double *loss0)
 {
     timed t = {f, 0, 0.0, 0.0};
     wg_objective tf = {.dim = f->dim, .ctx = &t, .eval = timed_eval};
-    for (int k = 0; k < K; k++) {
-        wg_tunnel_result r;
-        t.calls = 0;
-        t.cpu = 0.0;
-        int rc = wg_tunnel_probe(&tf, P0, o, k, 1, &r);
-        if (rc) {
+    for (int k = 0; k < K; k++)
+        for (int s = 0; s < 2; s++) {
+            wg_tunnel_result r;
+            t.calls = 0;
+            t.cpu = 0.0;
+            o->search = searches[s];
+            int rc = wg_tunnel_probe(&tf, P0, o, k, 1, &r);
+            if (rc) {
+                wg_tunnel_result_free(&r);
+                return rc;
+            }
+            for (int l = 0; l < o->nlevels; l++) {
+                out[s].astar[k * o->nlevels + l] = r.astar[l];
+                out[s].how[k * o->nlevels + l] = r.how[l];
+            }
+            out[s].nevals[k] = r.nevals[0];
+            out[s].cpu[k] = t.cpu - t.first_cpu;
+            *norm = r.norm;
+            *loss0 = r.loss0;
             wg_tunnel_result_free(&r);
-            return rc;
         }
-        for (int l = 0; l < o->nlevels; l++) {
-            out->astar[k * o->nlevels + l] = r.astar[l];
-            out->how[k * o->nlevels + l] = r.how[l];
-        }
-        out->nevals[k] = r.nevals[0];
-        out->cpu[k] = t.cpu - t.first_cpu;
-        *norm = r.norm;
-        *loss0 = r.loss0;
-        wg_tunnel_result_free(&r);
-    }
     return 0;
 }
 
@@ -158,11 +163,11 @@ typedef struct conv_job {
     int B, H, W, C, K;
 } conv_job;
 
-/* Best of 5 CPU timings of `reps` forwards, per forward. */
+/* Best of 7 CPU timings of `reps` forwards, per forward. */
 static double time_conv(const conv_job *j, int reps)
 {
     double best = INFINITY;
-    for (int t = 0; t < 5; t++) {
+    for (int t = 0; t < 7; t++) {
         double t0 = cpu_now();
         for (int r = 0; r < reps; r++)
             wg_conv3_forward(j->out, j->col, j->in, j->w, j->b, j->B, j->H, j->W, j->C, j->K);
@@ -209,20 +214,22 @@ static int batching(const wg_objective *f, const float *theta, const wg_dataset 
     if (rc == 0) {
         const size_t passes = (n + batch - 1) / batch;
         conv_job j = {out, col, in, w, b, (int)batch, H, W, C, K1};
-        double t_conv1 = time_conv(&j, 3) * (double)passes;
+        double t_conv[5]; /* t_conv[m]: the first convolution with m filter banks */
+        for (int m = 1; m <= MMAX; m++) {
+            j.K = K1 * m;
+            t_conv[m] = time_conv(&j, 5) * (double)passes;
+        }
         printf("\n# batching: m points of one direction in one pass over the probe set "
                "(%zu images, batches of %zu)\n", n, batch);
         printf("# one evaluation %.1f ms CPU; of it, images to floats %.2f ms and the first "
                "convolution (1 -> 16 channels, im2col + sgemm) %.2f ms are all a pass could "
-               "share\n", 1e3 * t_eval, 1e3 * t_data, 1e3 * t_conv1);
+               "share\n", 1e3 * t_eval, 1e3 * t_data, 1e3 * t_conv[1]);
         printf("%3s %14s %20s %22s %14s\n", "m", "m passes (ms)", "first conv m x (ms)",
                "first conv m banks (ms)", "pass / m (rel)");
         for (int m = 1; m <= MMAX; m++) {
-            j.K = K1 * m;
-            double t_wide = time_conv(&j, 3) * (double)passes;
-            double saved = (m - 1) * t_data + (m * t_conv1 - t_wide);
+            double saved = (m - 1) * t_data + (m * t_conv[1] - t_conv[m]);
             printf("%3d %14.1f %20.2f %22.2f %14.3f\n", m, 1e3 * m * t_eval,
-                   1e3 * m * t_conv1, 1e3 * t_wide, (m * t_eval - saved) / (m * t_eval));
+                   1e3 * m * t_conv[1], 1e3 * t_conv[m], (m * t_eval - saved) / (m * t_eval));
         }
     }
     free(in);
@@ -310,10 +317,8 @@ int main(int argc, char **argv)
     double norm = NAN, loss0 = NAN;
     const char *names[2] = {"bisect", "interp"};
     const int searches[2] = {WG_TUNNEL_BISECT, WG_TUNNEL_INTERP};
-    for (int s = 0; rc == 0 && s < 2; s++) {
-        o.search = searches[s];
-        rc = probe_all(&f, theta, &o, K, &runs[s], &norm, &loss0);
-    }
+    if (rc == 0)
+        rc = probe_all(&f, theta, &o, searches, K, runs, &norm, &loss0);
     if (rc) {
         fprintf(stderr, "bench_tunnel: %s\n", wg_err_msg());
     } else {
