@@ -232,7 +232,7 @@ static int bisect_direction(walk *w, const wg_tunnel_opts *o, double a0, double 
 #define SLOPE_MAX 4.0
 /* A walk step aims this fraction of its predicted log-distance beyond the crossing,
  * so that a slightly optimistic prediction still brackets the level. */
-#define OVERSHOOT 0.05
+#define OVERSHOOT 0.075
 /* Walk steps shorter than this ratio count as creeping (see walk_step). */
 #define SMALL_STEP 1.1
 

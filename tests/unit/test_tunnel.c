@@ -1318,7 +1318,7 @@ static void test_tunnel_interp_smooth_profiles_cheap(void **state)
  * 16 the walk lands in the dip after the bump).  The
  * evaluation counts are not bounded by 12 here, but the safeguards keep them at or
  * under the bisection's on every one of these (measured: 12-14 against 19-24 for the
- * step, 26-27 against 36-39 for the plateau, 16-19 against 43-44 for the bump, 8-9
+ * step, 25-27 against 36-39 for the plateau, 15-18 against 43-44 for the bump, 8-9
  * against 21 for the level never reached). */
 static void test_tunnel_interp_rough_profiles(void **state)
 {
