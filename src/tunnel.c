@@ -22,11 +22,12 @@
  * refined by inverse quadratic (else linear) interpolation of log a against u
  * through the bracket's ends and their nearest neighbour; a point predicted within
  * 0.9 precision of an end is placed exactly there, so that a right prediction closes
- * the bracket; and when two steps together fail to halve log(hi / lo), the next one
- * is a geometric bisection, so log(hi / lo) halves at least every four steps on any
- * profile.  On a smooth profile a level costs 2-3 evaluations once the walk has
- * bracketed it, about 10 per direction for three levels on a trained SimpleCNN (40
- * for BISECT).  Everything a direction's search uses is L(P0), |P0|, the options and
+ * the bracket; and when two steps together fail to halve log(hi / lo) while the
+ * estimates are not contracting either, the next one is a geometric bisection.  So
+ * every profile ends in finitely many steps (on the step, plateau and bump profiles
+ * of the tests, fewer than the bisection's).  On a smooth profile a level costs 2-3
+ * evaluations once the walk has bracketed it, about 10.5 per direction for three
+ * levels on a trained SimpleCNN (40 for BISECT).  Everything a direction's search uses is L(P0), |P0|, the options and
  * that direction's own points, so the result does not depend on how directions are
  * split over tasks.
  *
@@ -286,6 +287,8 @@ typedef struct level {
     double w0;     /* refinement: log(hi / lo) at the last checkpoint */
     int steps;     /* refinement: interpolation steps since that checkpoint */
     int closing;   /* refinement: the previous step was placed to close the bracket */
+    double last;   /* refinement: the previous step's point (0 before the first) */
+    double dlast;  /* refinement: |log| of that step's move from the one before */
     double ratio;  /* walk: ratio of the previous step */
     int nsmall;    /* walk: consecutive steps of a ratio below SMALL_STEP */
 } level;
@@ -415,9 +418,10 @@ static double interpolate(const search *s, const level *lv, int ih)
 
 /* The next point inside a bracket lo = a[ih-1] > 0, hi = a[ih] not yet narrow
  * enough.  Safeguard: once two steps since the last checkpoint have not halved
- * log(hi / lo), bisect, unless the step is a first attempt to close the bracket (a
- * failed one moves an end by 0.9 precision only, so it is not tried twice).  The
- * log-width therefore halves at least every four steps. */
+ * log(hi / lo), bisect, unless the steps are contracting (this one less than half
+ * the previous one in log a: the estimates converge, from one side, as regula falsi
+ * does when an end stays put) or this is a first attempt to close the bracket (a
+ * failed one moves an end by 0.9 precision only, so it is not tried twice). */
 static double refine_step(const search *s, level *lv, int ih)
 {
     const double lo = s->pt.a[ih - 1], hi = s->pt.a[ih], p = s->p;
@@ -441,12 +445,17 @@ static double refine_step(const search *s, level *lv, int ih)
         x = hi * (1.0 - 0.9 * p);
     else
         closing = 0;
-    if (lv->steps >= 2 && !(closing && !lv->closing)) {
+    double d = lv->last > 0 ? fabs(log(x / lv->last)) : INFINITY;
+    if (lv->steps >= 2 && !(d <= 0.5 * lv->dlast) && !(closing && !lv->closing)) {
+        x = sqrt(lo * hi);
         lv->steps = 0;
-        return sqrt(lo * hi);
+        d = INFINITY;
+    } else {
+        lv->steps++;
+        lv->closing = closing;
     }
-    lv->steps++;
-    lv->closing = closing;
+    lv->last = x;
+    lv->dlast = d;
     return x;
 }
 
@@ -465,7 +474,7 @@ static int interp_direction(walk *w, search *s, const double *target, int *how,
     s->pt.n = 0;
     for (int m = 0; m < n; m++) {
         const int l = ord[m];
-        level lv = {target[l], log(target[l] - s->L0), 0.0, 0, 0, 1.0, 0};
+        level lv = {target[l], log(target[l] - s->L0), 0.0, 0, 0, 0.0, INFINITY, 1.0, 0};
         for (;;) {
             const points *p = &s->pt;
             int ih = 0;
