@@ -7,9 +7,15 @@
  * directions (unit, orthogonal to P0, keyed by (seed, stream, k), the same whether a
  * probe is split or not), the edge cases (level never reached, level already below
  * L(P0), NaN losses, objective errors, non-finite L(P0), P0 = 0, a crossing just
- * below a_max), the loss profile, and wg_tunnel_phi.
+ * below a_max), the loss profile, and wg_tunnel_phi.  Every test of the probe runs
+ * under both searches (the interpolating default and the bisection), as two tests.
+ * Then one-dimensional profiles (the loss a chosen function of the distance from
+ * P0): smooth ones, on which the interpolating search must agree with the bisection
+ * and spend at most 12 evaluations per direction for three levels, and rough ones (a
+ * step, a plateau just under a level, a bump that crosses a level and falls back,
+ * a level never reached), on which it must still find the first crossing.
  *
- * Tolerances.  The probe returns the upper end a_hi of a bisection bracket
+ * Tolerances.  The probe returns the upper end a_hi of a final bracket
  * [a_lo, a_hi] with a_hi - a_lo <= p a_hi (p = precision), so a_hi lies in
  * [a_c, a_c / (1 - p)] where a_c is the crossing of the loss it evaluates.  That
  * loss is evaluated at the float point fl(P0 + fl((float)a * v)), not at P0 + a v:
@@ -216,9 +222,18 @@ static void unit_vector(double *w, size_t D, uint64_t key)
     free(t);
 }
 
-static void opts_two_levels(wg_tunnel_opts *o)
+/* Tests that hold for both searches run twice, with the search as their state. */
+static int search_interp = WG_TUNNEL_INTERP, search_bisect = WG_TUNNEL_BISECT;
+
+static int search_of(void **state)
+{
+    return state && *state ? *(const int *)*state : WG_TUNNEL_INTERP;
+}
+
+static void opts_two_levels(wg_tunnel_opts *o, void **state)
 {
     wg_tunnel_opts_default(o);
+    o->search = search_of(state);
     o->nlevels = 2;
     o->levels[0] = 1.0;
     o->levels[1] = 0.5;
@@ -317,7 +332,7 @@ static void check_profile(const wg_objective *f, const float *P0, const wg_tunne
 
 /* ---- 1. quadratic bowl ---------------------------------------------------------------- */
 
-static void check_bowl_at_minimum(const double *w)
+static void check_bowl_at_minimum(const double *w, void **state)
 {
     const size_t D = 120;
     const int K = 16, first = 5;
@@ -328,7 +343,7 @@ static void check_bowl_at_minimum(const double *w)
     bowl b = {.dim = D, .shape = BOWL_QUADRATIC, .c = c, .h = h, .w = w};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, first, K, &r), 0); /* P0 = c */
     assert_int_equal(r.count, K);
@@ -369,17 +384,15 @@ static void check_bowl_at_minimum(const double *w)
 
 static void test_tunnel_bowl_diagonal_matches_formula(void **state)
 {
-    (void)state;
-    check_bowl_at_minimum(NULL);
+    check_bowl_at_minimum(NULL, state);
 }
 
 static void test_tunnel_bowl_rotated_matches_formula(void **state)
 {
-    (void)state;
     const size_t D = 120;
     double *w = alloc_doubles(D);
     unit_vector(w, D, 2);
-    check_bowl_at_minimum(w);
+    check_bowl_at_minimum(w, state);
     free(w);
 }
 
@@ -387,14 +400,13 @@ static void test_tunnel_bowl_rotated_matches_formula(void **state)
 
 static void test_tunnel_direction_unit_and_orthogonal(void **state)
 {
-    (void)state;
     const size_t D = 100;
     float *P0 = alloc_floats(D), *v = alloc_floats(D);
     fill_normal(P0, D, 3);
     for (size_t i = 0; i < D; i++)
         P0[i] += 5.0f; /* a large mean: a raw N(0,I) draw has a big radial part */
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     double pn = norm2(P0, D);
     for (int k = 0; k < 64; k++) {
         wg_tunnel_direction(v, P0, D, &o, k);
@@ -417,12 +429,11 @@ static void test_tunnel_direction_unit_and_orthogonal(void **state)
 
 static void test_tunnel_direction_keyed(void **state)
 {
-    (void)state;
     const size_t D = 100;
     float *P0 = alloc_floats(D), *v = alloc_floats(D), *v2 = alloc_floats(D);
     fill_normal(P0, D, 4);
     wg_tunnel_opts o, o2;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_direction(v, P0, D, &o, 3);
     /* same key: bitwise the same */
     wg_tunnel_direction(v2, P0, D, &o, 3);
@@ -454,9 +465,11 @@ static void test_tunnel_direction_keyed(void **state)
     free(v2);
 }
 
+/* A probe split into tasks [first, first + cut) and [first + cut, first + count)
+ * gives bitwise what one call over all gives, and a repeated call the same again:
+ * nothing a direction's search uses comes from another direction. */
 static void test_tunnel_split_probe_identical(void **state)
 {
-    (void)state;
     const size_t D = 80;
     const int first = 3, count = 12, cut = 5;
     double *h = alloc_doubles(D);
@@ -470,10 +483,12 @@ static void test_tunnel_split_probe_identical(void **state)
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
     wg_tunnel_opts_default(&o); /* three levels, one absolute (ln 10) */
+    o.search = search_of(state);
     o.seed = 99;
     o.stream = 2;
-    wg_tunnel_result all, r1, r2;
+    wg_tunnel_result all, again, r1, r2;
     assert_int_equal(wg_tunnel_probe(&f, P0, &o, first, count, &all), 0);
+    assert_int_equal(wg_tunnel_probe(&f, P0, &o, first, count, &again), 0);
     assert_int_equal(wg_tunnel_probe(&f, P0, &o, first, cut, &r1), 0);
     assert_int_equal(wg_tunnel_probe(&f, P0, &o, first + cut, count - cut, &r2), 0);
     const size_t L = (size_t)o.nlevels;
@@ -491,6 +506,17 @@ static void test_tunnel_split_probe_identical(void **state)
     assert_memory_equal(all.prof_a + n1 * P, r2.prof_a, n2 * P * sizeof *all.prof_a);
     assert_memory_equal(all.prof_loss, r1.prof_loss, n1 * P * sizeof *all.prof_loss);
     assert_memory_equal(all.prof_loss + n1 * P, r2.prof_loss, n2 * P * sizeof *all.prof_loss);
+    assert_memory_equal(all.nevals, r1.nevals, n1 * sizeof *all.nevals);
+    assert_memory_equal(all.nevals + n1, r2.nevals, n2 * sizeof *all.nevals);
+    /* deterministic: the same call again, the same bits */
+    assert_memory_equal(all.astar, again.astar, (size_t)count * L * sizeof *all.astar);
+    assert_memory_equal(all.prof_a, again.prof_a, (size_t)count * P * sizeof *all.prof_a);
+    assert_memory_equal(all.prof_loss, again.prof_loss, (size_t)count * P * sizeof *all.prof_loss);
+    assert_memory_equal(all.nevals, again.nevals, (size_t)count * sizeof *all.nevals);
+    long sum = 1;
+    for (int k = 0; k < count; k++)
+        sum += all.nevals[k];
+    assert_int_equal(sum, all.evals);
     /* L(P0) is evaluated once per call */
     assert_int_equal(all.evals + 1, r1.evals + r2.evals);
     /* L(P0) ~ 0.5 * 0.01 * mean(h) * D ~ 4.4 is above the chance level ln 10 */
@@ -502,6 +528,7 @@ static void test_tunnel_split_probe_identical(void **state)
     }
     check_profile(&f, P0, &o, first, &all);
     wg_tunnel_result_free(&all);
+    wg_tunnel_result_free(&again);
     wg_tunnel_result_free(&r1);
     wg_tunnel_result_free(&r2);
     free(h);
@@ -513,7 +540,6 @@ static void test_tunnel_split_probe_identical(void **state)
 
 static void test_tunnel_toy_linear_rise(void **state)
 {
-    (void)state;
     const size_t D = 200, n = 10;
     const int K = 16, first = 0;
     wg_objective f;
@@ -529,7 +555,7 @@ static void test_tunnel_toy_linear_rise(void **state)
         islong[i] = 1;
     }
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, P0, &o, first, K, &r), 0);
     assert_true(r.loss0 == 0.0);
@@ -558,21 +584,28 @@ static void test_tunnel_toy_linear_rise(void **state)
             assert_int_equal(r.how[k * 2 + l], WG_TUNNEL_FOUND);
             assert_astar(r.astar[k * 2 + l], want, 1e-6, o.precision, "toy", k, l);
         }
-        /* the stored profile: loss / a = |v_short| at every point (the walk stops at
-         * the first point above both levels, a <= 2 a*(1) ~ 2, where the long
-         * coordinates (>= 20 - 2 |v_l|) are still the largest, checked below); the
-         * relative error is 2u from the point as above plus u from a vs (float)a:
-         * 1e-6 */
-        int np = r.npoints[k];
+        /* the stored profile: loss / a = |v_short| at every point in the linear
+         * regime, where the long coordinates (>= 20 - a |v_l|) are still the largest
+         * (checked below).  BISECT's walk stops at the first point above both
+         * levels, a <= 2 a*(1) ~ 2, so every point is in it; INTERP's first point is
+         * |P0| ~ 77, beyond it, and the points from which it steps down to a* ~ 1
+         * may be too, but its refinement points are near a*.  The relative error is
+         * 2u from the point as above plus u from a vs (float)a: 1e-6 */
+        int np = r.npoints[k], linear = 0;
         assert_true(np > 3);
         for (int j = 0; j < np; j++) {
             double a = r.prof_a[(size_t)k * WG_TUNNEL_MAX_POINTS + j];
             double L = r.prof_loss[(size_t)k * WG_TUNNEL_MAX_POINTS + j];
-            assert_true(a * vsmax < minlong - a * vl); /* still in the linear regime */
+            if (!(a * vsmax < minlong - a * vl)) { /* not in the linear regime */
+                assert_int_equal(o.search, WG_TUNNEL_INTERP);
+                continue;
+            }
+            linear++;
             if (!(fabs(L / a / vs - 1.0) <= 1e-6))
                 fail_msg("toy direction %d point %d: loss/a = %.10g, |v_short| = %.10g", k,
                          j, L / a, vs);
         }
+        assert_true(linear >= 4); /* two levels, each closed by a point on either side */
     }
     check_profile(&f, P0, &o, first, &r);
     wg_tunnel_result_free(&r);
@@ -587,7 +620,6 @@ static void test_tunnel_toy_linear_rise(void **state)
 /* (a) L = 0.25 (1 - exp(-|x-c|^2)) < 0.25 never reaches L(P0) + 0.5 or + 1. */
 static void test_tunnel_not_reached_bounded_walk(void **state)
 {
-    (void)state;
     const size_t D = 50;
     const int K = 4;
     float *c = alloc_floats(D);
@@ -595,17 +627,32 @@ static void test_tunnel_not_reached_bounded_walk(void **state)
     bowl b = {.dim = D, .shape = BOWL_BOUNDED, .c = c, .scale = 0.25};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, 0, K, &r), 0);
-    /* the walk evaluates a0 2^j for a0 2^j < a_max, then a_max itself:
-     * floor(log2(a_max/a0)) + 2 points (a_max/a0 = 1e6 is not a power of two) */
-    int walk = (int)floor(log2(o.a_max_rel / o.a0_rel)) + 2;
-    assert_int_equal(walk, 21);
-    assert_int_equal(r.evals, 1 + (long)K * walk);
     assert_int_equal(r.evals, b.calls);
     for (int k = 0; k < K; k++) {
-        assert_int_equal(r.npoints[k], walk);
+        const double *pa = r.prof_a + (size_t)k * WG_TUNNEL_MAX_POINTS;
+        int np = r.npoints[k];
+        assert_int_equal(np, r.nevals[k]); /* the walk only, all of it kept */
+        /* it ends at a_max itself */
+        assert_true(np > 0 && pa[np - 1] == o.a_max_rel * r.norm);
+        if (o.search == WG_TUNNEL_BISECT) {
+            /* a0 2^j for a0 2^j < a_max, then a_max: floor(log2(a_max/a0)) + 2
+             * points (a_max/a0 = 1e6 is not a power of two) */
+            int walk = (int)floor(log2(o.a_max_rel / o.a0_rel)) + 2;
+            assert_int_equal(walk, 21);
+            assert_int_equal(np, walk);
+        } else {
+            /* from guess_rel |P0|, no step longer than walk_ratio (the last one may
+             * be shorter: it stops at a_max); here L flattens out, so the steps are
+             * the longest allowed after the first two: 1 -> ~1.4 -> ~6 -> ... */
+            assert_true(pa[0] == o.guess_rel * r.norm);
+            for (int j = 1; j < np; j++)
+                assert_true(pa[j] > pa[j - 1] && pa[j] <= pa[j - 1] * o.walk_ratio);
+            assert_true(np <= 2 + (int)ceil(log(o.a_max_rel / o.guess_rel) /
+                                            log(o.walk_ratio)));
+        }
         for (int l = 0; l < 2; l++) {
             assert_int_equal(r.how[k * 2 + l], WG_TUNNEL_NOT_REACHED);
             assert_true(isnan(r.astar[k * 2 + l]));
@@ -624,7 +671,6 @@ static void test_tunnel_not_reached_bounded_walk(void **state)
  * point a0 2^19 = 524 |P0|. */
 static void test_tunnel_reaches_level_near_a_max(void **state)
 {
-    (void)state;
     const size_t D = 50;
     float *c = alloc_floats(D);
     fill_normal(c, D, 8);
@@ -638,7 +684,7 @@ static void test_tunnel_reaches_level_near_a_max(void **state)
     bowl b = {.dim = D, .shape = BOWL_QUADRATIC, .c = c, .h = h};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, 0, 2, &r), 0);
     float *v = alloc_floats(D);
@@ -674,7 +720,6 @@ static void test_tunnel_reaches_level_near_a_max(void **state)
  * relative; t = 1e-5).  dL = 0.5 is crossed at the same radius. */
 static void test_tunnel_level_reached_with_equality(void **state)
 {
-    (void)state;
     const size_t D = 50;
     const int K = 4;
     float *c = alloc_floats(D), *v = alloc_floats(D);
@@ -682,7 +727,7 @@ static void test_tunnel_level_reached_with_equality(void **state)
     bowl b = {.dim = D, .shape = BOWL_STEP, .c = c, .scale = 1.0, .step = 0.3};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, 0, K, &r), 0);
     assert_true(r.loss0 == 0.0);
@@ -705,7 +750,6 @@ static void test_tunnel_level_reached_with_equality(void **state)
  * quadratic along the ray. */
 static void test_tunnel_at_start(void **state)
 {
-    (void)state;
     const size_t D = 60;
     const int K = 6;
     double *h = alloc_doubles(D);
@@ -725,7 +769,7 @@ static void test_tunnel_at_start(void **state)
     /* every level at or below L(P0): absolute L0 / 2, absolute L0 exactly (the level
      * is "not above L(P0)"), and 0 (absolute loss 0) */
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     o.nlevels = 3;
     o.levels[0] = -0.5 * L0;
     o.levels[1] = -L0;
@@ -781,7 +825,7 @@ static void test_tunnel_at_start(void **state)
 
     /* relative dL and absolute L0 + dL: identical targets, so bitwise identical a* */
     wg_tunnel_result r2;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     o.levels[0] = 1.0;
     assert_int_equal(wg_tunnel_probe(&f, P0, &o, 0, K, &r), 0);
     o.levels[0] = -(L0 + 1.0);
@@ -802,7 +846,6 @@ static void test_tunnel_at_start(void **state)
  * every level, so a*(1) = 0.85 and a*(0.5) = 0.707. */
 static void test_tunnel_nan_counts_as_exceeding(void **state)
 {
-    (void)state;
     const size_t D = 50;
     const int K = 8;
     float *c = alloc_floats(D), *v = alloc_floats(D);
@@ -817,7 +860,7 @@ static void test_tunnel_nan_counts_as_exceeding(void **state)
     bowl b = {.dim = D, .shape = BOWL_QUADRATIC, .c = c, .h = h, .nan_radius = rad};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, 0, K, &r), 0);
     for (int k = 0; k < K; k++) {
@@ -856,7 +899,6 @@ static void test_tunnel_nan_counts_as_exceeding(void **state)
  * bisection; the result can then be freed. */
 static void test_tunnel_objective_error_returned(void **state)
 {
-    (void)state;
     const size_t D = 40;
     float *c = alloc_floats(D);
     fill_normal(c, D, 12);
@@ -869,17 +911,22 @@ static void test_tunnel_objective_error_returned(void **state)
     bowl b = {.dim = D, .shape = BOWL_QUADRATIC, .c = c, .h = h};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
-    /* the error-free probe of one direction: 1 + 11 walk points (a0 = 1e-3 to 1.024,
-     * the first above a* ~ 1) + the bisections */
+    opts_two_levels(&o, state);
+    /* the error-free probe of three directions; per direction, BISECT spends 11
+     * walk points (a0 = 1e-3 to 1.024, the first above a* ~ 1) and then bisects,
+     * INTERP steps from its first point |P0| = 1 and then interpolates */
     wg_tunnel_result r;
     assert_int_equal(wg_tunnel_probe(&f, c, &o, 0, 3, &r), 0);
-    long total = b.calls;
+    long total = b.calls, n0 = r.nevals[0];
     wg_tunnel_result_free(&r);
-    assert_true(total > 1 + 3 * 11);
-    /* fail at call 1 (P0), 5 (walk of direction 0), 15 (bisection of direction 0),
-     * and at the last call */
-    const long at[] = {1, 5, 15, total};
+    if (o.search == WG_TUNNEL_BISECT)
+        assert_true(n0 > 11 && total > 1 + 3 * 11);
+    else
+        assert_true(n0 > 4);
+    /* fail at call 1 (P0), 3 (the walk of direction 0: its second point), at the
+     * last point of direction 0 (in its bisection or interpolation), and at the last
+     * call */
+    const long at[] = {1, 3, 1 + n0, total};
     const int codes[] = {WG_EIO, -77, WG_ENOMEM, WG_EARG};
     for (int t = 0; t < 4; t++) {
         b.calls = 0;
@@ -898,7 +945,6 @@ static void test_tunnel_objective_error_returned(void **state)
 /* (e) a non-finite L(P0) is WG_EDIVERGED, recorded, with no further evaluation. */
 static void test_tunnel_nonfinite_start_diverged(void **state)
 {
-    (void)state;
     const size_t D = 10;
     float *P0 = alloc_floats(D);
     fill_normal(P0, D, 13);
@@ -907,7 +953,7 @@ static void test_tunnel_nonfinite_start_diverged(void **state)
         konst k = {bad[t], 0};
         wg_objective f = {.dim = D, .ctx = &k, .eval = konst_eval};
         wg_tunnel_opts o;
-        opts_two_levels(&o);
+        opts_two_levels(&o, state);
         wg_tunnel_result r;
         wg_err_clear();
         assert_int_equal(wg_tunnel_probe(&f, P0, &o, 0, 4, &r), WG_EDIVERGED);
@@ -924,7 +970,6 @@ static void test_tunnel_nonfinite_start_diverged(void **state)
  * its own after 10000 calls. */
 static void test_tunnel_zero_point_terminates(void **state)
 {
-    (void)state;
     const size_t D = 20;
     float *c = alloc_floats(D);
     double *h = alloc_doubles(D);
@@ -935,7 +980,7 @@ static void test_tunnel_zero_point_terminates(void **state)
               .fail_code = runaway};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     wg_tunnel_result r;
     int rc = wg_tunnel_probe(&f, c, &o, 0, 2, &r);
     int not_reached = 1;
@@ -1007,12 +1052,13 @@ static void test_tunnel_phi_stride(void **state)
 
 /* ---- 6. the profile ----------------------------------------------------------------- */
 
-/* Four levels to precision 1e-6 need more points than the profile holds: 11 walk
- * points and ~20 bisection steps per level.  The profile keeps the first 64 (sorted),
- * and they are still the losses at their a. */
+/* Four levels to precision 1e-6.  BISECT needs more points than the profile holds
+ * (11 walk points and ~20 bisection steps per level): the profile keeps the first 64
+ * (sorted), and they are still the losses at their a.  INTERP's interpolation
+ * converges superlinearly on the bowl, so a thousand times finer a bracket costs it
+ * a few points per level: it keeps them all. */
 static void test_tunnel_profile_full(void **state)
 {
-    (void)state;
     const size_t D = 60;
     const int K = 3;
     double *h = alloc_doubles(D);
@@ -1022,7 +1068,7 @@ static void test_tunnel_profile_full(void **state)
     bowl b = {.dim = D, .shape = BOWL_QUADRATIC, .c = c, .h = h};
     wg_objective f = bowl_objective(&b);
     wg_tunnel_opts o;
-    opts_two_levels(&o);
+    opts_two_levels(&o, state);
     o.nlevels = 4;
     o.levels[2] = 2.0;
     o.levels[3] = 0.25;
@@ -1032,8 +1078,14 @@ static void test_tunnel_profile_full(void **state)
         b.calls = 0;
         assert_int_equal(wg_tunnel_probe(&f, c, &o, k, 1, &r), 0);
         long per_dir = r.evals - 1;
-        assert_true(per_dir > WG_TUNNEL_MAX_POINTS);
-        assert_int_equal(r.npoints[0], WG_TUNNEL_MAX_POINTS);
+        assert_int_equal(per_dir, r.nevals[0]);
+        if (o.search == WG_TUNNEL_BISECT) {
+            assert_true(per_dir > WG_TUNNEL_MAX_POINTS);
+            assert_int_equal(r.npoints[0], WG_TUNNEL_MAX_POINTS);
+        } else {
+            assert_true(per_dir <= 24);
+            assert_int_equal(r.npoints[0], per_dir);
+        }
         /* precision 1e-6: still a* = sqrt(2 dL / q) within 1e-6 plus the float error
          * bounded as in the bowl test (t up to 3e-5: now larger than p) */
         float *v = alloc_floats(D);
@@ -1057,26 +1109,318 @@ static void test_tunnel_profile_full(void **state)
     free(c);
 }
 
+/* ---- 7. one-dimensional profiles ------------------------------------------------------ */
+
+/* L(x) = L0 + g(|x - P0| / s): along every unit direction v orthogonal to P0 the loss
+ * is L0 + g(a / s), a chosen function of the distance a.  |P0| = 1 here, so the first
+ * point of INTERP's walk is a = 1, and s places the crossings relative to it.  The
+ * float point P0 + (float)a v is at distance a (1 + e) with |e| <~ u |P0| / a
+ * + u ~ 1e-6 for a >= 0.1, far below the precision 1e-3 (t = 1e-5 below). */
+enum { G_QUADRATIC, G_POWER, G_EXPONENTIAL, G_SATURATING, G_RATIONAL, G_STEP, G_PLATEAU,
+       G_BUMP, G_BOUNDED, G_SHAPES };
+static const char *const g_name[G_SHAPES] = {"quadratic", "power 2.6", "exponential",
+                                              "saturating", "rational", "step", "plateau",
+                                              "bump", "bounded"};
+
+static double g_rise(int shape, double t)
+{
+    const double pi = 3.14159265358979323846;
+    switch (shape) {
+    case G_QUADRATIC: return t * t;
+    case G_POWER: return pow(t, 2.6);
+    case G_EXPONENTIAL: return 2.0 * (exp(t) - 1.0 - t); /* t^2 near 0, then e^t */
+    case G_SATURATING: return 4.0 * (1.0 - exp(-pow(t, 2.5)));
+    case G_RATIONAL: /* close to the SimpleCNN profiles: 0.4 at t = 1, 1.9 at t = 2 */
+        return 0.44 * pow(t, 2.6) / (1.0 + 0.1 * t * t);
+    case G_STEP: return t >= 1.0 ? 3.0 : 0.0;
+    case G_PLATEAU: /* up to 0.45, just under dL = 0.5, flat up to t = 8, then up */
+        return t < 1.0 ? 0.45 * (1.0 - (1.0 - t) * (1.0 - t))
+               : t < 8.0 ? 0.45 : 0.45 + (t - 8.0) * (t - 8.0);
+    case G_BUMP: /* a slow rise (0.02 t^2, whose extrapolation points far beyond
+                    t = 1), a jump to a bump above dL = 0.5 on [1, 5] (0.7 at most),
+                    back to 0.2 on [6, 8], then up: crosses 0.5 first at t = 1,
+                    again at t = 9 */
+        return t < 1.0   ? 0.02 * t * t
+               : t < 5.0 ? 0.5 + 0.2 * sin(pi * (t - 1.0) / 4.0)
+               : t < 6.0 ? 0.5 - 0.3 * (t - 5.0)
+               : t < 8.0 ? 0.2 : 0.2 + 0.3 * (t - 8.0) * (t - 8.0);
+    case G_BOUNDED: return 0.3 * (1.0 - exp(-t * t)); /* never reaches 0.5 */
+    }
+    return NAN;
+}
+
+typedef struct radial {
+    size_t dim;
+    const float *P0;
+    int shape;
+    double L0, s;
+} radial;
+
+static int radial_eval(void *ctx, const float *x, double *loss, float *grad)
+{
+    radial *r = ctx;
+    assert_null(grad);
+    double d2 = 0.0;
+    for (size_t i = 0; i < r->dim; i++) {
+        double e = (double)x[i] - r->P0[i];
+        d2 += e * e;
+    }
+    *loss = r->L0 + g_rise(r->shape, sqrt(d2) / r->s);
+    return 0;
+}
+
+/* The first t > 0 with g(t) >= dl: a scan in steps of 1e-3 (every excursion of the
+ * shapes above is far wider) and bisection in double to 1e-14; NaN if none up to
+ * t_max. */
+static double g_first_crossing(int shape, double dl, double t_max)
+{
+    double lo = 0.0, hi = NAN;
+    for (double t = 1e-3; t <= t_max; t += 1e-3) {
+        if (g_rise(shape, t) >= dl) {
+            hi = t;
+            break;
+        }
+        lo = t;
+    }
+    if (isnan(hi))
+        return NAN;
+    while (hi - lo > 1e-14 * hi) {
+        double mid = 0.5 * (lo + hi);
+        if (g_rise(shape, mid) >= dl)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* A unit-norm P0 in dimension 64. */
+static float *unit_point(size_t D, uint64_t key)
+{
+    float *P0 = alloc_floats(D);
+    fill_normal(P0, D, key);
+    double n = norm2(P0, D);
+    for (size_t i = 0; i < D; i++)
+        P0[i] = (float)(P0[i] / n);
+    return P0;
+}
+
+/* The guarantee of both searches, whatever the profile: every profile point below a*
+ * is under the level, and a* itself (the last point of the profile at a*) is at or
+ * above it. */
+static void check_first_seen(const wg_tunnel_result *r, const wg_tunnel_opts *o,
+                             const char *what)
+{
+    for (int k = 0; k < r->count; k++) {
+        const double *pa = r->prof_a + (size_t)k * WG_TUNNEL_MAX_POINTS;
+        const double *pl = r->prof_loss + (size_t)k * WG_TUNNEL_MAX_POINTS;
+        assert_int_equal(r->npoints[k], r->nevals[k] < WG_TUNNEL_MAX_POINTS
+                                            ? r->nevals[k] : WG_TUNNEL_MAX_POINTS);
+        for (int l = 0; l < r->nlevels; l++) {
+            if (r->how[k * r->nlevels + l] != WG_TUNNEL_FOUND)
+                continue;
+            double T = o->levels[l] > 0 ? r->loss0 + o->levels[l] : -o->levels[l];
+            double as = r->astar[k * r->nlevels + l];
+            int seen = 0;
+            for (int j = 0; j < r->npoints[k]; j++) {
+                if (pa[j] < as && !(pl[j] < T))
+                    fail_msg("%s: direction %d level %d: a point at %.10g < a* = %.10g "
+                             "is at or above the level (%.10g >= %.10g)",
+                             what, k, l, pa[j], as, pl[j], T);
+                if (pa[j] == as) {
+                    seen = 1;
+                    assert_true(pl[j] >= T);
+                }
+            }
+            assert_true(seen || r->nevals[k] > WG_TUNNEL_MAX_POINTS);
+        }
+    }
+}
+
+/* Probe K directions of one profile with one search; check every a* against the
+ * true first crossing (within the precision, plus t = 1e-5 for the float point) and
+ * the guarantee; return the largest evaluation count of a direction. */
+static int probe_profile(int shape, double s, int search, int K, wg_tunnel_result *r)
+{
+    const size_t D = 64;
+    float *P0 = unit_point(D, 20);
+    radial g = {D, P0, shape, 0.5, s};
+    wg_objective f = {.dim = D, .ctx = &g, .eval = radial_eval};
+    wg_tunnel_opts o;
+    wg_tunnel_opts_default(&o); /* dL = 1, 0.5, and ln 10 (dL = 1.80 above 0.5) */
+    o.search = search;
+    o.seed = 3;
+    assert_int_equal(wg_tunnel_probe(&f, P0, &o, 0, K, r), 0);
+    assert_true(r->loss0 == 0.5);
+    char what[96];
+    snprintf(what, sizeof what, "%s profile, s = %g, %s", g_name[shape], s,
+             search == WG_TUNNEL_INTERP ? "interp" : "bisect");
+    const double amax = o.a_max_rel * r->norm;
+    int most = 0;
+    for (int k = 0; k < K; k++) {
+        for (int l = 0; l < o.nlevels; l++) {
+            double T = o.levels[l] > 0 ? 0.5 + o.levels[l] : -o.levels[l];
+            double tc = g_first_crossing(shape, T - 0.5, 1.5 * amax / s);
+            if (isnan(tc) || tc * s > amax) {
+                if (r->how[k * o.nlevels + l] != WG_TUNNEL_NOT_REACHED)
+                    fail_msg("%s: direction %d level %d: how = %d, not reached wanted", what,
+                             k, l, r->how[k * o.nlevels + l]);
+                continue;
+            }
+            if (r->how[k * o.nlevels + l] != WG_TUNNEL_FOUND)
+                fail_msg("%s: direction %d level %d: how = %d, found wanted", what, k, l,
+                         r->how[k * o.nlevels + l]);
+            assert_astar(r->astar[k * o.nlevels + l], tc * s, 1e-5, o.precision, what, k, l);
+        }
+        most = r->nevals[k] > most ? r->nevals[k] : most;
+    }
+    check_first_seen(r, &o, what);
+    free(P0);
+    return most;
+}
+
+/* Smooth profiles with their crossings from ~0.45 to ~40 times the first point:
+ * INTERP finds a* within the precision of the true crossing with at most 12
+ * evaluations per direction for the three levels (measured 8-12; BISECT 39-46),
+ * and agrees with BISECT within p / (1 - p) (both return the upper end of a bracket
+ * of relative width p that holds the crossing) plus the float error of both. */
+static void test_tunnel_interp_smooth_profiles_cheap(void **state)
+{
+    (void)state;
+    const int smooth[] = {G_QUADRATIC, G_POWER, G_EXPONENTIAL, G_SATURATING, G_RATIONAL};
+    const double scales[] = {1.0, 2.0, 4.0, 8.0, 30.0};
+    const int K = 3;
+    for (size_t i = 0; i < sizeof smooth / sizeof *smooth; i++)
+        for (size_t j = 0; j < sizeof scales / sizeof *scales; j++) {
+            wg_tunnel_result ri, rb;
+            int most = probe_profile(smooth[i], scales[j], WG_TUNNEL_INTERP, K, &ri);
+            int most_b = probe_profile(smooth[i], scales[j], WG_TUNNEL_BISECT, K, &rb);
+            if (most > 12)
+                fail_msg("%s profile, s = %g: %d evaluations for a direction (bisection: "
+                         "%d), 12 at most wanted", g_name[smooth[i]], scales[j], most, most_b);
+            for (int n = 0; n < K * ri.nlevels; n++) {
+                assert_int_equal(ri.how[n], rb.how[n]);
+                if (!(fabs(ri.astar[n] / rb.astar[n] - 1.0) <= 1e-3 / (1 - 1e-3) + 2e-5))
+                    fail_msg("%s profile, s = %g: a*[%d] = %.10g (interp) vs %.10g (bisect)",
+                             g_name[smooth[i]], scales[j], n, ri.astar[n], rb.astar[n]);
+            }
+            wg_tunnel_result_free(&ri);
+            wg_tunnel_result_free(&rb);
+        }
+}
+
+/* Rough profiles: a step (all levels at one distance), a plateau just under a level
+ * (the walk must not creep along it), a level never reached, and a bump that crosses
+ * dL = 0.5 at t = 1, falls back under it and crosses it again at t = 9: the first
+ * crossing is the one found, because the bump spans a ratio 5 of distances, wider
+ * than the walk's largest step 4, above the first point (t = 1/s = 0.5 or 0.25),
+ * although the slow rise before it predicts the crossing at t ~ 5 (with steps of
+ * 16 the walk lands in the dip after the bump).  The
+ * evaluation counts are not bounded by 12 here, but the safeguards keep them at or
+ * under the bisection's on every one of these (measured: 12-14 against 19-24 for the
+ * step, 25-27 against 36-39 for the plateau, 15-18 against 43-44 for the bump, 8-9
+ * against 21 for the level never reached). */
+static void test_tunnel_interp_rough_profiles(void **state)
+{
+    (void)state;
+    const struct { int shape; double s; } cases[] = {
+        {G_STEP, 0.5}, {G_STEP, 2.0}, {G_STEP, 7.0}, {G_PLATEAU, 1.0}, {G_PLATEAU, 3.0},
+        {G_BUMP, 2.0}, {G_BUMP, 4.0}, {G_BOUNDED, 1.0}, {G_BOUNDED, 20.0}};
+    const int K = 3;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        wg_tunnel_result ri, rb;
+        probe_profile(cases[i].shape, cases[i].s, WG_TUNNEL_INTERP, K, &ri);
+        probe_profile(cases[i].shape, cases[i].s, WG_TUNNEL_BISECT, K, &rb);
+        for (int k = 0; k < K; k++)
+            if (ri.nevals[k] > rb.nevals[k])
+                fail_msg("%s profile, s = %g, direction %d: %d evaluations, bisection %d",
+                         g_name[cases[i].shape], cases[i].s, k, ri.nevals[k], rb.nevals[k]);
+        if (cases[i].shape == G_BUMP) /* dL = 0.5 (level 1): the first crossing t = 1 */
+            for (int k = 0; k < K; k++)
+                assert_astar(ri.astar[k * 3 + 1], cases[i].s, 1e-5, 1e-3, "bump", k, 1);
+        if (cases[i].shape == G_BOUNDED)
+            for (int n = 0; n < K * 3; n++)
+                assert_int_equal(ri.how[n], WG_TUNNEL_NOT_REACHED);
+        wg_tunnel_result_free(&ri);
+        wg_tunnel_result_free(&rb);
+    }
+}
+
+/* The new options are checked: an unknown search, a first point <= 0, a walk ratio
+ * <= 1 or infinite, a precision below 1e-12 (a bracket finer than a double resolves
+ * would never close). */
+static void test_tunnel_invalid_options(void **state)
+{
+    (void)state;
+    const size_t D = 8;
+    float *P0 = unit_point(D, 21);
+    radial g = {D, P0, G_QUADRATIC, 0.5, 1.0};
+    wg_objective f = {.dim = D, .ctx = &g, .eval = radial_eval};
+    for (int t = 0; t < 7; t++) {
+        wg_tunnel_opts o;
+        wg_tunnel_opts_default(&o);
+        if (t == 0)
+            o.search = 7;
+        else if (t == 1)
+            o.guess_rel = 0.0;
+        else if (t == 2)
+            o.guess_rel = NAN;
+        else if (t == 3)
+            o.walk_ratio = 1.0;
+        else if (t == 4)
+            o.walk_ratio = INFINITY;
+        else if (t == 5)
+            o.precision = 1e-13;
+        else
+            o.precision = 1.0;
+        wg_tunnel_result r;
+        wg_err_clear();
+        assert_int_equal(wg_tunnel_probe(&f, P0, &o, 0, 1, &r), WG_EARG);
+        assert_int_equal(wg_err_code(), WG_EARG);
+        wg_tunnel_result_free(&r);
+    }
+    /* BISECT does not read guess_rel or walk_ratio */
+    wg_tunnel_opts o;
+    wg_tunnel_opts_default(&o);
+    o.search = WG_TUNNEL_BISECT;
+    o.guess_rel = 0.0;
+    o.walk_ratio = 0.0;
+    wg_tunnel_result r;
+    assert_int_equal(wg_tunnel_probe(&f, P0, &o, 0, 1, &r), 0);
+    assert_int_equal(r.how[0], WG_TUNNEL_FOUND);
+    wg_tunnel_result_free(&r);
+    wg_err_clear();
+    free(P0);
+}
+
+/* A test of both searches, as two tests named after the search. */
+#define BOTH(f)                                                                            \
+    {#f " (interp)", f, NULL, NULL, &search_interp},                                       \
+        {#f " (bisect)", f, NULL, NULL, &search_bisect}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tunnel_bowl_diagonal_matches_formula),
-        cmocka_unit_test(test_tunnel_bowl_rotated_matches_formula),
+        BOTH(test_tunnel_bowl_diagonal_matches_formula),
+        BOTH(test_tunnel_bowl_rotated_matches_formula),
         cmocka_unit_test(test_tunnel_direction_unit_and_orthogonal),
         cmocka_unit_test(test_tunnel_direction_keyed),
-        cmocka_unit_test(test_tunnel_split_probe_identical),
-        cmocka_unit_test(test_tunnel_toy_linear_rise),
-        cmocka_unit_test(test_tunnel_not_reached_bounded_walk),
-        cmocka_unit_test(test_tunnel_reaches_level_near_a_max),
-        cmocka_unit_test(test_tunnel_level_reached_with_equality),
-        cmocka_unit_test(test_tunnel_at_start),
-        cmocka_unit_test(test_tunnel_nan_counts_as_exceeding),
-        cmocka_unit_test(test_tunnel_objective_error_returned),
-        cmocka_unit_test(test_tunnel_nonfinite_start_diverged),
-        cmocka_unit_test(test_tunnel_zero_point_terminates),
+        BOTH(test_tunnel_split_probe_identical),
+        BOTH(test_tunnel_toy_linear_rise),
+        BOTH(test_tunnel_not_reached_bounded_walk),
+        BOTH(test_tunnel_reaches_level_near_a_max),
+        BOTH(test_tunnel_level_reached_with_equality),
+        BOTH(test_tunnel_at_start),
+        BOTH(test_tunnel_nan_counts_as_exceeding),
+        BOTH(test_tunnel_objective_error_returned),
+        BOTH(test_tunnel_nonfinite_start_diverged),
+        BOTH(test_tunnel_zero_point_terminates),
         cmocka_unit_test(test_tunnel_phi_median),
         cmocka_unit_test(test_tunnel_phi_stride),
-        cmocka_unit_test(test_tunnel_profile_full),
+        BOTH(test_tunnel_profile_full),
+        cmocka_unit_test(test_tunnel_interp_smooth_profiles_cheap),
+        cmocka_unit_test(test_tunnel_interp_rough_profiles),
+        cmocka_unit_test(test_tunnel_invalid_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
