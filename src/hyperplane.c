@@ -1,11 +1,12 @@
 /* hyperplane.c: random-hyperplane optimisation of the toy wedge model (the
  * optimisers are described in hyperplane.h).  Everything is double: M (dense,
  * column-major, D x d), theta, P = P0 + M theta (recomputed from P0 after every step,
- * so rounding does not accumulate) and the least-squares solves (Householder QR,
- * written out here: the sizes are a few hundred and no LAPACK is linked).  This
- * file knows nothing of sweeps or networks. */
+ * so rounding does not accumulate) and the least-squares solves (Householder QR by
+ * LAPACK).  This file knows nothing of sweeps or networks. */
 #include "wedge/hyperplane.h"
 
+#include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,96 +54,93 @@ static void point(const double *M, const float *P0, const double *theta, size_t 
     }
 }
 
-/* In-place Householder QR of X (p x q, p >= q, column-major, leading dimension p):
- * R's strict upper triangle stays in X, its diagonal goes to rdiag, the reflector
- * v_k (H_k = I - beta_k v_k v_k^T, acting on rows k..p-1) is stored in X[k..p-1, k].
- * Returns -1 if some |R_kk| <= 1e-13 max |R_jj| (numerically rank-deficient). */
-static int householder(double *X, size_t p, size_t q, double *rdiag, double *beta)
+/* The least-squares solves go to LAPACK's blocked Householder QR (dgeqrf, with
+ * dormqr applying Q or Q^T) and BLAS's triangular solve.  Fortran prototypes,
+ * declared here rather than pulling in lapacke: the trailing size_t arguments are
+ * the hidden lengths of the character arguments (gfortran's convention; harmless to
+ * a C implementation). */
+void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,
+             const int *lwork, int *info);
+void dormqr_(const char *side, const char *trans, const int *m, const int *n, const int *k,
+             const double *a, const int *lda, const double *tau, double *c, const int *ldc,
+             double *work, const int *lwork, int *info, size_t lside, size_t ltrans);
+
+/* The workspace (in doubles) that dgeqrf and dormqr want for a p x q QR (p >= q)
+ * applied to one vector: the larger of their optimal sizes, at least q. */
+static size_t qr_work_size(size_t p, size_t q)
 {
+    int ip = (int)p, iq = (int)q, one = 1, lw = -1, info = 0;
+    double opt = 0.0, best = (double)q, dummy = 0.0; /* a query touches no array */
+    dgeqrf_(&ip, &iq, &dummy, &ip, &dummy, &opt, &lw, &info);
+    if (info == 0)
+        best = fmax(best, opt);
+    dormqr_("L", "T", &ip, &one, &iq, &dummy, &ip, &dummy, &dummy, &ip, &opt, &lw, &info, 1, 1);
+    if (info == 0)
+        best = fmax(best, opt);
+    return (size_t)best;
+}
+
+/* In-place QR of X (p x q, p >= q, column-major, leading dimension p): R in the upper
+ * triangle, the reflectors below it and in tau.  Returns -1 if some
+ * |R_kk| <= 1e-13 max |R_jj| (numerically rank-deficient). */
+static int qr(double *X, size_t p, size_t q, double *tau, double *work, size_t lwork)
+{
+    int ip = (int)p, iq = (int)q, lw = (int)lwork, info = 0;
+    dgeqrf_(&ip, &iq, X, &ip, tau, work, &lw, &info);
+    if (info != 0)
+        return -1;
     double big = 0.0;
-    for (size_t k = 0; k < q; k++) {
-        double *v = X + k * p + k;
-        size_t len = p - k;
-        double nrm = 0.0;
-        for (size_t i = 0; i < len; i++)
-            nrm += v[i] * v[i];
-        nrm = sqrt(nrm);
-        double alpha = v[0] > 0 ? -nrm : nrm;
-        v[0] -= alpha;
-        double vtv = 0.0;
-        for (size_t i = 0; i < len; i++)
-            vtv += v[i] * v[i];
-        beta[k] = vtv > 0 ? 2.0 / vtv : 0.0;
-        rdiag[k] = alpha;
-        for (size_t j = k + 1; j < q; j++) {
-            double *x = X + j * p + k, s = 0.0;
-            for (size_t i = 0; i < len; i++)
-                s += v[i] * x[i];
-            s *= beta[k];
-            for (size_t i = 0; i < len; i++)
-                x[i] -= s * v[i];
-        }
-        big = fmax(big, fabs(alpha));
-    }
     for (size_t k = 0; k < q; k++)
-        if (!(fabs(rdiag[k]) > 1e-13 * big))
+        big = fmax(big, fabs(X[k * p + k]));
+    for (size_t k = 0; k < q; k++)
+        if (!(fabs(X[k * p + k]) > 1e-13 * big))
             return -1;
     return 0;
 }
 
-/* y <- H_k y for k in order (Q^T y) or in reverse order (Q y); y has p entries. */
-static void reflect(const double *X, size_t p, size_t q, const double *beta, double *y,
-                    int transpose)
+/* y <- Q^T y (trans "T") or Q y (trans "N") for the Q of qr(); y has p entries. */
+static int apply_q(const double *X, size_t p, size_t q, const double *tau, const char *trans,
+                   double *y, double *work, size_t lwork)
 {
-    for (size_t t = 0; t < q; t++) {
-        size_t k = transpose ? t : q - 1 - t;
-        const double *v = X + k * p + k;
-        double s = 0.0;
-        for (size_t i = 0; i < p - k; i++)
-            s += v[i] * y[k + i];
-        s *= beta[k];
-        for (size_t i = 0; i < p - k; i++)
-            y[k + i] -= s * v[i];
-    }
+    int ip = (int)p, iq = (int)q, one = 1, lw = (int)lwork, info = 0;
+    dormqr_("L", trans, &ip, &one, &iq, X, &ip, tau, y, &ip, work, &lw, &info, 1, 1);
+    return info == 0 ? 0 : -1;
 }
 
 /* The increment x (d entries) minimising |A x + r|, A = rows `rows[0..m)` of M; the
  * minimum-norm one when m < d.  X, y hold max(m, d) * min(m, d) and max(m, d)
- * doubles.  Returns -1 if A is numerically rank-deficient. */
+ * doubles, tau min(m, d), work lwork (qr_work_size).  Returns -1 if A is numerically
+ * rank-deficient. */
 static int lsq_step(const double *M, size_t D, size_t d, const size_t *rows, size_t m,
-                    const double *r, double *X, double *rdiag, double *beta, double *y,
-                    double *x)
+                    const double *r, double *X, double *tau, double *work, size_t lwork,
+                    double *y, double *x)
 {
     if (m >= d) { /* least squares: A = Q R; R x = -(Q^T r)[0..d) */
         for (size_t j = 0; j < d; j++)
             for (size_t i = 0; i < m; i++)
                 X[j * m + i] = M[j * D + rows[i]];
-        if (householder(X, m, d, rdiag, beta))
+        if (qr(X, m, d, tau, work, lwork))
             return -1;
         for (size_t i = 0; i < m; i++)
             y[i] = -r[i];
-        reflect(X, m, d, beta, y, 1);
-        for (size_t k = d; k-- > 0;) {
-            double s = y[k];
-            for (size_t j = k + 1; j < d; j++)
-                s -= X[j * m + k] * x[j];
-            x[k] = s / rdiag[k];
-        }
+        if (apply_q(X, m, d, tau, "T", y, work, lwork))
+            return -1;
+        cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)d, X, (int)m, y,
+                    1);
+        memcpy(x, y, d * sizeof *x);
     } else { /* minimum norm: A^T = Q R, A = R^T Q^T; R^T z = -r, x = Q [z; 0] */
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < d; j++)
                 X[i * d + j] = M[j * D + rows[i]];
-        if (householder(X, d, m, rdiag, beta))
+        if (qr(X, d, m, tau, work, lwork))
             return -1;
-        for (size_t k = 0; k < m; k++) {
-            double s = -r[k];
-            for (size_t j = 0; j < k; j++)
-                s -= X[k * d + j] * y[j];
-            y[k] = s / rdiag[k];
-        }
+        for (size_t k = 0; k < m; k++)
+            y[k] = -r[k];
+        cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, (int)m, X, (int)d, y, 1);
         for (size_t k = m; k < d; k++)
             y[k] = 0.0;
-        reflect(X, d, m, beta, y, 0);
+        if (apply_q(X, d, m, tau, "N", y, work, lwork))
+            return -1;
         memcpy(x, y, d * sizeof *x);
     }
     return 0;
@@ -172,8 +170,9 @@ int wg_hyper_run(const float *P0, size_t D, size_t n, size_t d, const wg_hyper_o
         return WG_FAIL(WG_EARG, "hyperplane: %d steps", o->steps);
     const size_t m = D - n, big = m > d ? m : d, small = m < d ? m : d;
     size_t cells;
-    if (wg_mul_size(big, small, &cells) || wg_mul_size(D, d, &cells))
+    if (wg_mul_size(big, small, &cells) || wg_mul_size(D, d, &cells) || big > INT_MAX / 64)
         return WG_FAIL(WG_ENOMEM, "hyperplane: %zu x %zu is too large", D, d);
+    const size_t lwork = qr_work_size(big, small);
     double *M = wg_alloc(D, d * sizeof *M, "hyperplane basis");
     double *theta = wg_calloc(d, sizeof *theta, "hyperplane coordinates");
     double *dx = wg_alloc(d, sizeof *dx, "hyperplane step");
@@ -182,12 +181,12 @@ int wg_hyper_run(const float *P0, size_t D, size_t n, size_t d, const wg_hyper_o
     double *work = wg_alloc(D, sizeof *work, "toy scratch");
     double *X = wg_alloc(big, small * sizeof *X, "least-squares matrix");
     double *y = wg_alloc(big, sizeof *y, "least-squares vector");
-    double *rd = wg_alloc(small, sizeof *rd, "least-squares diagonal");
-    double *beta = wg_alloc(small, sizeof *beta, "least-squares reflectors");
+    double *tau = wg_alloc(small, sizeof *tau, "least-squares reflectors");
+    double *qw = wg_alloc(lwork, sizeof *qw, "least-squares workspace");
     double *r = wg_alloc(m, sizeof *r, "least-squares residual");
     size_t *rows = wg_alloc(m, sizeof *rows, "active set");
     unsigned char *sel = wg_alloc(D, 1, "active set"), *sel2 = wg_alloc(D, 1, "active set");
-    int rc = (!M || !theta || !dx || !best || !P || !work || !X || !y || !rd || !beta || !r || !rows ||
+    int rc = (!M || !theta || !dx || !best || !P || !work || !X || !y || !tau || !qw || !r || !rows ||
               !sel || !sel2)
                  ? WG_ENOMEM
                  : 0;
@@ -214,7 +213,7 @@ int wg_hyper_run(const float *P0, size_t D, size_t n, size_t d, const wg_hyper_o
                     rows[k] = i;
                     r[k++] = P[i];
                 }
-            if (lsq_step(M, D, d, rows, m, r, X, rd, beta, y, dx))
+            if (lsq_step(M, D, d, rows, m, r, X, tau, qw, lwork, y, dx))
                 break; /* a singular piece: stay at the best point so far */
             for (size_t j = 0; j < d; j++)
                 theta[j] += dx[j];
@@ -275,7 +274,7 @@ int wg_hyper_run(const float *P0, size_t D, size_t n, size_t d, const wg_hyper_o
         res->steps = steps;
         res->near_zero = near_zero(P, D);
     }
-    free(M), free(theta), free(dx), free(best), free(P), free(work), free(X), free(y), free(rd);
-    free(beta), free(r), free(rows), free(sel), free(sel2);
+    free(M), free(theta), free(dx), free(best), free(P), free(work), free(X), free(y), free(tau);
+    free(qw), free(r), free(rows), free(sel), free(sel2);
     return rc;
 }
