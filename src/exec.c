@@ -128,6 +128,20 @@ int wg_exec_landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size
     return wg_exec_landscape_batch(x, plan, s, probe_size, PROBE_BATCH, f);
 }
 
+int wg_exec_landscape_l2(wg_exec *x, const wg_plan *plan, const wg_setting *s,
+                         size_t probe_size, wg_objective *f)
+{
+    if (wg_setting_is_toy(s))
+        return wg_objective_toy(f, (size_t)s->toy_dim, (size_t)s->toy_long);
+    const wg_dataset *probe;
+    int rc = wg_exec_probe_set(x, plan, s, probe_size, &probe);
+    if (rc == 0)
+        rc = wg_objective_net_train(f, &s->net, probe, PROBE_BATCH, s->train.l2);
+    if (rc == 0)
+        rc = wg_objective_include_l2(f);
+    return rc;
+}
+
 int wg_exec_model(wg_exec *x, const wg_plan *plan, const wg_setting *s, wg_objective *train,
                   wg_objective *test)
 {

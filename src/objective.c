@@ -43,6 +43,7 @@ typedef struct net_ctx {
     int *labels;
     float *gbuf;  /* one batch's gradient */
     double l2;    /* minibatch steps: lambda of lambda * |weights|^2 */
+    int l2_probe; /* the loss, gradient and HVPs include the L2 term too */
 } net_ctx;
 
 static int net_eval(void *ctx, const float *theta, double *loss, float *grad)
@@ -67,6 +68,8 @@ static int net_eval(void *ctx, const float *theta, double *loss, float *grad)
         }
     }
     *loss = total / (double)ds->n;
+    if (c->l2_probe && c->l2 > 0.0)
+        *loss += wg_net_l2(net, theta, grad, c->l2);
     return 0;
 }
 
@@ -209,7 +212,9 @@ static int net_hvp(void *ctx, const float *theta, const float *V, size_t nv, dou
     for (size_t first = 0; rc == 0 && first < ds->n; first += net->cap) {
         size_t B = ds->n - first < net->cap ? ds->n - first : net->cap;
         wg_data_batch(ds, NULL, first, B, net->input, c->labels);
-        rc = wg_net_hvp(net, theta, c->labels, B, V, nv, 0.0, (double)B / (double)ds->n, HV);
+        /* the L2 term's 2 lambda v is added once, with the first batch's weight 1 */
+        double l2 = c->l2_probe && first == 0 ? c->l2 * (double)ds->n / (double)B : 0.0;
+        rc = wg_net_hvp(net, theta, c->labels, B, V, nv, l2, (double)B / (double)ds->n, HV);
     }
     for (size_t i = 0; rc == 0 && i < nv * net->nparams; i++)
         if (!isfinite(HV[i]))
@@ -280,6 +285,14 @@ int wg_objective_net_train(wg_objective *f, const wg_net_opts *opts, const wg_da
     f->classes = opts->classes;
     f->labels = probe->labels;
     f->free = net_free;
+    return 0;
+}
+
+int wg_objective_include_l2(wg_objective *f)
+{
+    if (f->eval != net_eval)
+        return WG_FAIL(WG_EARG, "only a network's objective has an L2 term");
+    ((net_ctx *)f->ctx)->l2_probe = 1;
     return 0;
 }
 

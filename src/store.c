@@ -135,10 +135,12 @@ static const wg_var COMMON[NCOMMON] = {
     [C_RANK] = {"rank", WG_T_INT, "", "MPI rank that ran the task", "1", WG_FILL_MINUS1,
                 .per_task = 1},
     [C_NPARAMS] = {"nparams", WG_T_INT, "", "parameter count D of the task's network", "1",
-                   .per_task = 1, .plan_value = nparams_value},
-    [C_PROBE_EPOCH] = {"probe_epoch", WG_T_INT, "", "snapshot epoch a probe reads", "epochs",
-                       .per_task = 1, .plan_value = probe_epoch_value, .when = any_probe},
-    [C_SOURCE] = {"source_task", WG_T_INT, "", "training (or connector) task a probe reads", "1",
+                   WG_FILL_MINUS1, .per_task = 1, .plan_value = nparams_value},
+    [C_PROBE_EPOCH] = {"probe_epoch", WG_T_INT, "", "snapshot epoch a probe reads (-1: none)",
+                       "epochs", WG_FILL_MINUS1, .per_task = 1, .plan_value = probe_epoch_value,
+                       .when = any_probe},
+    [C_SOURCE] = {"source_task", WG_T_INT, "",
+                  "training (or connector) task a probe reads (-1: none)", "1", WG_FILL_MINUS1,
                   .per_task = 1, .plan_value = source_value, .when = any_probe},
 };
 const wg_var *wg_store_common(int *n)

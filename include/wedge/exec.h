@@ -52,6 +52,10 @@ int wg_exec_probe_set(wg_exec *x, const wg_plan *plan, const wg_setting *s, size
  * training images (docs/METHODS.md), or the toy wedge model. */
 int wg_exec_landscape(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t probe_size,
                       wg_objective *f);
+/* The same including the setting's L2 term (wg_objective_include_l2); the toy model
+ * has none. */
+int wg_exec_landscape_l2(wg_exec *x, const wg_plan *plan, const wg_setting *s,
+                         size_t probe_size, wg_objective *f);
 /* The same evaluated in batches of `batch` images (a float forward pass of a batch
  * is not bitwise the same as of another batch size). */
 int wg_exec_landscape_batch(wg_exec *x, const wg_plan *plan, const wg_setting *s,

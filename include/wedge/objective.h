@@ -70,6 +70,11 @@ int wg_objective_net(wg_objective *f, const wg_net_opts *opts, const wg_dataset 
 int wg_objective_net_train(wg_objective *f, const wg_net_opts *opts, const wg_dataset *ds,
                            size_t batch, double l2);
 
+/* Make the loss, gradient and Hessian-vector products of a network objective built
+ * with wg_objective_net_train include its L2 term l2 * |weights|^2 (probes that ask
+ * for the regularised landscape).  WG_EARG for another objective. */
+int wg_objective_include_l2(wg_objective *f);
+
 /* The toy wedge model in dimension D with n long directions: no data; an epoch of
  * training is WG_TOY_EPOCH_STEPS full-gradient steps. */
 #define WG_TOY_EPOCH_STEPS 100
