@@ -57,7 +57,16 @@
 #           for 75 (the killed tasks run again).  Any other SIGTERM (scancel)
 #           resubmits nothing: submit again, --resume continues.
 #       other: an error; the job ends with it.  Nothing written is lost: submit
-#           again after fixing the cause.
+#           again after fixing the cause.  Except when a node of a multi-node
+#           allocation was lost (crashed, or its slurmd and ranks were killed):
+#           MPI then fails the run, often before Slurm knows.  The script runs
+#           `true` on every node; if one does not answer, it waits for Slurm to
+#           declare it DOWN (WEDGE_NODE_WAIT), and the job continues as for 75
+#           without that node: Slurm, which ends a job that lost a node,
+#           requeues it itself if it may, else the script resubmits it asking
+#           for the nodes left (--nodes=LEFT-BEFORE).  A requeued job needs a
+#           node range (`--nodes=2-3`) to run on fewer nodes; with a fixed
+#           count it waits until the lost node is back.
 #
 # Settings (environment variables; sbatch passes the submitting shell's
 # environment to the job, so `SWEEP=x.yaml LAUNCH=srun sbatch jobs/wedge.sbatch`
@@ -90,6 +99,8 @@
 #   WEDGE_MAX_IDLE   stop after this many allocations in a row without a
 #                    finished task (default 3)
 #   WEDGE_SBATCH_ARGS   extra sbatch options for a resubmission
+#   WEDGE_NODE_WAIT  seconds to wait for Slurm to declare a lost node down
+#                    (default: Slurm's SlurmdTimeout + 60)
 #
 # Outside Slurm (`bash jobs/wedge.sbatch SWEEP`) it runs once with
 # WEDGE_RANKS (default: CPUs + 1) ranks and --oversubscribe, and never requeues.
@@ -157,6 +168,58 @@ wj_on_signal() {
     fi
 }
 
+# wj_node_lost: after the launcher failed in an allocation of several nodes, was
+# a node lost (crashed, or its slurmd and ranks killed)?  MPI reports that as a
+# failed run, often seconds before Slurm knows.  Runs `true` once on every node
+# of the allocation (one srun step, at most 60 s): if all of them answer, no
+# node was lost (returns 1; the failure is wedge's or MPI's).  If one does not,
+# waits (at most WEDGE_NODE_WAIT s, default Slurm's SlurmdTimeout + 60) for
+# Slurm to declare a node of the allocation DOWN, and then (at most 10 s) for
+# Slurm to end the job, which it does on a node failure, requeueing it if the
+# job may be requeued (SIGTERM to this shell; Restarts goes up).  Returns 0 if
+# a node is down, with wj_slurm_requeued=1 if Slurm requeued the job itself
+# and wj_nodes_left the number of nodes of the allocation still up; 2 if no
+# node went down in time.
+wj_node_lost() {
+    local nodes=${SLURM_JOB_NODELIST:-} n=${SLURM_JOB_NUM_NODES:-1} limit i down='' rs st
+    wj_slurm_requeued='' wj_nodes_left=''
+    [ -n "${SLURM_JOB_ID:-}" ] && [ "$n" -gt 1 ] || return 1
+    if timeout -k 5 60 srun --overlap --mpi=none --nodes="$n" --ntasks="$n" --ntasks-per-node=1 \
+        --kill-on-bad-exit=1 true >/dev/null 2>&1; then
+        return 1
+    fi
+    limit=${WEDGE_NODE_WAIT:-}
+    if [ -z "$limit" ]; then
+        limit=$(scontrol show config 2>/dev/null | sed -n 's/^SlurmdTimeout *= *\([0-9]*\) sec.*/\1/p')
+        limit=$(( ${limit:-300} + 60 ))
+    fi
+    wj_log "a node of $nodes does not answer: waiting up to ${limit}s for Slurm to declare it down"
+    for ((i = 0; i < limit; i += 2)); do
+        down=$(sinfo -h -N -n "$nodes" -o '%N %T' 2>/dev/null | awk '$2 ~ /^down/ { print $1 }' | sort -u | tr '\n' ' ')
+        [ -n "$down" ] && break
+        sleep 2
+    done
+    if [ -z "$down" ]; then
+        wj_log "no node of $nodes was declared down in ${limit}s"
+        return 2
+    fi
+    wj_nodes_left=$(( n - $(echo "$down" | wc -w) ))
+    wj_log "Slurm declared ${down% } down"
+    # Slurm ends a job that loses a node (unless it has --no-kill), requeueing it
+    # if it may; that takes a moment to show
+    for ((i = 0; i < 10; i++)); do
+        rs=$(wj_job_field Restarts)
+        st=$(wj_job_field JobState)
+        if [ "${rs:-0}" -gt "${SLURM_RESTART_COUNT:-0}" ]; then
+            wj_slurm_requeued=1
+            break
+        fi
+        case "$st" in NODE_FAIL | CANCELLED | FAILED) break ;; esac
+        sleep 1
+    done
+    return 0
+}
+
 # wj_resubmit: queue the rest of the sweep (requeue, else a new job); returns 0
 # if the job will continue
 wj_resubmit() {
@@ -181,7 +244,13 @@ wj_resubmit() {
     script=$(wj_job_field Command)
     [ -r "$script" ] || script=$0
     wj_sb=(--dependency="afterany:$SLURM_JOB_ID" --open-mode=append --chdir="$wj_workdir"
-        --job-name="$SLURM_JOB_NAME" --nodes="$SLURM_JOB_NUM_NODES" --ntasks="$SLURM_NTASKS")
+        --job-name="$SLURM_JOB_NAME" --ntasks="$SLURM_NTASKS")
+    # after the loss of a node: as many nodes as are left, up to as many as before
+    if [ -n "${wj_nodes_left:-}" ] && [ "$wj_nodes_left" -lt "$SLURM_JOB_NUM_NODES" ]; then
+        wj_sb+=(--nodes="$wj_nodes_left-$SLURM_JOB_NUM_NODES")
+    else
+        wj_sb+=(--nodes="$SLURM_JOB_NUM_NODES")
+    fi
     v=$(squeue -h -j "$SLURM_JOB_ID" -o %l 2>/dev/null | head -n 1)
     case "$v" in ''|UNLIMITED|INVALID) ;; *) wj_sb+=(--time="$v") ;; esac
     [ -n "${SLURM_JOB_PARTITION:-}" ] && wj_sb+=(--partition="$SLURM_JOB_PARTITION")
@@ -402,6 +471,22 @@ wedge_job() {
         return 75
         ;;
     *)
+        wj_node_lost
+        case $? in
+        0)
+            if [ -n "$wj_slurm_requeued" ]; then
+                wj_log "$LAUNCH exited with status $rc after the loss of a node; Slurm requeued the job: it continues on the nodes left"
+                return 75
+            fi
+            wj_log "$LAUNCH exited with status $rc after the loss of a node: continuing without it"
+            wj_resubmit || return 75
+            return 75
+            ;;
+        2)
+            wj_log "error: $LAUNCH exited with status $rc and a node of the allocation does not answer, but Slurm did not declare it down: not resubmitted (submit again to continue)"
+            return "$rc"
+            ;;
+        esac
         wj_log "error: $LAUNCH exited with status $rc: not resubmitted (see the messages above; finished tasks are kept, submit again to continue)"
         return "$rc"
         ;;
