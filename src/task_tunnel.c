@@ -30,6 +30,8 @@ typedef struct tunnel_opts {
     size_t probe_size;           /* probe set: seeded subset of the training set */
     int split;                   /* tasks per probe, directions spread over them */
     double a_max;                /* give up beyond a_max |P0| */
+    double chance_level;         /* planned: ln(classes) of the plan's data, 0 for the toy
+                                    model (no classes: no chance level) */
 } tunnel_opts;
 
 #define O(field) .off = offsetof(tunnel_opts, field)
@@ -69,10 +71,9 @@ static int plan_levels(const wg_plan *plan, double *levels)
     for (int l = 0; l < tp->nlevels; l++, n++)
         if (levels)
             levels[n] = tp->levels[l];
-    /* the chance level ln(classes) means nothing for the toy model, which has no classes */
-    if (tp->chance && !(plan->ntasks && wg_setting_is_toy(&plan->tasks[0].set))) {
-        if (levels) /* ln(classes); every task of a plan has the same data kind's classes */
-            levels[n] = -log((double)(plan->ntasks ? plan->tasks[0].set.net.classes : 10));
+    if (tp->chance && tp->chance_level > 0) {
+        if (levels) /* an absolute level: minus the loss */
+            levels[n] = -tp->chance_level;
         n++;
     }
     return n;
@@ -216,6 +217,12 @@ static int plan(wg_planner *pl, const void *opts)
         return wg_planner_fail(pl, WG_TASK_TUNNEL, NULL, WG_EARG,
                                "probes.tunnel: more than 10^6 tasks in all");
     const size_t ntrain = p->ntrain;
+    /* the chance level ln(classes) means nothing for the toy model, which has no
+     * classes; every task of a plan has the same data kind's classes */
+    tunnel_opts *w = p->opts[WG_TASK_TUNNEL];
+    w->chance_level = ntrain && !wg_setting_is_toy(&p->tasks[0].set)
+                          ? log((double)p->tasks[0].set.net.classes)
+                          : 0.0;
     for (size_t src = 0; src < ntrain; src++)
         for (size_t e = 0; e < ne; e++)
             for (int k = 0; k < o->split; k++) {
