@@ -380,7 +380,8 @@ int wg_cli_status(int argc, char **argv)
     }
     for (size_t k = 0; k < nd; k++) {
         if (k == 0)
-            printf("damaged journal records (their tasks are run again by --resume):\n");
+            printf("damaged journal records (--resume keeps these tasks' rows from the output if "
+                   "it can be read, else runs them again):\n");
         if (dm[k].task >= 0)
             printf("  task %lld in %s at byte %llu: %s\n", dm[k].task, dm[k].loc.seg,
                    (unsigned long long)dm[k].loc.off, dm[k].what);

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,9 @@ int wg_journal_remove(const char *dir)
         unlink(path);
     }
     closedir(d);
+    const char *f = getenv("WEDGE_FAULT"); /* the fault tests: a kill mid-removal */
+    if (f && strcmp(f, "mid-remove") == 0)
+        raise(SIGKILL);
     snprintf(path, sizeof path, "%s/complete", dir);
     unlink(path);
     if (rmdir(dir) != 0)

@@ -135,6 +135,16 @@ static void fmt_secs(double s, char *buf, size_t cap)
         snprintf(buf, cap, "%lds", t);
 }
 
+/* The journal's fault tests stop a run dead at the points of its completion where a
+ * kill hurt before: WEDGE_FAULT=before-mark or after-mark (the output closed; the
+ * completion mark not yet or already written). */
+static void fault_point(const char *where)
+{
+    const char *f = getenv("WEDGE_FAULT");
+    if (f && strcmp(f, where) == 0)
+        raise(SIGKILL);
+}
+
 /* ---- messages ------------------------------------------------------------------------------- */
 
 /* A task and what it needs: where the records of its dependencies are (len 0: in the
@@ -330,7 +340,7 @@ typedef struct sched {
     double t0, last_print, task_time, last_beat;
     double cost_done, wall_done;     /* for the ETA: measured seconds per unit of cost */
     double kcost[WG_TASK_KINDS], kwall[WG_TASK_KINDS];
-    int quiet, io_error, nworkers;
+    int quiet, io_error, nworkers, nranks;
     double progress;
     wg_lock *lock;
     char io_message[WG_MSG_LEN];
@@ -396,7 +406,7 @@ static void print_progress(sched *s, int force)
     s->last_print = t;
     double el = t - s->t0, left = 0.0;
     size_t nrun = 0, bykind[WG_TASK_KINDS] = {0};
-    for (int r = 0; r <= s->nworkers; r++)
+    for (int r = 0; r < s->nranks; r++)
         if (s->running[r] >= 0) {
             const wg_task *tk = &s->plan->tasks[s->running[r]];
             nrun++;
@@ -732,11 +742,10 @@ static int replay(const wg_plan *plan, const char *out, const char *journal,
             printf("[wedge] journal: %s at byte %llu: %s\n", dm[i].loc.seg,
                    (unsigned long long)dm[i].loc.off, dm[i].what);
     }
-    if (!quiet && (replayed || kept || foreign))
-        printf("[wedge] resume: %zu records from the journal%s%zu rows kept from the old output"
-               "%s\n", replayed, kept ? ", " : " (", kept,
-               kept ? "" : ")");
-    (void)lost;
+    if (!quiet && (kept || lost || nd || foreign))
+        printf("[wedge] resume: %zu record%s from the journal, %zu row%s kept from the old "
+               "output%s\n", replayed, replayed == 1 ? "" : "s", kept, kept == 1 ? "" : "s",
+               foreign ? "; records of tasks this sweep does not have were ignored" : "");
     if (rc == 0 && rename(tmp, out) != 0)
         rc = WG_FAIL(WG_EIO, "%s: cannot replace it with the rebuilt file: %s", out,
                      strerror(errno));
@@ -961,6 +970,7 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
             s.running = must_alloc((size_t)size, sizeof *s.running, "scheduler state");
             s.since = must_alloc((size_t)size, sizeof *s.since, "scheduler state");
             s.nworkers = size > 1 ? size - 1 : 1;
+            s.nranks = size;
             s.lock = &lock;
             s.quiet = opts->quiet;
             s.progress = opts->progress > 0 ? opts->progress : 10.0;
@@ -1017,23 +1027,29 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
     WG_MPI(MPI_Bcast(&result, 1, MPI_INT, 0, comm));
     wg_segment_close(&w.seg);
     int crc = wg_store_close(&store);
+    if (crc)
+        fprintf(stderr, "wedge: rank %d: %s\n", rank, wg_err_msg());
     crc = agree(crc, comm);
     if (rc == 0 && crc) {
-        rc = crc;
+        /* the journal keeps every finished task: a resume rebuilds the file */
+        result = WG_RUN_INTERRUPTED;
         if (rank == 0)
             fprintf(stderr, "wedge: the output could not be closed cleanly; the journal keeps "
                             "every finished task: rerun with --resume\n");
     }
     /* the end of a complete sweep: one atomic mark, then the journal goes */
     const char *state = "interrupted";
-    if (rc == 0 && rank == 0) {
+    if (rc == 0 && crc == 0 && rank == 0) {
         size_t open = 0;
         for (size_t i = 0; i < plan->ntasks; i++)
             open += pr.status[i] == WG_STATUS_PENDING || pr.status[i] == WG_STATUS_FAILED;
         if (open == 0 && result != WG_RUN_INTERRUPTED) {
             state = "finished";
-            if (wg_journal_mark_complete(head.journal) == 0)
+            fault_point("before-mark");
+            if (wg_journal_mark_complete(head.journal) == 0) {
+                fault_point("after-mark");
                 wg_journal_remove(head.journal);
+            }
             wg_err_clear();
         } else if (result != WG_RUN_INTERRUPTED) {
             state = "incomplete";

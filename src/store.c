@@ -804,6 +804,16 @@ int wg_store_read_result(wg_store *s, size_t task, int kind, wg_result *r)
     unsigned char st = 0;
     rc = WG_NC(nc_get_vara_uchar(s->ncid, s->common[C_STATUS], &task, &one, &st), "status");
     r->status = st;
+    size_t st2[2] = {task, 0}, cm[2] = {1, WG_MSG_LEN};
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_double(s->ncid, s->common[C_WALL], &task, &one, &r->wall_time),
+                   "wall_time");
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_int(s->ncid, s->common[C_RANK], &task, &one, &r->rank), "rank");
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_text(s->ncid, s->common[C_MESSAGE], st2, cm, r->message),
+                   "message");
+    r->message[WG_MSG_LEN - 1] = '\0';
     for (int i = 0; rc == 0 && i < kd->nvars; i++) {
         const wg_var *v = &kd->vars[i];
         int id = s->varid[kind][i], dims[WG_MAX_VAR_DIMS + 1], nd;
