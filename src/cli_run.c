@@ -228,6 +228,7 @@ static void status_usage(FILE *f)
 /* What status knows of every task. */
 typedef struct task_row {
     unsigned char status, kind, from_journal;
+    signed char not_learned;    /* trainings: 1 did not learn, 0 did, -1 unknown */
     int rank;
     double wall;
 } task_row;
@@ -254,8 +255,12 @@ static int status_file(const char *path, task_row **rows, size_t *n, char **msgs
          nc_get_var_double(ncid, v, wall) == NC_NOERR && nc_inq_varid(ncid, "rank", &v) == NC_NOERR &&
          nc_get_var_int(ncid, v, rank) == NC_NOERR && nc_inq_varid(ncid, "message", &v) == NC_NOERR &&
          nc_get_var_text(ncid, v, *msgs) == NC_NOERR;
+    signed char *nl = ok ? malloc(*n) : NULL;
+    int have_nl = nl && nc_inq_varid(ncid, "did_not_learn", &v) == NC_NOERR &&
+                  nc_get_var_schar(ncid, v, nl) == NC_NOERR;
     for (size_t i = 0; ok && i < *n; i++)
-        (*rows)[i] = (task_row){st[i], kd[i], 0, rank[i], wall[i]};
+        (*rows)[i] = (task_row){st[i], kd[i], 0, have_nl ? nl[i] : -1, rank[i], wall[i]};
+    free(nl);
     if (nc_inq_attlen(ncid, NC_GLOBAL, "title", &len) == NC_NOERR && len < tcap) {
         nc_get_att_text(ncid, NC_GLOBAL, "title", title);
         title[len] = '\0';
@@ -272,8 +277,8 @@ static int status_file(const char *path, task_row **rows, size_t *n, char **msgs
 
 static const char *state_name(int s)
 {
-    static const char *const names[] = {"pending", "done", "failed", "diverged"};
-    return s >= 0 && s < 4 ? names[s] : "?";
+    static const char *const names[] = {"pending", "done", "failed", "diverged", "skipped"};
+    return s >= 0 && s < 5 ? names[s] : "?";
 }
 
 int wg_cli_status(int argc, char **argv)
@@ -317,7 +322,7 @@ int wg_cli_status(int argc, char **argv)
         rows = ntasks ? calloc(ntasks, sizeof *rows) : NULL;
         msgs = ntasks ? calloc(ntasks, WG_MSG_LEN) : NULL;
         for (size_t i = 0; rows && i < ntasks; i++)
-            rows[i].rank = -1, rows[i].wall = -1, rows[i].kind = 255;
+            rows[i].rank = -1, rows[i].wall = -1, rows[i].kind = 255, rows[i].not_learned = -1;
     }
     if (!rows || !msgs) {
         fprintf(stderr, "wedge status: %s: %s\n", path,
@@ -338,14 +343,14 @@ int wg_cli_status(int argc, char **argv)
         if (e[k].task >= ntasks)
             continue;
         task_row *r = &rows[e[k].task];
-        *r = (task_row){(unsigned char)e[k].status, (unsigned char)e[k].kind, 1, e[k].rank,
-                        e[k].wall_time};
+        *r = (task_row){(unsigned char)e[k].status, (unsigned char)e[k].kind, 1,
+                        r->not_learned, e[k].rank, e[k].wall_time};
         memcpy(msgs + e[k].task * WG_MSG_LEN, e[k].message, WG_MSG_LEN);
     }
-    size_t count[4] = {0}, bykind[WG_TASK_KINDS][4];
+    size_t count[5] = {0}, bykind[WG_TASK_KINDS][5];
     memset(bykind, 0, sizeof bykind);
     for (size_t i = 0; i < ntasks; i++) {
-        int st = rows[i].status < 4 ? rows[i].status : 0;
+        int st = rows[i].status < 5 ? rows[i].status : 0;
         count[st]++;
         if (rows[i].kind < WG_TASK_KINDS)
             bykind[rows[i].kind][st]++;
@@ -367,17 +372,31 @@ int wg_cli_status(int argc, char **argv)
         snprintf(state, sizeof state, " (%s: rerun with --resume to finish)",
                  have_lock && !strcmp(li.state, "running") ? "interrupted: the run was killed"
                                                            : "interrupted");
-    printf("%s: '%s', %zu tasks: %zu done, %zu failed, %zu diverged, %zu pending%s\n", path,
-           title, ntasks, count[1], count[2], count[3], count[0], state);
+    char skipped[48] = "";
+    if (count[4])
+        snprintf(skipped, sizeof skipped, ", %zu skipped", count[4]);
+    printf("%s: '%s', %zu tasks: %zu done, %zu failed, %zu diverged, %zu pending%s%s\n", path,
+           title, ntasks, count[1], count[2], count[3], count[0], skipped, state);
     int nkinds = 0;
     for (int k = 0; k < WG_TASK_KINDS; k++)
-        nkinds += bykind[k][0] + bykind[k][1] + bykind[k][2] + bykind[k][3] > 0;
+        nkinds += bykind[k][0] + bykind[k][1] + bykind[k][2] + bykind[k][3] + bykind[k][4] > 0;
     for (int k = 0; nkinds > 1 && k < WG_TASK_KINDS; k++) {
         size_t *c = bykind[k];
-        if (c[0] + c[1] + c[2] + c[3])
-            printf("  %-9s %zu done, %zu failed, %zu diverged, %zu pending\n",
-                   wg_kind_get(k)->name, c[1], c[2], c[3], c[0]);
+        if (c[0] + c[1] + c[2] + c[3] + c[4])
+            printf("  %-9s %zu done, %zu failed, %zu diverged, %zu pending%s\n",
+                   wg_kind_get(k)->name, c[1], c[2], c[3], c[0], c[4] ? ", some skipped" : "");
     }
+    size_t trained = 0, unlearned = 0;
+    for (size_t i = 0; i < ntasks; i++)
+        if (rows[i].kind == WG_TASK_TRAIN && rows[i].status == WG_STATUS_DONE &&
+            rows[i].not_learned >= 0) {
+            trained++;
+            unlearned += rows[i].not_learned == 1;
+        }
+    if (unlearned)
+        printf("did not learn: %zu of %zu finished trainings (final training loss not below "
+               "the first epoch's, or test accuracy within 0.02 of chance; `did_not_learn`)\n",
+               unlearned, trained);
     for (size_t k = 0; k < nd; k++) {
         if (k == 0)
             printf("damaged journal records (--resume keeps these tasks' rows from the output if "

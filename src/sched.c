@@ -356,11 +356,13 @@ static int by_cost(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* A task runs once its inputs are done (or skipped: it is then skipped too, by its
+ * kind, with a message naming the input). */
 static int ready(const sched *s, size_t id)
 {
     const wg_task *t = &s->plan->tasks[id];
     for (size_t k = 0; k < t->ndeps; k++)
-        if (s->status[t->deps[k]] != WG_STATUS_DONE)
+        if (s->status[t->deps[k]] != WG_STATUS_DONE && s->status[t->deps[k]] != WG_STATUS_SKIPPED)
             return 0;
     return 1;
 }
@@ -453,11 +455,13 @@ static void account(sched *s, int rank, const done_msg *d)
         s->wall_done += d->wall;
         s->kcost[t->kind] += t->cost;
         s->kwall[t->kind] += d->wall;
-        if (d->status != WG_STATUS_DONE) {
+        if (d->status == WG_STATUS_FAILED || d->status == WG_STATUS_DIVERGED) {
             s->failed++;
             if (!s->quiet)
                 printf("[wedge] task %zu %s: %s\n", id,
                        d->status == WG_STATUS_DIVERGED ? "diverged" : "failed", d->message);
+        } else if (d->status == WG_STATUS_SKIPPED && !s->quiet) {
+            printf("[wedge] task %zu skipped: %s\n", id, d->message);
         }
     } else {
         s->state[id] = 0; /* stays pending */
@@ -704,7 +708,8 @@ static int replay(const wg_plan *plan, const char *out, const char *journal,
             }
             continue;
         }
-        if (!have_old || (ost[t] != WG_STATUS_DONE && ost[t] != WG_STATUS_DIVERGED))
+        if (!have_old || (ost[t] != WG_STATUS_DONE && ost[t] != WG_STATUS_DIVERGED &&
+                          ost[t] != WG_STATUS_SKIPPED))
             continue;
         /* a finished row whose record is gone: keep it, and journal it again */
         if (wg_store_read_result(&old, t, plan->tasks[t].kind, &r) != 0) {
@@ -981,7 +986,8 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
             for (size_t i = 0; i < plan->ntasks; i++) {
                 s.order[i] = i;
                 /* done and diverged are final; pending and failed (re)run */
-                if (pr.status[i] == WG_STATUS_DONE || pr.status[i] == WG_STATUS_DIVERGED) {
+                if (pr.status[i] == WG_STATUS_DONE || pr.status[i] == WG_STATUS_DIVERGED ||
+                    pr.status[i] == WG_STATUS_SKIPPED) {
                     s.state[i] = 2;
                     already++;
                 }

@@ -128,7 +128,7 @@ static const wg_var COMMON[NCOMMON] = {
     /* no _FillValue: xarray would decode "pending" (0) as missing; rank 0 writes the
      * zeros when the file is created */
     [C_STATUS] = {"status", WG_T_BYTE, "", "task status", NULL, WG_FILL_NONE,
-                  "pending done failed diverged", .per_task = 1, .plan_value = status_value},
+                  "pending done failed diverged skipped", .per_task = 1, .plan_value = status_value},
     [C_MESSAGE] = {"message", WG_T_CHAR, "message_len", "error message of a failed task", NULL,
                    .per_task = 1},
     [C_WALL] = {"wall_time", WG_T_DOUBLE, "", "task wall-clock time", "s", .per_task = 1},

@@ -230,11 +230,14 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const hessian_opts *hp = opts_of(plan);
     const wg_result *dep = deps ? deps[0] : NULL;
     size_t stride = 0;
-    const float *X = t->arg[A_AT] == AT_OPTIMUM
-                         ? wg_train_snapshot(dep, t->probe_epoch, &stride)
-                         : wg_connect_point(dep, t->arg[A_POINT], &stride);
-    if (!X)
+    const float *X = NULL;
+    if (t->arg[A_AT] == AT_OPTIMUM) {
+        int prc = wg_train_point(dep, t, 0, &X, &stride);
+        if (prc)
+            return prc;
+    } else if (!(X = wg_connect_point(dep, t->arg[A_POINT], &stride))) {
         return WG_FAIL(WG_EARG, "task %zu has no point for this Hessian probe", t->deps[0]);
+    }
     wg_objective f = {0};
     wg_hessian_result h = {0};
     int rc = hp->include_l2 ? wg_exec_landscape_l2(x, plan, s, hp->probe_size, &f)
@@ -286,6 +289,7 @@ static int plan(wg_planner *pl, const void *opts)
         t->ndeps = 1;
         t->deps[0] = i;
         t->probe_epoch = t->set.train.epochs;
+        t->probe_final = 1;
         t->arg[A_AT] = AT_OPTIMUM;
         t->cost = cost(o, t);
         int rc = wg_planner_added(pl, t->id);
@@ -313,6 +317,7 @@ static int attach(wg_planner *pl, const void *opts, const wg_task *conn)
         h->ndeps = 1;
         h->deps[0] = id;
         h->probe_epoch = h->set.train.epochs;
+        h->probe_final = 1;
         h->arg[A_AT] = AT_CONNECTOR;
         h->arg[A_POINT] = q;
         h->cost = cost(o, h);

@@ -163,10 +163,10 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const wg_setting *s = &t->set;
     const tunnel_opts *tp = opts_of(plan);
     size_t stride = 0;
-    const float *P0 = wg_train_snapshot(deps ? deps[0] : NULL, t->probe_epoch, &stride);
-    if (!P0)
-        return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
-                       t->probe_epoch);
+    const float *P0;
+    int prc = wg_train_point(deps ? deps[0] : NULL, t, 0, &P0, &stride);
+    if (prc)
+        return prc;
     wg_objective f = {0};
     wg_tunnel_opts o;
     wg_tunnel_opts_default(&o);
@@ -232,6 +232,7 @@ static int plan(wg_planner *pl, const void *opts)
                 t->ndeps = 1;
                 t->deps[0] = src;
                 t->probe_epoch = o->nepochs ? o->epochs[e] : t->set.train.epochs;
+                t->probe_final = t->probe_epoch == t->set.train.epochs;
                 t->arg[A_FIRST] = (int)((long)o->directions * k / o->split);
                 t->arg[A_COUNT] = (int)((long)o->directions * (k + 1) / o->split) -
                                   t->arg[A_FIRST];

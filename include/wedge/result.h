@@ -18,7 +18,9 @@ enum {
     WG_STATUS_PENDING = 0,
     WG_STATUS_DONE = 1,
     WG_STATUS_FAILED = 2,
-    WG_STATUS_DIVERGED = 3
+    WG_STATUS_DIVERGED = 3,
+    WG_STATUS_SKIPPED = 4  /* a probe of a point its training never reached (it stopped
+                              early by its stop rule): final, not an error */
 };
 
 #define WG_MSG_LEN 256
