@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """wedge-plot-density: the Hessian's spectral density at optima, tunnel points and m-connector centres.
 
-usage: wedge-plot-density OUT.nc [OUT2.nc ...] [-o PNG] [--xlim LO HI]
+usage: wedge-plot-density OUT.nc [OUT2.nc ...] [-o PNG] [--xlim LO HI] [--csv FILE]
 
 The log spectral density against the eigenvalue, as in the literature (Ghorbani
 et al. 2019; PyHessian, Yao et al. 2020), from the spectra the Hessian tasks
@@ -26,6 +26,8 @@ estimates with its standard error; full: the sum of the eigenvalues), the
 counts above lambda_thr and below -lambda_thr (mean over the tasks; SLQ with
 [mean lo, mean hi], the tasks' 95% intervals), the largest eigenvalue (SLQ: node)
 and sigma.  Lanczos Ritz values carry no weights and give no density.
+--csv FILE writes the curves drawn: the eigenvalue grid, then the mean density of
+each place and the density of each task (column "task N"), unfloored.
 Several files of one sweep (array jobs) are combined.
 
 Default output: <name>-density.png next to the first input.
@@ -33,6 +35,7 @@ Exit status: 0 written, 1 a file that is not a readable wedge output (or an
 unwritable PNG), 2 bad arguments, no done Hessian rows, or a Lanczos study.
 """
 import math
+import sys
 
 import numpy as np
 
@@ -70,6 +73,7 @@ def _run(argv):
     ap.add_argument("-o", "--output", metavar="PNG")
     ap.add_argument("--xlim", nargs=2, type=float, metavar=("LO", "HI"),
                     help="eigenvalue range shown (default: all nodes)")
+    ap.add_argument("--csv", metavar="FILE", help="also write the densities drawn as CSV")
     ap.add_argument("--print-labels", action="store_true",
                     help="print each panel's axis labels on stdout")
     a = ap.parse_args(argv)
@@ -133,6 +137,7 @@ def _run(argv):
     # ---- the figure
     plt = plotting.pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    means = {}
     for j, (key, label) in enumerate(PLACES):
         g = done[done.place_name == key]
         if g.empty:
@@ -141,7 +146,7 @@ def _run(argv):
         ts = [int(t) for t in g.task_id]
         for t in ts:
             ax.plot(grid, np.maximum(rho[t], FLOOR), color=col, lw=0.4, alpha=0.35)
-        mean = np.mean([rho[t] for t in ts], axis=0)
+        mean = means[label] = np.mean([rho[t] for t in ts], axis=0)
         ax.plot(grid, np.maximum(mean, FLOOR), color=col, lw=1.6,
                 label=f"{label}: mean of {len(ts)}" if len(ts) > 1 else f"{label} (1 task)")
     ax.axvline(thr, color="k", ls="--", lw=0.9, label=f"λ_thr = {thr:g}")
@@ -165,8 +170,20 @@ def _run(argv):
     if a.print_labels:
         plotting.print_labels(fig)
     out = a.output or cli.default_output(a.files, name, "density")
+    if a.csv:
+        _write_csv(a.csv, grid, means, rho)
     plotting.save(fig, out, PROG, f"{len(rho)} tasks, {grid.size} grid points")
     return 0
+
+
+def _write_csv(path, grid, means, rho):
+    cols = ["eigenvalue"] + [f"mean {k}" for k in means] + [f"task {t}" for t in rho]
+    data = np.column_stack([grid] + list(means.values()) + list(rho.values()))
+    try:
+        np.savetxt(path, data, delimiter=",", header=",".join(cols), comments="", fmt="%.17g")
+    except OSError as e:
+        cli.die(f"{path}: {e.strerror or e}", 1)
+    print(f"{PROG}: wrote {path}", file=sys.stderr)
 
 
 def main(argv=None):
