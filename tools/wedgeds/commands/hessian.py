@@ -50,6 +50,10 @@ local subspace dimension.  For every trained optimum with a Hessian task:
      (a d reached at the smallest sampled dimension, or never reached, gives
      only a bound and is listed but left out), with the spread min..max.
 Then every count is re-thresholded at the calibrated value (0.5x, 1x, 2x).
+Note: anchored at an optimum, subspace training starts from the optimum's own
+accuracy (z = 0), so FRACTION x that accuracy is met without training unless
+the subspace training first loses accuracy; then d is only "<= the smallest d"
+at every optimum and the calibration refuses.
 Needs done Hessian rows at the optima and done subspace rows at the optima;
 refuses otherwise.
 
@@ -255,9 +259,16 @@ def _calibration(ds, title, hf, specs, keys, fraction):
         print("\n".join(notes))
         print()
     if not st["n_used"]:
+        why = ""
+        if len(per) and per.d_status.str.startswith("<=").all():
+            why = ("; every optimum reaches it already at the smallest d: training anchored "
+                   "at an optimum starts from that optimum's own accuracy (z = 0), so a "
+                   "fraction of it needs no dimension at all unless the subspace training "
+                   "loses accuracy first")
         cli.die(f"--calibrate: none of the {st['n_optima']} optima has its local subspace "
                 "dimension inside the sampled dims (see the notes above): widen "
-                "probes.subspace.dims so that the target is crossed between two of them")
+                "probes.subspace.dims so that the target is crossed between two of them"
+                + why)
     t = st["t"]
     bound = f"; {st['n_bound']} of them only lower bounds (Lanczos not converged)" \
         if st["n_bound"] else ""
