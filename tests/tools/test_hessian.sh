@@ -40,7 +40,7 @@
 # 4. Errors: bad --threshold, --threshold with --calibrate, --fraction 0, an output
 #    without Hessian rows: exit 2 and a message.
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
-# /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~30 s.
+# /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~40 s.
 test_name=test_hessian
 . "${top_srcdir:-.}/tests/tools/lib.sh"
 HESS=$TOOLS/hessian.py
