@@ -85,11 +85,11 @@ static void status_value(const wg_plan *p, const wg_task *t, double *v)
     v[0] = WG_STATUS_PENDING;
 }
 
-/* Probes keep no parameter vectors. */
+/* Every task's network, probes' too: D is what a probe's counts are out of. */
 static void nparams_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)p;
-    v[0] = t->kind == WG_TASK_TRAIN ? (double)wg_setting_nparams(&t->set) : 0;
+    v[0] = (double)wg_setting_nparams(&t->set);
 }
 
 static void probe_epoch_value(const wg_plan *p, const wg_task *t, double *v)

@@ -238,7 +238,7 @@ for m in ("full", "slq", "lanczos", "lconv"):
                                   "hessian_n", "hessian_lower_bound", "hessian_converged")}
         if m == "slq":
             for v in ("slq_nodes", "slq_weights", "slq_count", "slq_count_se", "slq_count_lo",
-                      "slq_count_hi", "count_level"):
+                      "slq_count_hi", "slq_count_bias", "count_level"):
                 d[v] = f[v][:]
             d["level"] = float(f["slq_count"].confidence_level)
         else:
@@ -260,6 +260,8 @@ def dim_of(d, i):  # D of the network a Hessian task measures: its training's np
     j = i
     while d["kind"][j] != d["K"]["train"]:
         j = int(d["source_task"][j])
+    if d["nparams"][i] != d["nparams"][j]:
+        bad.append(f"task {i}: nparams {d['nparams'][i]}, its training's {d['nparams'][j]}")
     return float(d["nparams"][j])
 
 
@@ -286,6 +288,21 @@ for i in s["H"]:
                 worst = max(worst, e)
                 if e > 1e-12:
                     bad.append(f"slq task {i} level {lv}: {who}'s {name} {got!r} != file {want!r}")
+        # the quadrature's bound: D x mean over probes of the larger weight of the two
+        # nodes around t, here computed again and by wedgeds
+        adj = []
+        for p in range(P):
+            ok = W[p] > 0
+            x, w = N[p][ok], W[p][ok]
+            lw = w[x <= t][np.argmax(x[x <= t])] if (x <= t).any() else 0.0
+            rw = w[x > t][np.argmin(x[x > t])] if (x > t).any() else 0.0
+            adj.append(max(lw, rw))
+        want = float(s["slq_count_bias"][i, j])
+        for who, got in (("this test", D * np.mean(adj)),
+                         ("wedgeds", wedgeds.slq_bias(N, W, D, t))):
+            if not (want > 0 and abs(got - want) <= 1e-12 * want):
+                bad.append(f"slq task {i} level {lv}: {who}'s slq_count_bias {got!r} != "
+                           f"file {want!r}")
         if lv > 0 and round(lib[0]) != [s["n_short_half"], s["n_short"], s["n_short_double"]][j][i]:
             bad.append(f"slq task {i}: rounded mean {lib[0]} != the stored count")
 print(f"SLQ: largest relative difference to the file's slq_count*: {worst:.2g}")

@@ -42,7 +42,7 @@ from .files import (OutputError, check_path, open_outputs, settings, sweep_spec,
 from .flags import codes, is_kind, is_status, kind_names, status_counts, status_names
 from .layout import final_values, index_by_keys
 from .spectra import (CannotCalibrate, Count, TaskSpectrum, aggregate, calibrate,
-                      negative_warnings, slq_estimate, spectral_density, stored_count,
+                      negative_warnings, slq_bias, slq_estimate, spectral_density, stored_count,
                       task_spectra, threshold_for_count)
 from .subspaces import (NoSubspaces, REACH_TOL, SUBSPACE_STATS, d_int, intrinsic_dims,
                         subspace_frame)
@@ -62,7 +62,7 @@ __all__ = [
     "NoProbes", "tunnel_widths", "pick_level", "level_label",
     "NoConnectors", "NoHessians", "PATH_VARS", "connector_optima", "connector_frame",
     "connector_path", "hessian_frame", "same_settings",
-    "Count", "TaskSpectrum", "task_spectra", "stored_count", "aggregate", "slq_estimate",
+    "Count", "TaskSpectrum", "task_spectra", "stored_count", "aggregate", "slq_estimate", "slq_bias",
     "threshold_for_count", "calibrate", "CannotCalibrate", "negative_warnings",
     "spectral_density",
     "NoSubspaces", "SUBSPACE_STATS", "REACH_TOL", "subspace_frame", "d_int", "intrinsic_dims",

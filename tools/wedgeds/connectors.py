@@ -278,13 +278,18 @@ def hessian_frame(ds):
 
 
 def _hessian_nparams(ds):
-    """{row: D} for the Hessian rows: nparams of the training they measure (an
-    optimum's source_task; a connector point's connector's source_task)."""
+    """{row: D} for the Hessian rows: their own nparams, or (files that wrote 0 on
+    probe rows) nparams of the training they measure (an optimum's source_task; a
+    connector point's connector's source_task)."""
     pos = {int(t): i for i, t in enumerate(ds.task.values)}
     is_train = flags.is_kind(ds, "train")
     npar = np.asarray(ds["nparams"].values, dtype=float) if "nparams" in ds else None
     out = {}
     for i in np.flatnonzero(flags.is_kind(ds, "hessian")):
+        own = float(npar[i]) if npar is not None else float("nan")
+        if np.isfinite(own) and own > 0:
+            out[i] = own
+            continue
         j = i
         for _ in range(4):
             if is_train[j]:

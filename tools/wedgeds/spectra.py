@@ -35,7 +35,7 @@ from .tables import kv
 
 __all__ = ["RESIDUAL_TOL", "CONV_FRAC", "LEVEL", "Count", "TaskSpectrum", "study_method",
            "study_threshold", "task_spectra", "stored_count", "stored_negative", "aggregate",
-           "slq_estimate", "t_quantile", "place", "place_label", "setting_label",
+           "slq_estimate", "slq_bias", "t_quantile", "place", "place_label", "setting_label",
            "negative_warnings", "print_negative_warnings", "threshold_for_count",
            "NoSpectrum", "CannotCalibrate", "calibrate", "setting_keys", "LOOSE_NOTE",
            "broadening_sigma", "spectral_density"]
@@ -43,8 +43,8 @@ __all__ = ["RESIDUAL_TOL", "CONV_FRAC", "LEVEL", "Count", "TaskSpectrum", "study
 # The residual test of src/hessian.c (wg_hessian_opts_default: tol 1e-3,
 # conv_frac 0.5): a Ritz pair has converged when |r| <= tol * max(|theta|,
 # lambda_thr); a converged run has every Ritz value above conv_frac x lambda_thr
-# converged.  The file does not store tol or conv_frac; these are the C defaults,
-# which task_hessian.c does not change.
+# converged.  The file stores them as hessian_residual's tol and conv_frac
+# attributes; these defaults read files written before it did.
 RESIDUAL_TOL = 1e-3
 CONV_FRAC = 0.5
 LEVEL = 0.95  # SLQ's confidence level when the file does not say (slq_count:confidence_level)
@@ -256,6 +256,24 @@ def slq_estimate(nodes, weights, dim, t, below=False, level=LEVEL):
     return mean, se, mean - q * se, mean + q * se
 
 
+def slq_bias(nodes, weights, dim, t):
+    """Bound on the quadrature's error of SLQ's count at t (slq_count_bias, as
+    src/hessian.c computes it): dim x the mean over probes of the larger weight of
+    the two nodes around t (Chebyshev-Markov-Stieltjes).  [lo - bias, hi + bias]
+    covers both the probes' randomness and the quadrature."""
+    nodes = np.asarray(nodes, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    b = 0.0
+    for p in range(nodes.shape[0]):
+        ok = weights[p] > 0.0
+        x, w = nodes[p][ok], weights[p][ok]
+        left, right = x <= t, x > t
+        wl = float(w[left][np.argmax(x[left])]) if left.any() else 0.0
+        wr = float(w[right][np.argmin(x[right])]) if right.any() else 0.0
+        b += max(wl, wr)
+    return float(dim) * b / nodes.shape[0]
+
+
 def _slq_curve(nodes, weights, dim, ts, level=LEVEL):
     """The SLQ estimator at many thresholds ``ts`` at once (vectorised; equal to
     slq_estimate up to rounding): arrays mean, se, lo, hi."""
@@ -310,8 +328,9 @@ class TaskSpectrum:
 
     def __init__(self, task, method, threshold, dim, values=None, resid=None, converged=True,
                  lower_bound=False, nodes=None, weights=None, level=LEVEL, trace=math.nan,
-                 trace_se=math.nan):
+                 trace_se=math.nan, tol=RESIDUAL_TOL, conv_frac=CONV_FRAC):
         self.task = task
+        self.tol, self.conv_frac = float(tol), float(conv_frac)
         self.method = method
         self.threshold = float(threshold)
         self.dim = int(dim) if dim is not None and math.isfinite(dim) else None
@@ -330,7 +349,7 @@ class TaskSpectrum:
     def _conv_floor(self):
         if self.method != "lanczos" or not self.values.size:
             return -math.inf
-        tol = RESIDUAL_TOL * np.maximum(np.abs(self.values), self.threshold)
+        tol = self.tol * np.maximum(np.abs(self.values), self.threshold)
         bad = np.flatnonzero(~(self.resid <= tol))
         if not bad.size:
             return -math.inf
@@ -347,7 +366,7 @@ class TaskSpectrum:
             return True
         if not self.converged or self.lower_bound:
             return False
-        return t >= CONV_FRAC * self.threshold or t >= self.conv_floor
+        return t >= self.conv_frac * self.threshold or t >= self.conv_floor
 
     def count(self, t):
         """#{eigenvalues > t} as the stored spectrum knows it (a Count)."""
@@ -410,6 +429,9 @@ def task_spectra(ds):
     method, thr, level = study_method(ds), study_threshold(ds), _level(ds)
     done = flags.is_status(ds, "done")
     dims = _hessian_nparams(ds)
+    res_attrs = ds["hessian_residual"].attrs if "hessian_residual" in ds else {}
+    test = {"tol": float(res_attrs.get("tol", RESIDUAL_TOL)),
+            "conv_frac": float(res_attrs.get("conv_frac", CONV_FRAC))}
     out = {}
     for i in np.flatnonzero(is_h & done):
         t = int(ds.task.values[i])
@@ -429,7 +451,7 @@ def task_spectra(ds):
             if method == "full" and not math.isfinite(d):
                 d = float(n)
             out[t] = TaskSpectrum(t, method, thr, d, vals, res, converged=bool(conv),
-                                  lower_bound=bool(lb))
+                                  lower_bound=bool(lb), **test)
     return out
 
 

@@ -120,6 +120,8 @@ def recount_tables(title, hf, specs, thresholds, thr, keys, caption_extra=""):
     hdr = ["task", "place"] + keys + ["method", "HVPs"]
     if method == "lanczos":
         hdr += ["converged down to"]
+    if method == "slq":
+        hdr += ["quadrature bound at 1x"]
     hdr += cols
     rows = []
     loose = False
@@ -132,6 +134,9 @@ def recount_tables(title, hf, specs, thresholds, thr, keys, caption_extra=""):
             [_status(s) if s else "-", fmt(r.hessian_hvps, ".0f")]
         if method == "lanczos":
             row.append(_floor(s) if s else "-")
+        if method == "slq":
+            row.append(f"+-{spectra.slq_bias(s.nodes, s.weights, s.dim, thr):.1f}"
+                       if s and s.dim else "-")
         rows.append(row + [str(x) for x in c])
     print_table(f"{title}: counts per Hessian task{caption_extra}", hdr, rows,
                 ["r", "l"] + ["r"] * (len(hdr) - 2))
@@ -208,7 +213,9 @@ def _method_note(method, thr):
         return "full spectrum: every count is exact."
     if method == "slq":
         return ("SLQ: counts are estimates, N [lo, hi] their confidence interval (the probes' "
-                "noise only; the quadrature's bias is not in it).")
+                "noise only); the quadrature's error is bounded separately (Chebyshev-Markov-"
+                "Stieltjes: D x the weight of a node next to the threshold), shown at 1x as "
+                "'quadrature bound'.")
     return (f"Lanczos: a converged count is exact down to 0.5 lambda_thr = {0.5 * thr:g}; "
             "a run stopped by its budget gives lower bounds only, \">= N (not converged)\".")
 
