@@ -201,18 +201,39 @@ static void md(FILE *f, const char *s)
     }
 }
 
+/* A variable's flag meanings; "(kinds)" (the kind variable's) from the kind table. */
+static void md_flags(FILE *f, const char *flags)
+{
+    if (strcmp(flags, "(kinds)") != 0) {
+        fprintf(f, " (flags: %s)", flags);
+        return;
+    }
+    fprintf(f, " (flags:");
+    for (int k = 0; k < WG_TASK_KINDS; k++)
+        fprintf(f, " %d %s", k, wg_kind_get(k)->name);
+    fprintf(f, ")");
+}
+
 static void md_vars(FILE *f, const wg_var *vars, int n)
 {
     fprintf(f, "| variable | dimensions | type | units | fill | meaning |\n"
                "|---|---|---|---|---|---|\n");
     for (int i = 0; i < n; i++) {
         const wg_var *v = &vars[i];
-        fprintf(f, "| `%s` | %s%s%s | %s | %s | %s | ", v->name, v->per_task ? "task" : "",
-                v->per_task && *v->dims ? ", " : "", v->dims, type_name(v->type),
-                v->units ? v->units : "", fill_name(v->fill, v->type));
+        fprintf(f, "| `%s` | %s", v->name, v->per_task ? "task" : "");
+        for (const char *d = v->dims; *d; d++) { /* "a b" -> ", a, b" */
+            if (d == v->dims && v->per_task)
+                fputs(", ", f);
+            if (*d == ' ')
+                fputs(", ", f);
+            else
+                fputc(*d, f);
+        }
+        fprintf(f, " | %s | %s | %s | ", type_name(v->type), v->units ? v->units : "",
+                fill_name(v->fill, v->type));
         md(f, v->long_name);
         if (v->flags)
-            fprintf(f, " (flags: %s)", v->flags);
+            md_flags(f, v->flags);
         fprintf(f, " |\n");
     }
 }
