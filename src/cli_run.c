@@ -437,9 +437,10 @@ int wg_cli_status(int argc, char **argv)
     if (shown > 20)
         printf("  ... and %zu more\n", shown - 20);
     if (list) {
-        printf("tasks:\n");
+        /* wall time to the last bit (%.17g reads back exactly): tests compare it */
+        printf("tasks: (task kind status rank wall_seconds record)\n");
         for (size_t i = 0; i < ntasks; i++)
-            printf("  %zu %s %s %d %a %s\n", i,
+            printf("  %zu %s %s %d %.17g %s\n", i,
                    rows[i].kind < WG_TASK_KINDS ? wg_kind_get(rows[i].kind)->name : "?",
                    state_name(rows[i].status), rows[i].rank, rows[i].wall,
                    rows[i].from_journal ? "journal" : "file");

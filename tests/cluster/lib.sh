@@ -285,14 +285,15 @@ EOF
 }
 
 # journal_rows JOURNAL FILE: write "task status rank wall_time" of every task with a
-# record in the journal directory to FILE (wall_time exact, as a hexadecimal float),
+# record in the journal directory to FILE (wall_time exact: 17 significant digits),
 # from `wedge status OUT --tasks`.
 journal_rows() {
     "$WEDGE" status "${1%.journal}" --tasks >"$2.status" 2>&1 || {
         cat "$2.status" >&2
         return 1
     }
-    awk 'BEGIN { code["pending"] = 0; code["done"] = 1; code["failed"] = 2; code["diverged"] = 3 }
+    awk 'BEGIN { code["pending"] = 0; code["done"] = 1; code["failed"] = 2; code["diverged"] = 3
+                 code["skipped"] = 4 }
          /^tasks:/ { on = 1; next }
          on && $NF == "journal" { print $1, code[$3], $4, $5 }' "$2.status" >"$2"
 }
@@ -311,8 +312,8 @@ with netCDF4.Dataset(sys.argv[2]) as ds:
 bad = []
 for task, status, rank, wall in rows:
     i = int(task)
-    if int(s[i]) != int(status) or int(r[i]) != int(rank) or float(w[i]) != float.fromhex(wall):
-        bad.append(f"task {i}: before status {status} rank {rank} wall_time {float.fromhex(wall)!r}; "
+    if int(s[i]) != int(status) or int(r[i]) != int(rank) or float(w[i]) != float(wall):
+        bad.append(f"task {i}: before status {status} rank {rank} wall_time {float(wall)!r}; "
                    f"final status {int(s[i])} rank {int(r[i])} wall_time {float(w[i])!r}")
 print(len(rows))
 for b in bad[:5]:
