@@ -103,6 +103,10 @@ static void run_usage(FILE *f)
         "                      completed tasks are kept, the rest run (starts fresh if\n"
         "                      there is no output yet)\n"
         "  --force             overwrite an existing output\n"
+        "  --reuse OLD.nc      take every finished task of OLD.nc whose settings, options\n"
+        "                      and inputs this sweep's task has, instead of running it\n"
+        "                      again (to grow a sweep: more seeds, another value, a new\n"
+        "                      probe); when the output is created; repeatable (8)\n"
         "  --grace SECONDS     after SIGTERM/SIGUSR1, running tasks may finish for this\n"
         "                      long before they are abandoned as pending (default 60)\n"
         "  --progress SECONDS  interval of progress lines (default 10)\n"
@@ -117,12 +121,13 @@ static void run_usage(FILE *f)
 
 int wg_cli_run(int argc, char **argv)
 {
-    enum { O_RESUME = 256, O_FORCE, O_GRACE, O_PROGRESS, O_QUIET, O_THREADS };
+    enum { O_RESUME = 256, O_FORCE, O_GRACE, O_PROGRESS, O_QUIET, O_THREADS, O_REUSE };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"resume", no_argument, 0, O_RESUME},
         {"force", no_argument, 0, O_FORCE},   {"grace", required_argument, 0, O_GRACE},
         {"progress", required_argument, 0, O_PROGRESS}, {"quiet", no_argument, 0, O_QUIET},
         {"threads", required_argument, 0, O_THREADS},   {"help", no_argument, 0, 'h'},
+        {"reuse", required_argument, 0, O_REUSE},
         {0, 0, 0, 0}};
     wg_run_opts ro = {.grace = 60.0, .progress = 10.0};
     const char *out = NULL;
@@ -150,6 +155,14 @@ int wg_cli_run(int argc, char **argv)
                 ro.progress = d;
             break;
         case O_QUIET: ro.quiet = 1; break;
+        case O_REUSE:
+            if (ro.nreuse == (int)(sizeof ro.reuse / sizeof ro.reuse[0])) {
+                fprintf(stderr, "wedge run: at most %d --reuse\n", ro.nreuse);
+                bad = 1;
+            } else {
+                ro.reuse[ro.nreuse++] = optarg;
+            }
+            break;
         case O_THREADS:
             if (!(bad |= wg_cli_long("--threads", optarg, 1, 1024, &l) != 0))
                 threads = (int)l;

@@ -7,12 +7,14 @@
  * is named anywhere else. */
 #include "wedge/store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <netcdf_par.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "wedge/error.h"
@@ -656,6 +658,12 @@ int wg_store_attach(wg_store *s, const char *path, int writable, MPI_Comm comm)
     if (rc) {
         free_ids(s);
         return rc;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) { /* netCDF would say "Bad file descriptor" */
+        int err = errno;
+        free_ids(s);
+        return WG_FAIL(WG_EIO, "%s: cannot open: %s", path, strerror(err));
     }
     int e = nc_open_par(path, writable ? NC_WRITE : NC_NOWRITE, comm, MPI_INFO_NULL, &s->ncid);
     if (e != NC_NOERR) {
