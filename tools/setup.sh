@@ -14,7 +14,7 @@ pkgs=(
   libnetcdf-mpi-dev netcdf-bin
   libyaml-dev libcmocka-dev zlib1g-dev
   dataset-fashion-mnist
-  python3 python3-netcdf4 python3-xarray python3-matplotlib python3-numpy
+  python3 python3-netcdf4 python3-xarray python3-matplotlib python3-numpy libudunits2-0
   slurm-wlm munge
 )
 for arg in "$@"; do
