@@ -11,6 +11,9 @@
 
 #include "cli.h"
 #include "wedge/error.h"
+#include "wedge/journal.h"
+#include "wedge/kind.h"
+#include "wedge/lock.h"
 #include "wedge/result.h"
 #include "wedge/sched.h"
 #include "wedge/sweep.h"
@@ -148,6 +151,8 @@ int wg_cli_run(int argc, char **argv)
     }
     const char *sweep_path = argv[optind];
 
+    /* a stop signal from the very start: reported as an interrupted run (75) */
+    wg_run_signals();
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
         fprintf(stderr, "wedge run: MPI_Init failed\n");
         return WG_EXIT_FAIL;
@@ -158,60 +163,44 @@ int wg_cli_run(int argc, char **argv)
     WG_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
     wg_cli_threads(threads);
 
-    /* rank 0 reads the file; everyone gets its text and builds the same plan */
+    /* rank 0 alone reads and plans the sweep: its size costs no other rank */
     wg_plan plan;
     memset(&plan, 0, sizeof plan);
-    int rc = 0;
-    long len = 0;
+    int rc = 0, ok = 1;
     if (rank == 0) {
         rc = wg_sweep_load(&plan, sweep_path);
         if (rc)
             fprintf(stderr, "%s\n", wg_err_msg());
-        len = rc ? -1 : (long)plan.text_len;
+        ok = rc == 0;
     }
-    WG_MPI(MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD));
-    if (len < 0) {
+    WG_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (!ok) {
         wg_plan_free(&plan);
         MPI_Finalize();
         return WG_EXIT_FAIL;
     }
-    if (rank != 0) {
-        char *text = malloc((size_t)len + 1);
-        if (!text) {
-            fprintf(stderr, "wedge run (rank %d): out of memory for the sweep text\n", rank);
-            MPI_Abort(MPI_COMM_WORLD, WG_EXIT_FAIL);
-        }
-        WG_MPI(MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD));
-        rc = wg_sweep_parse(&plan, text, (size_t)len, sweep_path);
-        free(text);
-        if (rc) { /* cannot happen unless ranks run different builds */
-            fprintf(stderr, "wedge run (rank %d): %s\n", rank, wg_err_msg());
-            MPI_Abort(MPI_COMM_WORLD, WG_EXIT_FAIL);
-        }
-    } else {
-        WG_MPI(MPI_Bcast(plan.text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD));
-    }
-    ro.output = out ? out : plan.output;
+    ro.output = out;
     ro.command = command;
-    rc = wg_run(&plan, &ro, MPI_COMM_WORLD);
+    char used[1100] = "";
+    rc = wg_run(rank == 0 ? &plan : NULL, &ro, MPI_COMM_WORLD, used, sizeof used);
     int status;
     if (rc < 0) {
-        if (rank == 0 || wg_err_code())
+        if (rank == 0)
             fprintf(stderr, "wedge run: %s\n", wg_err_code() ? wg_err_msg() : wg_err_name(rc));
         status = WG_EXIT_FAIL;
     } else if (rc == WG_RUN_INTERRUPTED) {
         if (rank == 0)
             fprintf(stderr, "wedge run: interrupted; %s is closed and consistent: rerun with "
-                            "--resume to finish the sweep\n", ro.output);
+                            "--resume to finish the sweep\n", used);
         status = WG_EXIT_RESUME;
     } else if (rc == WG_RUN_TASKS_FAILED) {
         if (rank == 0)
             fprintf(stderr, "wedge run: some tasks failed or diverged (see `wedge status %s`)\n",
-                    ro.output);
+                    used);
         status = WG_EXIT_TASKS;
     } else {
         if (rank == 0)
-            printf("[wedge] all %zu tasks done: %s\n", plan.ntasks, ro.output);
+            printf("[wedge] all %zu tasks done: %s\n", plan.ntasks, used);
         status = WG_EXIT_OK;
     }
     wg_plan_free(&plan);
@@ -223,130 +212,238 @@ int wg_cli_run(int argc, char **argv)
 
 static void status_usage(FILE *f)
 {
-    fprintf(f, "usage: wedge status OUT.nc\n"
+    fprintf(f, "usage: wedge status OUT.nc [--tasks]\n"
                "\n"
-               "Counts of done, failed, diverged and pending tasks of a sweep output, its\n"
-               "slowest and its failed tasks.  Works while a run is still writing (it then\n"
-               "also reads the run's journal, OUT.nc.journal).\n");
+               "Whether a run is writing the output now, and its tasks by kind and state (done,\n"
+               "failed, diverged, pending), its slowest and its failed tasks.  Works while a\n"
+               "run is writing, and after a killed run: it also reads the run's journal\n"
+               "(OUT.nc.journal), whose records are at least as new as the file's rows, and\n"
+               "names every damaged record.\n"
+               "  --tasks      also one line per task: id, kind, state, rank, seconds (as an\n"
+               "               exact hexadecimal float), and whether the journal or the file\n"
+               "               holds it\n"
+               "  -h, --help   this text\n");
+}
+
+/* What status knows of every task. */
+typedef struct task_row {
+    unsigned char status, kind, from_journal;
+    signed char not_learned;    /* trainings: 1 did not learn, 0 did, -1 unknown */
+    int rank;
+    double wall;
+} task_row;
+
+/* The output's rows, if it can be read (HDF5's lock is not taken: a run may hold it). */
+static int status_file(const char *path, task_row **rows, size_t *n, char **msgs,
+                       char *title, size_t tcap)
+{
+    int ncid, v, d;
+    size_t len = 0;
+    if (nc_open(path, NC_NOWRITE, &ncid) != NC_NOERR)
+        return -1;
+    int ok = nc_inq_dimid(ncid, "task", &d) == NC_NOERR &&
+             nc_inq_dimlen(ncid, d, n) == NC_NOERR && *n > 0;
+    unsigned char *st = ok ? calloc(*n, 1) : NULL, *kd = ok ? calloc(*n, 1) : NULL;
+    double *wall = ok ? calloc(*n, sizeof *wall) : NULL;
+    int *rank = ok ? calloc(*n, sizeof *rank) : NULL;
+    *msgs = ok ? calloc(*n, WG_MSG_LEN) : NULL;
+    *rows = ok ? calloc(*n, sizeof **rows) : NULL;
+    ok = ok && st && kd && wall && rank && *msgs && *rows &&
+         nc_inq_varid(ncid, "status", &v) == NC_NOERR && nc_get_var_uchar(ncid, v, st) == NC_NOERR &&
+         nc_inq_varid(ncid, "kind", &v) == NC_NOERR && nc_get_var_uchar(ncid, v, kd) == NC_NOERR &&
+         nc_inq_varid(ncid, "wall_time", &v) == NC_NOERR &&
+         nc_get_var_double(ncid, v, wall) == NC_NOERR && nc_inq_varid(ncid, "rank", &v) == NC_NOERR &&
+         nc_get_var_int(ncid, v, rank) == NC_NOERR && nc_inq_varid(ncid, "message", &v) == NC_NOERR &&
+         nc_get_var_text(ncid, v, *msgs) == NC_NOERR;
+    signed char *nl = ok ? malloc(*n) : NULL;
+    int have_nl = nl && nc_inq_varid(ncid, "did_not_learn", &v) == NC_NOERR &&
+                  nc_get_var_schar(ncid, v, nl) == NC_NOERR;
+    for (size_t i = 0; ok && i < *n; i++)
+        (*rows)[i] = (task_row){st[i], kd[i], 0, have_nl ? nl[i] : -1, rank[i], wall[i]};
+    free(nl);
+    if (nc_inq_attlen(ncid, NC_GLOBAL, "title", &len) == NC_NOERR && len < tcap) {
+        nc_get_att_text(ncid, NC_GLOBAL, "title", title);
+        title[len] = '\0';
+    }
+    nc_close(ncid);
+    free(st), free(kd), free(wall), free(rank);
+    if (!ok) {
+        free(*rows), free(*msgs);
+        *rows = NULL, *msgs = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *state_name(int s)
+{
+    static const char *const names[] = {"pending", "done", "failed", "diverged", "skipped"};
+    return s >= 0 && s < 5 ? names[s] : "?";
 }
 
 int wg_cli_status(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    const char *path = NULL;
+    int list = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             status_usage(stdout);
             return WG_EXIT_OK;
+        } else if (!strcmp(argv[i], "--tasks")) {
+            list = 1;
+        } else if (argv[i][0] == '-' || path) {
+            status_usage(stderr);
+            return WG_EXIT_USAGE;
+        } else {
+            path = argv[i];
         }
+    }
+    if (!path) {
         status_usage(stderr);
         return WG_EXIT_USAGE;
     }
-    const char *path = argv[1];
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "wedge status: %s is a directory, not a wedge output\n", path);
+        return WG_EXIT_FAIL;
+    }
     /* a running job holds the file open: read without HDF5's lock */
     setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
-    char journal[1100];
+    char journal[1100], title[256] = "?";
     wg_journal_dir(path, journal, sizeof journal);
+    task_row *rows = NULL;
+    char *msgs = NULL;
     size_t ntasks = 0;
-    unsigned char *status = NULL;
-    double *wall = NULL;
-    int *ranks = NULL;
-    char *msgs = NULL, title[256] = "?";
-    int ncid, have_nc = 0, v;
-    struct stat sb;
-    if (nc_open(path, NC_NOWRITE, &ncid) == NC_NOERR) {
-        int d;
-        size_t tl = 0;
-        if (nc_inq_dimid(ncid, "task", &d) == NC_NOERR &&
-            nc_inq_dimlen(ncid, d, &ntasks) == NC_NOERR && ntasks > 0) {
-            status = calloc(ntasks, 1);
-            wall = calloc(ntasks, sizeof *wall);
-            ranks = calloc(ntasks, sizeof *ranks);
-            msgs = calloc(ntasks, WG_MSG_LEN);
-            if (status && wall && ranks && msgs &&
-                nc_inq_varid(ncid, "status", &v) == NC_NOERR &&
-                nc_get_var_uchar(ncid, v, status) == NC_NOERR &&
-                nc_inq_varid(ncid, "wall_time", &v) == NC_NOERR &&
-                nc_get_var_double(ncid, v, wall) == NC_NOERR &&
-                nc_inq_varid(ncid, "rank", &v) == NC_NOERR &&
-                nc_get_var_int(ncid, v, ranks) == NC_NOERR &&
-                nc_inq_varid(ncid, "message", &v) == NC_NOERR &&
-                nc_get_var_text(ncid, v, msgs) == NC_NOERR)
-                have_nc = 1;
-        }
-        if (nc_inq_attlen(ncid, NC_GLOBAL, "title", &tl) == NC_NOERR && tl < sizeof title) {
-            nc_get_att_text(ncid, NC_GLOBAL, "title", title);
-            title[tl] = '\0';
-        }
-        nc_close(ncid);
-    }
+    int have_nc = status_file(path, &rows, &ntasks, &msgs, title, sizeof title) == 0;
     int have_journal = stat(journal, &sb) == 0;
     if (!have_nc && have_journal) {
         /* the file is being written and not readable yet: the journal knows the size */
-        char p[1200], hash[65];
-        snprintf(p, sizeof p, "%s/sweep.sha256", journal);
-        FILE *f = fopen(p, "r");
-        if (f && fscanf(f, "%64s %zu", hash, &ntasks) == 2 && ntasks > 0) {
-            status = calloc(ntasks, 1);
-            wall = calloc(ntasks, sizeof *wall);
-            ranks = calloc(ntasks, sizeof *ranks);
-            msgs = calloc(ntasks, WG_MSG_LEN);
-        }
-        if (f)
-            fclose(f);
+        ntasks = wg_journal_ntasks(journal);
+        rows = ntasks ? calloc(ntasks, sizeof *rows) : NULL;
+        msgs = ntasks ? calloc(ntasks, WG_MSG_LEN) : NULL;
+        for (size_t i = 0; rows && i < ntasks; i++)
+            rows[i].rank = -1, rows[i].wall = -1, rows[i].kind = 255, rows[i].not_learned = -1;
     }
-    if (!status || !wall || !ranks || !msgs) {
-        fprintf(stderr, "wedge status: %s: not a readable wedge output%s\n", path,
-                have_journal ? "" : " (and no journal beside it)");
-        free(status), free(wall), free(ranks), free(msgs);
+    if (!rows || !msgs) {
+        fprintf(stderr, "wedge status: %s: %s\n", path,
+                stat(path, &sb) != 0 ? "no such file (and no journal beside it)"
+                                     : "not a readable wedge output (and no journal beside it)");
+        free(rows), free(msgs);
         return WG_EXIT_FAIL;
     }
     /* journal records are at least as new as the file's rows */
-    uint64_t *ids = NULL;
-    size_t nids = 0;
-    if (have_journal && wg_journal_list(journal, &ids, &nids) == 0)
-        for (size_t k = 0; k < nids; k++) {
-            wg_result r;
-            if (ids[k] >= ntasks || wg_journal_read(journal, ids[k], &r) != 0)
-                continue;
-            status[ids[k]] = (unsigned char)r.status;
-            wall[ids[k]] = r.wall_time;
-            ranks[ids[k]] = r.rank;
-            memcpy(msgs + ids[k] * WG_MSG_LEN, r.message, WG_MSG_LEN);
-            wg_result_free(&r);
-        }
+    wg_jentry *e = NULL;
+    wg_jdamage *dm = NULL;
+    size_t ne = 0, nd = 0;
+    if (have_journal && wg_journal_scan(journal, &e, &ne, &dm, &nd, NULL) != 0) {
+        fprintf(stderr, "wedge status: %s\n", wg_err_msg());
+        wg_err_clear();
+    }
+    for (size_t k = 0; k < ne; k++) {
+        if (e[k].task >= ntasks)
+            continue;
+        task_row *r = &rows[e[k].task];
+        *r = (task_row){(unsigned char)e[k].status, (unsigned char)e[k].kind, 1,
+                        r->not_learned, e[k].rank, e[k].wall_time};
+        memcpy(msgs + e[k].task * WG_MSG_LEN, e[k].message, WG_MSG_LEN);
+    }
+    size_t count[5] = {0}, bykind[WG_TASK_KINDS][5];
+    memset(bykind, 0, sizeof bykind);
+    for (size_t i = 0; i < ntasks; i++) {
+        int st = rows[i].status < 5 ? rows[i].status : 0;
+        count[st]++;
+        if (rows[i].kind < WG_TASK_KINDS)
+            bykind[rows[i].kind][st]++;
+    }
+    /* is a run writing it? */
+    wg_lock_info li;
+    int held = 0, have_lock = wg_lock_query(path, &li, &held) == 0;
     wg_err_clear();
-    free(ids);
-    size_t count[4] = {0};
+    char state[400] = "";
+    if (have_lock && held)
+        snprintf(state, sizeof state, " (running on %s, pid %ld; last heartbeat %.0fs ago)",
+                 li.host, li.pid, wg_lock_clock() - li.heartbeat);
+    else if (have_journal && !have_nc)
+        snprintf(state, sizeof state, " (from the journal: the file is not readable; %s)",
+                 have_lock && !strcmp(li.state, "running") ? "the run was killed: --resume "
+                                                             "rebuilds it"
+                                                           : "--resume rebuilds it");
+    else if (have_journal)
+        snprintf(state, sizeof state, " (%s: rerun with --resume to finish)",
+                 have_lock && !strcmp(li.state, "running") ? "interrupted: the run was killed"
+                                                           : "interrupted");
+    char skipped[48] = "";
+    if (count[4])
+        snprintf(skipped, sizeof skipped, ", %zu skipped", count[4]);
+    printf("%s: '%s', %zu tasks: %zu done, %zu failed, %zu diverged, %zu pending%s%s\n", path,
+           title, ntasks, count[1], count[2], count[3], count[0], skipped, state);
+    int nkinds = 0;
+    for (int k = 0; k < WG_TASK_KINDS; k++)
+        nkinds += bykind[k][0] + bykind[k][1] + bykind[k][2] + bykind[k][3] + bykind[k][4] > 0;
+    for (int k = 0; nkinds > 1 && k < WG_TASK_KINDS; k++) {
+        size_t *c = bykind[k];
+        if (c[0] + c[1] + c[2] + c[3] + c[4])
+            printf("  %-9s %zu done, %zu failed, %zu diverged, %zu pending%s\n",
+                   wg_kind_get(k)->name, c[1], c[2], c[3], c[0], c[4] ? ", some skipped" : "");
+    }
+    size_t trained = 0, unlearned = 0;
     for (size_t i = 0; i < ntasks; i++)
-        count[status[i] < 4 ? status[i] : 0]++;
-    printf("%s: '%s', %zu tasks: %zu done, %zu failed, %zu diverged, %zu pending%s\n", path,
-           title, ntasks, count[1], count[2], count[3], count[0],
-           have_journal ? (have_nc ? " (journal present: running, interrupted or killed)"
-                                   : " (from the journal: the file is being written)")
-                        : "");
+        if (rows[i].kind == WG_TASK_TRAIN && rows[i].status == WG_STATUS_DONE &&
+            rows[i].not_learned >= 0) {
+            trained++;
+            unlearned += rows[i].not_learned == 1;
+        }
+    if (unlearned)
+        printf("did not learn: %zu of %zu finished trainings (final training loss not below "
+               "the first epoch's, or test accuracy within 0.02 of chance; `did_not_learn`)\n",
+               unlearned, trained);
+    for (size_t k = 0; k < nd; k++) {
+        if (k == 0)
+            printf("damaged journal records (--resume keeps these tasks' rows from the output if "
+                   "it can be read, else runs them again):\n");
+        if (dm[k].task >= 0)
+            printf("  task %lld in %s at byte %llu: %s\n", dm[k].task, dm[k].loc.seg,
+                   (unsigned long long)dm[k].loc.off, dm[k].what);
+        else
+            printf("  %s at byte %llu: %s\n", dm[k].loc.seg, (unsigned long long)dm[k].loc.off,
+                   dm[k].what);
+    }
     /* the five slowest finished tasks */
-    for (int k = 0; k < 5; k++) {
+    double *wall = calloc(ntasks ? ntasks : 1, sizeof *wall);
+    for (size_t i = 0; wall && i < ntasks; i++)
+        wall[i] = rows[i].status ? rows[i].wall : -1;
+    for (int k = 0; wall && k < 5; k++) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < ntasks; i++)
-            if (status[i] != 0 && wall[i] >= 0 && (best == SIZE_MAX || wall[i] > wall[best]))
+            if (wall[i] >= 0 && (best == SIZE_MAX || wall[i] > wall[best]))
                 best = i;
         if (best == SIZE_MAX)
             break;
         if (k == 0)
             printf("slowest:\n");
-        printf("  task %zu: %.1f s on rank %d\n", best, wall[best], ranks[best]);
+        printf("  task %zu: %.1f s on rank %d\n", best, wall[best], rows[best].rank);
         wall[best] = -1;
     }
+    free(wall);
     size_t shown = 0;
     for (size_t i = 0; i < ntasks; i++)
-        if (status[i] == 2 || status[i] == 3) {
+        if (rows[i].status == 2 || rows[i].status == 3) {
             if (shown++ == 0)
                 printf("failed or diverged:\n");
             if (shown <= 20)
-                printf("  task %zu %s: %.*s\n", i, status[i] == 2 ? "failed" : "diverged",
-                       WG_MSG_LEN, msgs + i * WG_MSG_LEN);
+                printf("  task %zu %s: %.*s\n", i, state_name(rows[i].status), WG_MSG_LEN,
+                       msgs + i * WG_MSG_LEN);
         }
     if (shown > 20)
         printf("  ... and %zu more\n", shown - 20);
-    free(status), free(wall), free(ranks), free(msgs);
+    if (list) {
+        printf("tasks:\n");
+        for (size_t i = 0; i < ntasks; i++)
+            printf("  %zu %s %s %d %a %s\n", i,
+                   rows[i].kind < WG_TASK_KINDS ? wg_kind_get(rows[i].kind)->name : "?",
+                   state_name(rows[i].status), rows[i].rank, rows[i].wall,
+                   rows[i].from_journal ? "journal" : "file");
+    }
+    free(rows), free(msgs), free(e), free(dm);
     return WG_EXIT_OK;
 }

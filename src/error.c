@@ -53,6 +53,7 @@ const char *wg_err_name(int code)
     case WG_EMPI: return "MPI error";
     case WG_EYAML: return "YAML error";
     case WG_EINTR: return "interrupted";
+    case WG_ESKIP: return "skipped: its input does not exist";
     default: return "unknown error";
     }
 }

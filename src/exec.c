@@ -197,7 +197,9 @@ int wg_exec_task(wg_exec *x, const wg_plan *plan, const wg_task *t,
     if (rc == 0) {
         r->status = WG_STATUS_DONE;
     } else {
-        r->status = rc == WG_EDIVERGED ? WG_STATUS_DIVERGED : WG_STATUS_FAILED;
+        r->status = rc == WG_EDIVERGED ? WG_STATUS_DIVERGED
+                    : rc == WG_ESKIP   ? WG_STATUS_SKIPPED
+                                       : WG_STATUS_FAILED;
         snprintf(r->message, sizeof r->message, "%s",
                  wg_err_code() ? wg_err_msg() : wg_err_name(rc));
     }

@@ -790,18 +790,26 @@ int wg_hessian_slq_count(const double *nodes, const double *weights, int nprobe,
     if (nprobe < 2 || nsteps < 1 || !(level > 0.0 && level < 1.0) || isnan(t))
         return WG_FAIL(WG_EARG, "SLQ count: %d probes, %d steps, level %g (need >= 2 probes, "
                                 ">= 1 step, 0 < level < 1)", nprobe, nsteps, level);
-    double sum = 0.0, sum2 = 0.0;
+    double sum = 0.0, sum2 = 0.0, bias = 0.0;
     for (int p = 0; p < nprobe; p++) {
-        double c = 0.0;
+        double c = 0.0, left = -INFINITY, right = INFINITY, wl = 0.0, wr = 0.0;
         for (int k = 0; k < nsteps; k++) {
             size_t i = (size_t)p * nsteps + k;
-            if (weights[i] > 0.0 && (below ? nodes[i] < t : nodes[i] > t))
+            if (!(weights[i] > 0.0))
+                continue;
+            if (below ? nodes[i] < t : nodes[i] > t)
                 c += weights[i];
+            if (nodes[i] <= t && nodes[i] > left)
+                left = nodes[i], wl = weights[i];
+            if (nodes[i] > t && nodes[i] < right)
+                right = nodes[i], wr = weights[i];
         }
         c *= (double)dim;
         sum += c;
         sum2 += c * c;
+        bias += fmax(wl, wr);
     }
+    e->bias = (double)dim * bias / nprobe;
     double mean = sum / nprobe;
     double var = (sum2 - nprobe * mean * mean) / (nprobe - 1);
     e->mean = mean;

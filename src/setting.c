@@ -19,6 +19,7 @@ _Static_assert(sizeof(wg_data_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(wg_act) == sizeof(int), "enum size");
 _Static_assert(sizeof(wg_opt_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(wg_sched_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(wg_dropout_where) == sizeof(int), "enum size");
 
 static const char *const model_names[WG_MODELS] = {"simplecnn", "mlp", "toy"};
 const char *wg_model_name(int m) { return m >= 0 && m < WG_MODELS ? model_names[m] : "?"; }
@@ -28,6 +29,7 @@ static const char *model_choice(int i) { return wg_model_name(i); }
 static const char *act_choice(int i) { return wg_act_name((wg_act)i); }
 static const char *opt_choice(int i) { return wg_opt_name((wg_opt_kind)i); }
 static const char *sched_choice(int i) { return wg_sched_name((wg_sched_kind)i); }
+static const char *where_choice(int i) { return wg_dropout_where_name((wg_dropout_where)i); }
 
 #define AT(f) .off = offsetof(wg_setting, f)
 #define NAME_KEY(k, fn, n, d, f) \
@@ -85,6 +87,12 @@ const wg_key wg_keys[WG_NKEYS] = {
     [WG_K_DROPOUT] = {FLOAT_KEY("model.dropout", 0, 0, 1, 1, "0", WG_ST_FLOAT, net.dropout),
                       .doc = "drop probability in [0, 1)", .option = "dropout",
                       COORD("dropout", "dropout probability", "1")},
+    [WG_K_DROPOUT_WHERE] = {NAME_KEY("model.dropout_where", where_choice, 2, "dense",
+                                     net.dropout_where),
+                            .doc = "simplecnn dropout: before the dense layer only (dense) or also "
+                                   "after every conv block (all)",
+                            .option = "dropout-where",
+                            COORD("dropout_where", "where SimpleCNN drops units", NULL)},
     [WG_K_TOY_DIM] = {INT_KEY("model.dim", 2, 100000000, "1000", WG_ST_INT, toy_dim),
                       .doc = "toy model: dimension D", .option = "dim",
                       COORD("dim", "toy model: dimension D (NaN for a network)", "1"),
@@ -126,6 +134,29 @@ const wg_key wg_keys[WG_NKEYS] = {
                                   train.min_ratio),
                         .doc = "cyclic schedule: lowest rate / lr", .option = "min-ratio",
                         COORD("min_ratio", "cyclic schedule: lowest lr / lr", "1")},
+    [WG_K_STEPS] = {INT_KEY("train.steps", 0, WG_INT_EXACT, "0", WG_ST_LONG, train.max_steps),
+                    .doc = "step budget: stop after this many optimizer steps (0: none; "
+                           "train.epochs then follows from it)",
+                    .option = "steps", COORD("steps", "optimizer step budget (0: none)", "1")},
+    [WG_K_PROBE] = {INT_KEY("train.probe_size", 0, 1e8, "0", WG_ST_SIZE, train.probe_size),
+                    .doc = "a fixed probe of N training images whose loss is recorded after "
+                           "every epoch (train_probe_loss); the stop rules read it",
+                    .option = "probe-size"},
+    [WG_K_UNTIL_LOSS] = {FLOAT_KEY("train.until_loss", 0, 0, INFINITY, 0, "0", WG_ST_DOUBLE,
+                                   train.until_loss),
+                         .doc = "stop once the training-probe loss is at most this (0: off; "
+                                "train.epochs is the maximum)",
+                         .option = "until-loss",
+                         COORD("until_loss", "stop rule: training-probe loss reached (0: off)",
+                               "1")},
+    [WG_K_UNTIL_PLATEAU] = {FLOAT_KEY("train.until_plateau", 0, 0, 1, 1, "0", WG_ST_DOUBLE,
+                                      train.until_plateau),
+                            .doc = "stop once an epoch lowers the training-probe loss by less "
+                                   "than this fraction (0: off)",
+                            .option = "until-plateau",
+                            COORD("until_plateau",
+                                  "stop rule: relative improvement per epoch below (0: off)",
+                                  "1")},
     [WG_K_REPLICATE] = {INT_KEY("seed", 0, WG_INT_EXACT, "0", WG_ST_LONG, replicate),
                         .doc = "replicate seed (initialisation, batch order, dropout)",
                         .option = "seed", COORD("seed", "replicate seed", "1")},
@@ -487,6 +518,15 @@ void wg_setting_derive(wg_setting *s, uint64_t master, size_t *ntrain, size_t *n
         break;
     }
     s->train.seed = wg_setting_seed(master, s->replicate);
+    /* a step budget sets the epochs: as many as its steps start (the last may be cut) */
+    if (s->train.max_steps > 0) {
+        size_t n = s->train_size ? s->train_size : *ntrain, bs = s->train.batch_size;
+        long spe = s->model == WG_MODEL_TOY ? WG_TOY_EPOCH_STEPS
+                   : bs > 0 && n >= bs     ? (long)((n + bs - 1) / bs)
+                                            : 1;
+        long e = (s->train.max_steps + spe - 1) / spe;
+        s->train.epochs = e > 100000 ? 100001 : (int)e;
+    }
 }
 
 int wg_setting_resolve_snapshots(wg_setting *s)
@@ -566,6 +606,17 @@ int wg_setting_check(const wg_setting *s, wg_setting_fault *f)
             return fault(f, "train", kb, 4, kb, 4,
                          "train.batch_size = %zu is larger than the training set (%zu images "
                          "of %s)", s->train.batch_size, eff, kind);
+    }
+    if ((s->train.until_loss > 0 || s->train.until_plateau > 0) && s->train.probe_size == 0) {
+        static const int k[] = {WG_K_PROBE, WG_K_UNTIL_LOSS, WG_K_UNTIL_PLATEAU};
+        return fault(f, "train", k, 3, k, 3,
+                     "train.until_loss and train.until_plateau read a fixed training probe: "
+                     "set train.probe_size (e.g. 10000)");
+    }
+    if (s->train.epochs > 100000) {
+        static const int k[] = {WG_K_STEPS, WG_K_BATCH};
+        return fault(f, "train", k, 2, k, 2,
+                     "train.steps = %ld makes more than 100000 epochs", s->train.max_steps);
     }
     for (int i = 0; i < s->nsnapshots; i++)
         if (s->snapshots[i] > s->train.epochs) {

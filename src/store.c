@@ -85,11 +85,11 @@ static void status_value(const wg_plan *p, const wg_task *t, double *v)
     v[0] = WG_STATUS_PENDING;
 }
 
-/* Probes keep no parameter vectors. */
+/* Every task's network, probes' too: D is what a probe's counts are out of. */
 static void nparams_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)p;
-    v[0] = t->kind == WG_TASK_TRAIN ? (double)wg_setting_nparams(&t->set) : 0;
+    v[0] = (double)wg_setting_nparams(&t->set);
 }
 
 static void probe_epoch_value(const wg_plan *p, const wg_task *t, double *v)
@@ -128,7 +128,7 @@ static const wg_var COMMON[NCOMMON] = {
     /* no _FillValue: xarray would decode "pending" (0) as missing; rank 0 writes the
      * zeros when the file is created */
     [C_STATUS] = {"status", WG_T_BYTE, "", "task status", NULL, WG_FILL_NONE,
-                  "pending done failed diverged", .per_task = 1, .plan_value = status_value},
+                  "pending done failed diverged skipped", .per_task = 1, .plan_value = status_value},
     [C_MESSAGE] = {"message", WG_T_CHAR, "message_len", "error message of a failed task", NULL,
                    .per_task = 1},
     [C_WALL] = {"wall_time", WG_T_DOUBLE, "", "task wall-clock time", "s", .per_task = 1},
@@ -649,6 +649,91 @@ int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm c
     return rc;
 }
 
+int wg_store_attach(wg_store *s, const char *path, int writable, MPI_Comm comm)
+{
+    memset(s, 0, sizeof *s);
+    int rc = alloc_ids(s);
+    if (rc) {
+        free_ids(s);
+        return rc;
+    }
+    int e = nc_open_par(path, writable ? NC_WRITE : NC_NOWRITE, comm, MPI_INFO_NULL, &s->ncid);
+    if (e != NC_NOERR) {
+        free_ids(s);
+        return WG_FAIL(WG_ENETCDF, "%s: cannot open: %s", path, nc_strerror(e));
+    }
+    s->open = 1;
+    /* the dimensions and variables the file has, by the tables' names */
+    int nd = 0;
+    rc = WG_NC(nc_inq_ndims(s->ncid, &nd), path);
+    for (int d = 0; rc == 0 && d < nd && s->ndims < WG_STORE_MAX_DIMS; d++) {
+        char name[NC_MAX_NAME + 1];
+        size_t len;
+        rc = WG_NC(nc_inq_dim(s->ncid, d, name, &len), path);
+        /* the tables' own spelling (static storage) of the name */
+        const char *known = NULL;
+        for (int k = -1; rc == 0 && !known && k < WG_TASK_KINDS; k++) {
+            const wg_dim *dims = k < 0 ? DIMS : wg_kind_get(k)->dims;
+            int n = k < 0 ? NDIMS_COMMON : wg_kind_get(k)->ndims;
+            for (int i = 0; i < n && !known; i++)
+                if (strcmp(dims[i].name, name) == 0)
+                    known = dims[i].name;
+        }
+        if (rc == 0 && known) {
+            s->dims[s->ndims].name = known;
+            s->dims[s->ndims].len = len;
+            s->dims[s->ndims].id = d;
+            s->ndims++;
+        }
+    }
+    int t = dim_index(s, "task", 4);
+    if (rc == 0 && t < 0)
+        rc = WG_FAIL(WG_EFORMAT, "%s: not a wedge output (no task dimension)", path);
+    if (rc == 0)
+        s->ntasks = s->dims[t].len;
+    for (int k = -1; rc == 0 && k < WG_TASK_KINDS; k++) {
+        int n;
+        const wg_var *vars = table(k, &n);
+        for (int i = 0; i < n; i++)
+            if (nc_inq_varid(s->ncid, vars[i].name, var_slot(s, k, i)) != NC_NOERR)
+                *var_slot(s, k, i) = -1;
+    }
+    if (rc == 0 && (s->common[C_STATUS] < 0 || s->common[C_MESSAGE] < 0))
+        rc = WG_FAIL(WG_EFORMAT, "%s: not a wedge output (no status variable)", path);
+    if (rc == 0 && writable)
+        rc = set_independent(s);
+    if (rc) {
+        nc_close(s->ncid);
+        s->open = 0;
+        free_ids(s);
+    }
+    return rc;
+}
+
+void wg_store_sweep_hash(wg_store *s, char hash[65])
+{
+    size_t len = 0;
+    hash[0] = '\0';
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "sweep_sha256", &len) == NC_NOERR && len == 64 &&
+        nc_get_att_text(s->ncid, NC_GLOBAL, "sweep_sha256", hash) == NC_NOERR)
+        hash[64] = '\0';
+    else
+        hash[0] = '\0';
+}
+
+char *wg_store_sweep_text(wg_store *s)
+{
+    size_t len = 0;
+    if (nc_inq_attlen(s->ncid, NC_GLOBAL, "sweep_text", &len) != NC_NOERR)
+        return NULL;
+    char *t = calloc(len + 1, 1);
+    if (t && nc_get_att_text(s->ncid, NC_GLOBAL, "sweep_text", t) != NC_NOERR) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
 int wg_store_read_status(wg_store *s, uint8_t *status)
 {
     return WG_NC(nc_get_var_uchar(s->ncid, s->common[C_STATUS], status), "reading task status");
@@ -719,6 +804,16 @@ int wg_store_read_result(wg_store *s, size_t task, int kind, wg_result *r)
     unsigned char st = 0;
     rc = WG_NC(nc_get_vara_uchar(s->ncid, s->common[C_STATUS], &task, &one, &st), "status");
     r->status = st;
+    size_t st2[2] = {task, 0}, cm[2] = {1, WG_MSG_LEN};
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_double(s->ncid, s->common[C_WALL], &task, &one, &r->wall_time),
+                   "wall_time");
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_int(s->ncid, s->common[C_RANK], &task, &one, &r->rank), "rank");
+    if (rc == 0)
+        rc = WG_NC(nc_get_vara_text(s->ncid, s->common[C_MESSAGE], st2, cm, r->message),
+                   "message");
+    r->message[WG_MSG_LEN - 1] = '\0';
     for (int i = 0; rc == 0 && i < kd->nvars; i++) {
         const wg_var *v = &kd->vars[i];
         int id = s->varid[kind][i], dims[WG_MAX_VAR_DIMS + 1], nd;

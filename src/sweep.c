@@ -975,6 +975,41 @@ static int parse_root(ctx *c, const yaml_node_t *root)
     return 0;
 }
 
+/* A sweep nests a few levels (top, probes, a kind, a list); libyaml's loader takes
+ * time quadratic in the depth, so deeper documents are refused by a pass over the
+ * events that stops at the first level too deep. */
+#define MAX_DEPTH 32
+
+static int check_depth(ctx *c)
+{
+    yaml_parser_t ps;
+    yaml_event_t ev;
+    if (!yaml_parser_initialize(&ps))
+        return WG_FAIL(WG_ENOMEM, "%s: out of memory starting the YAML parser", c->file);
+    yaml_parser_set_input_string(&ps, (const unsigned char *)c->text, c->len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        if (!yaml_parser_parse(&ps, &ev)) {
+            rc = 0; /* a syntax error: the loader reports it with its line */
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH)
+                rc = fail(c, (mark){(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1},
+                          WG_EARG, "nested more than %d levels deep (a sweep needs a few)",
+                          MAX_DEPTH);
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&ev);
+        if (rc || t == YAML_STREAM_END_EVENT)
+            break;
+    }
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
 /* Parse c->text into c->pl.p (whose text is already set). */
 static int parse(ctx *c)
 {
@@ -987,6 +1022,9 @@ static int parse(ctx *c)
     if (rc)
         return rc;
 
+    rc = check_depth(c);
+    if (rc)
+        return rc;
     yaml_parser_t ps;
     yaml_document_t doc, extra;
     if (!yaml_parser_initialize(&ps))

@@ -157,10 +157,11 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const int m = t->arg[A_M], K = t->arg[A_K];
     const float *O[WG_MAX_DEPS];
     size_t stride[WG_MAX_DEPS];
-    for (int j = 0; j <= m; j++)
-        if (!(O[j] = wg_train_snapshot(deps ? deps[j] : NULL, t->probe_epoch, &stride[j])))
-            return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
-                           t->deps[j], t->probe_epoch);
+    for (int j = 0; j <= m; j++) {
+        int prc = wg_train_point(deps ? deps[j] : NULL, t, (size_t)j, &O[j], &stride[j]);
+        if (prc)
+            return prc;
+    }
     wg_objective f = {0}, ft = {0};
     wg_connector c = {0};
     int rc = wg_exec_landscape(x, plan, s, cp->probe_size, &f);
@@ -226,6 +227,7 @@ static int plan(wg_planner *pl, const void *opts)
             for (int j = 0; j <= m; j++)
                 t->deps[j] = mem[j];
             t->probe_epoch = t->set.train.epochs;
+            t->probe_final = 1;
             t->arg[A_M] = m;
             t->arg[A_K] = m == 1 ? o->points : 1;
             int rounds = o->objective == WG_CONNECT_PATH && m == 1 ? o->rounds : 1;

@@ -68,7 +68,7 @@ static const hessian_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG
 enum { V_RITZ, V_RESID, V_N, V_HVPS, V_CONV, V_HALF, V_COUNT, V_DOUBLE, V_AT, V_POINT,
        V_LOWER, V_LMIN, V_NEG, V_RESTARTS, V_ASYM,
        V_TRACE, V_TRACE_SE, V_LEVEL, V_EST_MEAN, V_EST_SE, V_EST_LO, V_EST_HI, V_NODES,
-       V_WEIGHTS, NVARS };
+       V_WEIGHTS, V_EST_BIAS, NVARS };
 
 static int is_slq(const wg_plan *p) { return opts_of(p) && opts_of(p)->method == WG_HESSIAN_SLQ; }
 
@@ -169,6 +169,10 @@ static const wg_var VARS[NVARS] = {
                     "slq: Ritz values of each probe's tridiagonal, ascending"),
     [V_WEIGHTS] = SLQ("slq_weights", "slq_probe slq_step",
                       "slq: quadrature weights of the nodes (each probe's sum to 1)"),
+    [V_EST_BIAS] = SLQ("slq_count_bias", "count_level",
+                       "slq: bound on the quadrature's error of the count (D x the mean over "
+                       "probes of the larger weight of the two nodes around the threshold); "
+                       "[lo - bias, hi + bias] covers probes and quadrature"),
 };
 #undef COUNT
 #undef SLQ
@@ -181,6 +185,10 @@ static void attrs(const wg_plan *p, wg_att_fn put, void *ctx)
     put(ctx, "n_short", "hvp", PRODUCTS[o->exact], 0);
     if (o->method == WG_HESSIAN_SLQ)
         put(ctx, "slq_count", "confidence_level", NULL, 0.95);
+    wg_hessian_opts d;
+    wg_hessian_opts_default(&d);
+    put(ctx, "hessian_residual", "tol", NULL, d.tol);
+    put(ctx, "hessian_residual", "conv_frac", NULL, d.conv_frac);
 }
 
 /* The result's fields into the record. */
@@ -208,9 +216,10 @@ static int pack(const wg_hessian_result *h, wg_result *r)
     if (rc || h->method != WG_HESSIAN_SLQ)
         return rc;
     const wg_slq_estimate *e[4] = {&h->est_half, &h->est, &h->est_double, &h->est_negative};
-    double mean[4], se[4], lo[4], hi[4];
+    double mean[4], se[4], lo[4], hi[4], bias[4];
     for (int i = 0; i < 4; i++)
-        mean[i] = e[i]->mean, se[i] = e[i]->se, lo[i] = e[i]->lo, hi[i] = e[i]->hi;
+        mean[i] = e[i]->mean, se[i] = e[i]->se, lo[i] = e[i]->lo, hi[i] = e[i]->hi,
+        bias[i] = e[i]->bias;
     const size_t four = 4, ps[2] = {(size_t)h->nprobe, (size_t)h->nsteps};
     rc = wg_result_put_double(r, V_TRACE, h->trace);
     if (!rc) rc = wg_result_put_double(r, V_TRACE_SE, h->trace_se);
@@ -218,6 +227,7 @@ static int pack(const wg_hessian_result *h, wg_result *r)
     if (!rc) rc = wg_result_set(r, V_EST_SE, WG_T_DOUBLE, 1, NULL, &four, se, WG_T_DOUBLE);
     if (!rc) rc = wg_result_set(r, V_EST_LO, WG_T_DOUBLE, 1, NULL, &four, lo, WG_T_DOUBLE);
     if (!rc) rc = wg_result_set(r, V_EST_HI, WG_T_DOUBLE, 1, NULL, &four, hi, WG_T_DOUBLE);
+    if (!rc) rc = wg_result_set(r, V_EST_BIAS, WG_T_DOUBLE, 1, NULL, &four, bias, WG_T_DOUBLE);
     if (!rc) rc = wg_result_set(r, V_NODES, WG_T_DOUBLE, 2, NULL, ps, h->nodes, WG_T_DOUBLE);
     if (!rc) rc = wg_result_set(r, V_WEIGHTS, WG_T_DOUBLE, 2, NULL, ps, h->weights, WG_T_DOUBLE);
     return rc;
@@ -230,11 +240,14 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const hessian_opts *hp = opts_of(plan);
     const wg_result *dep = deps ? deps[0] : NULL;
     size_t stride = 0;
-    const float *X = t->arg[A_AT] == AT_OPTIMUM
-                         ? wg_train_snapshot(dep, t->probe_epoch, &stride)
-                         : wg_connect_point(dep, t->arg[A_POINT], &stride);
-    if (!X)
+    const float *X = NULL;
+    if (t->arg[A_AT] == AT_OPTIMUM) {
+        int prc = wg_train_point(dep, t, 0, &X, &stride);
+        if (prc)
+            return prc;
+    } else if (!(X = wg_connect_point(dep, t->arg[A_POINT], &stride))) {
         return WG_FAIL(WG_EARG, "task %zu has no point for this Hessian probe", t->deps[0]);
+    }
     wg_objective f = {0};
     wg_hessian_result h = {0};
     int rc = hp->include_l2 ? wg_exec_landscape_l2(x, plan, s, hp->probe_size, &f)
@@ -286,6 +299,7 @@ static int plan(wg_planner *pl, const void *opts)
         t->ndeps = 1;
         t->deps[0] = i;
         t->probe_epoch = t->set.train.epochs;
+        t->probe_final = 1;
         t->arg[A_AT] = AT_OPTIMUM;
         t->cost = cost(o, t);
         int rc = wg_planner_added(pl, t->id);
@@ -313,6 +327,7 @@ static int attach(wg_planner *pl, const void *opts, const wg_task *conn)
         h->ndeps = 1;
         h->deps[0] = id;
         h->probe_epoch = h->set.train.epochs;
+        h->probe_final = 1;
         h->arg[A_AT] = AT_CONNECTOR;
         h->arg[A_POINT] = q;
         h->cost = cost(o, h);

@@ -82,10 +82,11 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const plane_opts *pp = opts_of(plan);
     const float *O[3];
     size_t stride[3];
-    for (int j = 0; j < 3; j++)
-        if (!(O[j] = wg_train_snapshot(deps ? deps[j] : NULL, t->probe_epoch, &stride[j])))
-            return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d",
-                           t->deps[j], t->probe_epoch);
+    for (int j = 0; j < 3; j++) {
+        int prc = wg_train_point(deps ? deps[j] : NULL, t, (size_t)j, &O[j], &stride[j]);
+        if (prc)
+            return prc;
+    }
     wg_objective f = {0};
     wg_plane_result pr = {0};
     int rc = wg_exec_landscape(x, plan, &t->set, pp->probe_size, &f);
@@ -163,6 +164,7 @@ static int plan(wg_planner *pl, const void *opts)
                                              "probes.plane: epoch %d is beyond the epochs of "
                                              "task %zu", ep, m[j]);
                 t->probe_epoch = ep;
+                t->probe_final = ep == t->set.train.epochs;
                 t->arg[A_ROW0] = (int)((long)o->grid * k / o->split);
                 t->arg[A_NROWS] = (int)((long)o->grid * (k + 1) / o->split) - t->arg[A_ROW0];
                 t->cost = (double)t->arg[A_NROWS] * o->grid * (double)o->probe_size *

@@ -113,8 +113,11 @@ static int anchor(const wg_plan *plan, const wg_task *t, const wg_result *dep,
         return 0;
     }
     size_t stride = 0;
-    const float *P = wg_train_snapshot(dep, t->probe_epoch, &stride);
-    if (!P || stride < f->dim)
+    const float *P;
+    int rc = wg_train_point(dep, t, 0, &P, &stride);
+    if (rc)
+        return rc;
+    if (stride < f->dim)
         return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
                        t->probe_epoch);
     memcpy(X0, P, f->dim * sizeof *X0);
@@ -254,6 +257,7 @@ static int plan(wg_planner *pl, const void *opts)
             t->deps[0] = i;
             t->ndeps = o->at_optimum ? 1 : 0;
             t->probe_epoch = t->set.train.epochs;
+            t->probe_final = 1;
             t->arg[A_D] = (int)dk;
             if (toy) { /* a few QR solves (or Polyak steps) of O(D d) each */
                 double steps = o->toy_steps ? o->toy_steps : (o->toy_optimizer ? 20000.0 : 10.0);

@@ -170,9 +170,11 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     wg_objective f = {0}, test = {0}, probe = {0};
     wg_swa_result w = {0};
     size_t stride = 0;
-    const float *P0 = wg_train_snapshot(deps ? deps[0] : NULL, t->probe_epoch, &stride);
-    int rc = wg_exec_model(x, plan, s, &f, &test);
-    if (rc == 0 && (!P0 || stride < f.dim))
+    const float *P0;
+    int rc = wg_train_point(deps ? deps[0] : NULL, t, 0, &P0, &stride);
+    if (rc == 0)
+        rc = wg_exec_model(x, plan, s, &f, &test);
+    if (rc == 0 && stride < f.dim)
         rc = WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
                      t->probe_epoch);
     if (rc == 0)
@@ -237,6 +239,7 @@ static int plan(wg_planner *pl, const void *opts)
             t->ndeps = 1;
             t->deps[0] = i;
             t->probe_epoch = t->set.train.epochs;
+            t->probe_final = 1;
             t->arg[A_LR] = k;
             size_t ntr, nte;
             wg_setting d = t->set;

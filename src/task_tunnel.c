@@ -30,6 +30,8 @@ typedef struct tunnel_opts {
     size_t probe_size;           /* probe set: seeded subset of the training set */
     int split;                   /* tasks per probe, directions spread over them */
     double a_max;                /* give up beyond a_max |P0| */
+    double chance_level;         /* planned: ln(classes) of the plan's data, 0 for the toy
+                                    model (no classes: no chance level) */
 } tunnel_opts;
 
 #define O(field) .off = offsetof(tunnel_opts, field)
@@ -69,10 +71,9 @@ static int plan_levels(const wg_plan *plan, double *levels)
     for (int l = 0; l < tp->nlevels; l++, n++)
         if (levels)
             levels[n] = tp->levels[l];
-    /* the chance level ln(classes) means nothing for the toy model, which has no classes */
-    if (tp->chance && !(plan->ntasks && wg_setting_is_toy(&plan->tasks[0].set))) {
-        if (levels) /* ln(classes); every task of a plan has the same data kind's classes */
-            levels[n] = -log((double)(plan->ntasks ? plan->tasks[0].set.net.classes : 10));
+    if (tp->chance && tp->chance_level > 0) {
+        if (levels) /* an absolute level: minus the loss */
+            levels[n] = -tp->chance_level;
         n++;
     }
     return n;
@@ -162,10 +163,10 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     const wg_setting *s = &t->set;
     const tunnel_opts *tp = opts_of(plan);
     size_t stride = 0;
-    const float *P0 = wg_train_snapshot(deps ? deps[0] : NULL, t->probe_epoch, &stride);
-    if (!P0)
-        return WG_FAIL(WG_EARG, "training task %zu has no parameters of epoch %d", t->deps[0],
-                       t->probe_epoch);
+    const float *P0;
+    int prc = wg_train_point(deps ? deps[0] : NULL, t, 0, &P0, &stride);
+    if (prc)
+        return prc;
     wg_objective f = {0};
     wg_tunnel_opts o;
     wg_tunnel_opts_default(&o);
@@ -216,6 +217,12 @@ static int plan(wg_planner *pl, const void *opts)
         return wg_planner_fail(pl, WG_TASK_TUNNEL, NULL, WG_EARG,
                                "probes.tunnel: more than 10^6 tasks in all");
     const size_t ntrain = p->ntrain;
+    /* the chance level ln(classes) means nothing for the toy model, which has no
+     * classes; every task of a plan has the same data kind's classes */
+    tunnel_opts *w = p->opts[WG_TASK_TUNNEL];
+    w->chance_level = ntrain && !wg_setting_is_toy(&p->tasks[0].set)
+                          ? log((double)p->tasks[0].set.net.classes)
+                          : 0.0;
     for (size_t src = 0; src < ntrain; src++)
         for (size_t e = 0; e < ne; e++)
             for (int k = 0; k < o->split; k++) {
@@ -225,6 +232,7 @@ static int plan(wg_planner *pl, const void *opts)
                 t->ndeps = 1;
                 t->deps[0] = src;
                 t->probe_epoch = o->nepochs ? o->epochs[e] : t->set.train.epochs;
+                t->probe_final = t->probe_epoch == t->set.train.epochs;
                 t->arg[A_FIRST] = (int)((long)o->directions * k / o->split);
                 t->arg[A_COUNT] = (int)((long)o->directions * (k + 1) / o->split) -
                                   t->arg[A_FIRST];

@@ -87,13 +87,15 @@ int wg_loop(const wg_objective *f, float *theta, const wg_loop_opts *o, wg_loop_
     wg_loop_epoch rep = {0};
     long step = 0;
     for (int e = 0; rc == 0 && e < o->epochs; e++) {
+        if (o->max_steps > 0 && step >= o->max_steps)
+            break; /* the step budget ended with the last epoch */
         const int epoch = o->first_epoch + e + 1;
         if (n) {
             wg_rng r;
             wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_SHUFFLE, (uint64_t)epoch, o->shuffle, 0));
             wg_rng_permute(&r, idx, n);
         }
-        for (long k = 0; k < spe; k++, step++) {
+        for (long k = 0; k < spe && !(o->max_steps > 0 && step >= o->max_steps); k++, step++) {
             size_t first = (size_t)k * bs, B = n ? (n - first < bs ? n - first : bs) : 1, ok = 0;
             double l = 0.0;
             rc = f->batch(f->ctx, theta, n ? idx + first : NULL, B, o->seed,
@@ -136,7 +138,7 @@ typedef struct train_ctx {
 static int train_epoch(void *user, const wg_loop_epoch *e, const float *theta, size_t D)
 {
     train_ctx *c = user;
-    wg_epoch_stats s = {.epoch = e->epoch, .param_norm = wg_norm(theta, D)};
+    wg_epoch_stats s = {.epoch = e->epoch, .param_norm = wg_norm(theta, D), .steps = e->step};
     int rc = 0;
     if (c->f->ntrain) {
         s.train_loss = e->loss_sum / (double)e->seen;
@@ -171,6 +173,7 @@ int wg_train(const wg_objective *f, const wg_objective *test, float *theta,
                        .batch_size = o->batch_size,
                        .epochs = o->epochs,
                        .window = 1,
+                       .max_steps = o->max_steps,
                        .seed = o->seed};
     train_ctx c = {f, test, fn, user, now()};
     wg_loop_epoch bad;

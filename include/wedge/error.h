@@ -20,7 +20,8 @@ enum {
     WG_ENETCDF = -6,
     WG_EMPI = -7,
     WG_EYAML = -8,
-    WG_EINTR = -9      /* stopped by a signal */
+    WG_EINTR = -9,     /* stopped by a signal */
+    WG_ESKIP = -10     /* a task's input does not exist (nothing to compute) */
 };
 
 /* Record an error (if none is recorded yet) and return code, so that callers can

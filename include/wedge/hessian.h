@@ -94,11 +94,14 @@ void wg_hessian_opts_default(wg_hessian_opts *o);
  * #{eigenvalues > t} = tr 1(H > t), integrated by Gauss quadrature);
  * mean = mean of c_p, se = sd(c_p) / sqrt(nprobe) (sd with nprobe - 1), and
  * [lo, hi] = mean -+ t_{(1+level)/2, nprobe-1} * se (Student's t).  The interval
- * covers the probes' randomness only, not the quadrature's bias, which is at most
- * the weight of the node nearest t (Chebyshev-Markov-Stieltjes): small when nsteps
- * resolves the spectrum near t.  lo may be negative: nothing is clamped. */
+ * covers the probes' randomness only, not the quadrature's bias.  That bias is
+ * bounded by bias = dim x the mean over probes of the larger weight of the two
+ * nodes around t (Chebyshev-Markov-Stieltjes: a probe's distribution function
+ * at t lies within one adjacent node's weight of the quadrature's step): small
+ * when nsteps resolves the spectrum near t.  [lo - bias, hi + bias] covers both.
+ * lo may be negative: nothing is clamped. */
 typedef struct wg_slq_estimate {
-    double mean, se, lo, hi;
+    double mean, se, lo, hi, bias;
 } wg_slq_estimate;
 
 typedef struct wg_hessian_result {

@@ -166,9 +166,13 @@ extern const wg_kind wg_kind_train, wg_kind_tunnel, wg_kind_plane, wg_kind_conne
     wg_kind_hessian, wg_kind_subspace, wg_kind_swa;
 
 /* What kinds read from each other's records. */
-/* The parameters of epoch `epoch` in a training record (its row of `params`, the
- * first D entries meaningful), or NULL; *stride is the row length. */
-const float *wg_train_snapshot(const wg_result *train, int epoch, size_t *stride);
+/* The parameters task t probes in its dependency j, a training record (its row of
+ * `params`, the first D entries meaningful; *stride is the row length): the snapshot of
+ * t->probe_epoch, or with t->probe_final the training's last.  0; WG_ESKIP (the
+ * training stopped by its stop rule before that epoch, or was itself skipped: t is
+ * skipped too, with a message saying why); WG_EARG (no such parameters). */
+int wg_train_point(const wg_result *train, const wg_task *t, size_t j, const float **P,
+                   size_t *stride);
 /* Optimised point k of a connector record (its row of `connector_x`, the first D
  * entries meaningful), or NULL; *stride is the row length. */
 const float *wg_connect_point(const wg_result *connect, int k, size_t *stride);

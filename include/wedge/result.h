@@ -1,19 +1,12 @@
-/* result.h: the record a task produces, its byte encoding, and the crash-safe journal
- * of records.
+/* result.h: the record a task produces, and its byte encoding (journal.h keeps
+ * records on disk).
  *
  * A record is a header (task, kind, status, rank, wall time, message) and one slot
  * per output variable of its kind (kind.h's variable table, same order): a slot
  * holds the part of the task's row of that variable the task computed, as a block
  * `count` at `start` in the variable's dimensions after `task`, typed as the variable
  * is.  The store writes a slot with one nc_put_vara; nothing here knows which
- * variable a slot is.
- *
- * A worker that finishes a task first writes its record to the journal directory
- * (OUT.nc.journal/task-<id>.rec: written to a temporary name, fsync'd, renamed, so a
- * record is either complete or absent), then into the shared NetCDF file.  HDF5
- * files are not crash-safe while open, so after a killed run `--resume` rebuilds
- * the NetCDF file from the journal: no completed task is lost or recomputed.  The
- * journal is deleted once the sweep is complete and the file closed cleanly. */
+ * variable a slot is. */
 #ifndef WEDGE_RESULT_H
 #define WEDGE_RESULT_H
 
@@ -25,7 +18,9 @@ enum {
     WG_STATUS_PENDING = 0,
     WG_STATUS_DONE = 1,
     WG_STATUS_FAILED = 2,
-    WG_STATUS_DIVERGED = 3
+    WG_STATUS_DIVERGED = 3,
+    WG_STATUS_SKIPPED = 4  /* a probe of a point its training never reached (it stopped
+                              early by its stop rule): final, not an error */
 };
 
 #define WG_MSG_LEN 256
@@ -87,20 +82,5 @@ int wg_result_encode(const wg_result *r, unsigned char **buf, size_t *len);
  * source in the message when the bytes are damaged (wrong length, bad checksum,
  * impossible sizes). */
 int wg_result_decode(const unsigned char *buf, size_t len, wg_result *r, const char *what);
-
-/* Journal directory of an output file: "<out>.journal". */
-void wg_journal_dir(const char *out, char *dir, size_t size);
-/* Create the directory if needed (0 or WG_EIO). */
-int wg_journal_create(const char *dir);
-/* Atomically write r as dir/task-<id>.rec (WG_EIO with the path and errno text,
- * e.g. on a full disk; a partial file never has the final name). */
-int wg_journal_write(const char *dir, const wg_result *r);
-/* Read dir/task-<id>.rec into r (allocating it): 0, WG_EIO if absent, WG_EFORMAT if
- * damaged. */
-int wg_journal_read(const char *dir, uint64_t task, wg_result *r);
-/* Ids of the records present: *ids allocated (caller frees), sorted ascending. */
-int wg_journal_list(const char *dir, uint64_t **ids, size_t *n);
-/* Remove the records and the directory. */
-int wg_journal_remove(const char *dir);
 
 #endif

@@ -54,6 +54,14 @@ int wg_store_create(wg_store *s, const char *path, const wg_plan *plan,
 /* Collective: reopen an existing output for resuming; WG_EARG if it was written by
  * a different sweep (the message quotes the first line that changed). */
 int wg_store_open(wg_store *s, const char *path, const wg_plan *plan, MPI_Comm comm);
+/* Open an existing output (collective over comm) without its plan: dimensions and
+ * variables by the tables' names, those absent marked so.  writable 0: read only.
+ * 0 or WG_ENETCDF/WG_EFORMAT naming the file. */
+int wg_store_attach(wg_store *s, const char *path, int writable, MPI_Comm comm);
+/* The sweep_sha256 attribute ("" if missing). */
+void wg_store_sweep_hash(wg_store *s, char hash[65]);
+/* The sweep_text attribute (allocated: caller frees), or NULL. */
+char *wg_store_sweep_text(wg_store *s);
 /* Read the status of every task (status[ntasks]). */
 int wg_store_read_status(wg_store *s, uint8_t *status);
 

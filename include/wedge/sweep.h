@@ -54,6 +54,8 @@ typedef struct wg_task {
     size_t deps[WG_MAX_DEPS];   /* ids of tasks whose results this one needs (a subspace
                                    task at the initialisation: its training, ndeps 0) */
     int probe_epoch;            /* probes: the snapshot epoch of deps[0] they probe */
+    int probe_final;            /* ... which is the training's final one (the last snapshot
+                                   of a training its stop rule ended early) */
     int32_t arg[WG_TASK_ARGS];  /* the kind's own: named in its file (task_<kind>.c) */
 } wg_task;
 

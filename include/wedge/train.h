@@ -25,6 +25,11 @@ typedef struct wg_train_opts {
     double cycle_epochs;  /* cyclic: epochs per cycle */
     double min_ratio;     /* cyclic: lowest lr / lr */
     uint64_t seed;        /* init, shuffle and dropout streams derive from it */
+    long max_steps;       /* stop after this many steps (0: none; epochs follow from it) */
+    size_t probe_size;    /* a fixed probe of training images whose loss is recorded every
+                             epoch (0: none); the stop rules read it */
+    double until_loss;    /* stop once the probe's loss is at most this (0: off) */
+    double until_plateau; /* stop once an epoch lowers it by less than this fraction (0: off) */
 } wg_train_opts;
 
 void wg_train_opts_default(wg_train_opts *o);
@@ -40,6 +45,7 @@ typedef struct wg_loop_opts {
     int first_epoch;          /* epochs run are first_epoch + 1 .. first_epoch + epochs; */
     int epochs;               /*   the streams continue those of first_epoch earlier ones */
     int window;               /* the epoch report sums over this many epochs (1) */
+    long max_steps;           /* stop after this many steps, mid-epoch if need be (0: none) */
     uint64_t seed;            /* batch order of epoch e: stream (SHUFFLE, e, shuffle) */
     uint64_t shuffle;
 } wg_loop_opts;
@@ -76,6 +82,7 @@ typedef struct wg_epoch_stats {
     double test_loss, test_acc;  /* the test objective, dropout off (NaN without one) */
     double param_norm;    /* |theta| */
     double seconds;       /* wall time of the epoch, evaluation included */
+    long steps;           /* optimizer steps so far */
 } wg_epoch_stats;
 
 /* Called after each epoch with the parameters; a nonzero return stops training

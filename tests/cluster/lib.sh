@@ -284,25 +284,17 @@ with netCDF4.Dataset(sys.argv[1]) as ds:
 EOF
 }
 
-# journal_rows JOURNAL FILE: write "task status rank wall_time" of every record in
-# the journal directory to FILE (wall_time exact, as a hexadecimal float).  A
-# record's fixed head, as src/result.c writes it: magic "WGREC03", task (u64),
-# status, rank (i32), ..., wall_time (f64 at byte 56), native byte order.  A
-# record of another format fails (the test must then learn the new one).
+# journal_rows JOURNAL FILE: write "task status rank wall_time" of every task with a
+# record in the journal directory to FILE (wall_time exact, as a hexadecimal float),
+# from `wedge status OUT --tasks`.
 journal_rows() {
-    "$PYTHON3" - "$1" >"$2" <<'EOF'
-import glob, os, struct, sys
-rows = []
-for p in sorted(glob.glob(os.path.join(sys.argv[1], "task-*.rec"))):
-    with open(p, "rb") as f:
-        h = f.read(64)
-    if len(h) < 64 or h[:8] != b"WGREC03\0":
-        sys.exit(f"{p}: not a journal record this test knows (magic {h[:8]!r})")
-    task, status, rank = struct.unpack_from("=Qii", h, 8)
-    (wall,) = struct.unpack_from("=d", h, 56)
-    rows.append(f"{task} {status} {rank} {wall.hex()}")
-print("\n".join(rows))
-EOF
+    "$WEDGE" status "${1%.journal}" --tasks >"$2.status" 2>&1 || {
+        cat "$2.status" >&2
+        return 1
+    }
+    awk 'BEGIN { code["pending"] = 0; code["done"] = 1; code["failed"] = 2; code["diverged"] = 3 }
+         /^tasks:/ { on = 1; next }
+         on && $NF == "journal" { print $1, code[$3], $4, $5 }' "$2.status" >"$2"
 }
 
 # rows_kept LABEL ROWS OUT: every task of ROWS (journal_rows) has the same status,

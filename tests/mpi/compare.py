@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """compare.py: are two wedge outputs the same numbers?
 
-usage: compare.py A.nc B.nc [--ignore VAR]...
+usage: compare.py A.nc B.nc [--ignore VAR]... [--common]
 
 Every data variable of the two files (everything except attributes) must be
 bitwise identical: same names, dimensions, shapes and types, and equal values with
@@ -10,6 +10,9 @@ ignored: which rank ran a task and how long it took legitimately differ between
 runs.  `params` holds each task's first nparams entries (a task with a smaller
 network leaves the rest of the row unwritten, whatever the fill), so only those
 entries, at the snapshots the task kept (snapshot_epoch >= 0), are compared.
+
+--common compares the variables and dimensions both files have (and names the
+others), for outputs of two versions of which one added variables.
 
 Values are read raw (no masking or scaling).  Exit status 0 identical, 1 different
 (the first difference is printed: variable, index and both values, and how many
@@ -77,17 +80,20 @@ def params_mask(ds):
 def main(argv):
     ignore = set(IGNORED)
     files = []
+    common = False
     it = iter(argv[1:])
     for a in it:
         if a == "--ignore":
             ignore.add(next(it, ""))
+        elif a == "--common":
+            common = True
         elif a in ("-h", "--help"):
             print(__doc__)
             return 0
         else:
             files.append(a)
     if len(files) != 2:
-        print("usage: compare.py A.nc B.nc [--ignore VAR]...", file=sys.stderr)
+        print("usage: compare.py A.nc B.nc [--ignore VAR]... [--common]", file=sys.stderr)
         return 2
     try:
         da = netCDF4.Dataset(files[0])
@@ -97,12 +103,18 @@ def main(argv):
         return 2
     with da, db:
         problems = []
-        for d in sorted(set(da.dimensions) | set(db.dimensions)):
+        dims = set(da.dimensions) & set(db.dimensions) if common else \
+            set(da.dimensions) | set(db.dimensions)
+        for d in sorted(dims):
             la = len(da.dimensions[d]) if d in da.dimensions else None
             lb = len(db.dimensions[d]) if d in db.dimensions else None
             if la != lb:
                 problems.append(f"dimension {d}: {la} in {files[0]}, {lb} in {files[1]}")
         va, vb = set(da.variables), set(db.variables)
+        if common:
+            if va ^ vb:
+                print("only in one file (not compared): " + ", ".join(sorted(va ^ vb)))
+            va = vb = va & vb
         for name in sorted(va ^ vb):
             where = files[0] if name in va else files[1]
             problems.append(f"variable {name} only in {where}")

@@ -162,12 +162,10 @@ sys.exit(1 if bad else 0)
 PYEOF
 }
 
-# records DIR: number of complete journal records (task-<id>.rec; temporaries are
-# task-<id>.rec.tmp and do not count)
+# records DIR: number of tasks with a valid record in the journal DIR (OUT.journal),
+# as `wedge status OUT --tasks` counts them (damaged records do not count)
 records() {
-    local n=0 f
-    for f in "$1"/task-*.rec; do
-        [ -e "$f" ] && n=$((n + 1))
-    done
-    echo "$n"
+    [ -d "$1" ] || { echo 0; return; }
+    "$WEDGE" status "${1%.journal}" --tasks 2>/dev/null |
+        awk '/^tasks:/ { on = 1; next } on && $NF == "journal" { n++ } END { print n + 0 }'
 }

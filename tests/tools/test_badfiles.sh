@@ -2,7 +2,7 @@
 # test_badfiles.sh: every tool on files that are not wedge outputs, and
 # wedge-merge's checks and choice of rows.
 #
-# For each of the eleven tools (tools/summary.py ... tools/plot-learning.py) and
+# For each of the thirteen tools (tools/summary.py ... tools/plot-density.py) and
 # each bad input -- a missing path, a directory, an empty file, a wedge output cut
 # to its first 100 bytes and to half its size, a NetCDF-4 file of another program
 # (ncgen), a YAML sweep, a text file -- checks: exit status 1, exactly one line on
@@ -68,7 +68,7 @@ for prog, module in COMMANDS.items():
         f = {"adir": f"{tmp}/adir", "missing.nc": f"{tmp}/in/missing.nc"}.get(b, f"{tmp}/in/{b}")
         out = f"{tmp}/out-{module}-{b}"
         argv = [out + ".nc", f"{tmp}/good.nc", f] if module == "merge" else \
-            [f] if module == "summary" else [f, "-o", out + ".png"]
+            [f] if module in ("summary", "hessian") else [f, "-o", out + ".png"]
         err, so = io.StringIO(), io.StringIO()
         rc, tb = None, ""
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(so):
@@ -89,14 +89,14 @@ print(f"e.g. {lines[0]}")
 sys.exit(1 if bad else 0)
 EOF
 then
-    ok "11 tools x 8 bad inputs: exit 1, one line 'wedge-<tool>: FILE: problem', no traceback, no output"
+    ok "13 tools x 8 bad inputs: exit 1, one line 'wedge-<tool>: FILE: problem', no traceback, no output"
     sed 's/^/    /' "$tmp/inproc.txt"
 else
     fail "tools on bad inputs:"; sed 's/^/    /' "$tmp/inproc.txt"
 fi
 nbad=0
 for t in summary merge plot-fig2 plot-fig3 plot-fig4 plot-fig5 plot-fig6 plot-intrinsic \
-         plot-toy-hyperplane plot-toy-near-zero plot-learning; do
+         plot-toy-hyperplane plot-toy-near-zero plot-learning hessian plot-density; do
     if [ "$t" = merge ]; then args=("$tmp/x.nc" "$tmp/good.nc" "$tmp/in/half.nc")
     else args=("$tmp/in/half.nc"); fi
     "$PYTHON3" "$TOOLS/$t.py" "${args[@]}" >"$tmp/out" 2>"$tmp/err"
@@ -107,7 +107,7 @@ for t in summary merge plot-fig2 plot-fig3 plot-fig4 plot-fig5 plot-fig6 plot-in
         nbad=$((nbad + 1))
     fi
 done
-[ $nbad -eq 0 ] && ok "the 11 scripts on a truncated output: exit 1, one line each"
+[ $nbad -eq 0 ] && ok "the 13 scripts on a truncated output: exit 1, one line each"
 
 # ---- wedge-merge: every input checked before anything is written
 merge() { "$PYTHON3" "$TOOLS/merge.py" "$@"; }

@@ -72,7 +72,8 @@ if mode == "installed":
     check(any(e.name == "wedge" and e.value == "wedgeds.backend:WedgeBackendEntrypoint"
               for e in eps), "dist-info registers the xarray backend 'wedge'")
     cs = {e.name for e in md.entry_points(group="console_scripts")}
-    check({"wedge-summary", "wedge-merge", "wedge-plot-learning"} <= cs,
+    check({"wedge-summary", "wedge-merge", "wedge-plot-learning", "wedge-hessian",
+           "wedge-plot-density"} <= cs,
           "dist-info names the wedge-* commands")
     sys.exit(1 if bad else 0)
 

@@ -29,7 +29,8 @@ Conventions
 
 Modules: files (opening, combining), dataset (``open``, the indexed view),
 backend (the xarray engine), flags, layout, training, tunnels, connectors,
-subspaces, swa (frames per figure), tables, labels, plotting, cli (what the
+subspaces, swa (frames per figure), spectra (Hessian counts and what they mean,
+re-thresholding, calibration, densities), tables, labels, plotting, cli (what the
 tools share), commands.* (the tools: wedge-summary, wedge-plot-fig5, ...).
 """
 
@@ -40,6 +41,9 @@ from .files import (OutputError, check_path, open_outputs, settings, sweep_spec,
                     swept_keys)
 from .flags import codes, is_kind, is_status, kind_names, status_counts, status_names
 from .layout import final_values, index_by_keys
+from .spectra import (CannotCalibrate, Count, TaskSpectrum, aggregate, calibrate,
+                      negative_warnings, slq_bias, slq_estimate, spectral_density, stored_count,
+                      task_spectra, threshold_for_count)
 from .subspaces import (NoSubspaces, REACH_TOL, SUBSPACE_STATS, d_int, intrinsic_dims,
                         subspace_frame)
 from .swa import NoSwa, SWA_METRICS, swa_frame
@@ -58,6 +62,9 @@ __all__ = [
     "NoProbes", "tunnel_widths", "pick_level", "level_label",
     "NoConnectors", "NoHessians", "PATH_VARS", "connector_optima", "connector_frame",
     "connector_path", "hessian_frame", "same_settings",
+    "Count", "TaskSpectrum", "task_spectra", "stored_count", "aggregate", "slq_estimate", "slq_bias",
+    "threshold_for_count", "calibrate", "CannotCalibrate", "negative_warnings",
+    "spectral_density",
     "NoSubspaces", "SUBSPACE_STATS", "REACH_TOL", "subspace_frame", "d_int", "intrinsic_dims",
     "NoSwa", "SWA_METRICS", "swa_frame",
     "fmt", "kv", "pm", "print_table", "median_inf",

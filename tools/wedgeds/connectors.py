@@ -198,11 +198,21 @@ def hessian_frame(ds):
     training, or the connector task), point (hessian_point), optimum (training id
     at an optimum, else -1), connector (connector id, else -1), m (connector order,
     0 at an optimum), position (1-connector point k+1: (k+1)/(K+1); NaN
-    otherwise), the swept keys (of the row: a connector's are its O1's),
-    n_short, n_short_half, n_short_double, hessian_n, hessian_hvps, converged,
-    capped (n_short == hessian_n: every stored Ritz value is above the threshold,
-    so the count is a lower bound).  Counts are NaN unless the task is done.
-    ``df.attrs['threshold']`` is lambda_thr.  Raises NoHessians.
+    otherwise), the swept keys (of the row: a connector's are its O1's), and seed
+    when it is not swept; method ("full", "lanczos", "slq": the study's, the
+    ``method`` attribute of n_short), n_short, n_short_half, n_short_double,
+    n_negative (eigenvalues below -threshold), lambda_min, hessian_n,
+    hessian_hvps, converged, lower (the counts are lower bounds: Lanczos stopped by
+    its budget, ``hessian_lower_bound``; in outputs without that flag, not
+    converged or every stored Ritz value above the threshold), complete (every
+    eigenvalue is stored: full, or a Lanczos basis of dimension D), capped
+    (n_short == hessian_n), and for SLQ slq_count@L, slq_count_se@L,
+    slq_count_lo@L, slq_count_hi@L at the levels L = 0.5, 1, 2, -1 of
+    ``count_level`` (units of the threshold; -1: below -threshold), hessian_trace,
+    hessian_trace_se.  Counts are NaN unless the task is done.
+    ``df.attrs['threshold']`` is lambda_thr, ``df.attrs['method']`` the method.
+    wedgeds.spectra.stored_count turns a row's count into what it means
+    (exact, lower bound, estimate with interval).  Raises NoHessians.
 
         >>> h = hessian_frame(ds)
         >>> h[h.site == "optimum"].groupby("lr").n_short.mean()
@@ -214,8 +224,14 @@ def hessian_frame(ds):
     status = flags.status_names(ds)
     sites = _hessian_sites(ds)
     K1 = ds.sizes.get("conn_point", 1)
+    method = str(ds.n_short.attrs.get("method", "lanczos"))
+    nparams = _hessian_nparams(ds)
     cm = {}
     keys = swept_keys(ds)
+    if "seed" not in keys and "seed" in ds.variables:
+        keys = keys + ["seed"]
+    levels = [float(v) for v in ds.count_level.values] if "count_level" in ds else []
+    nan = float("nan")
     out = []
     for i in rows:
         at = sites.get(_int_or(ds.hessian_at.values[i]), "connector")
@@ -225,22 +241,63 @@ def hessian_frame(ds):
         r = {"task_id": int(ds.task.values[i]), "status": status[i], "site": at,
              "source_task": src, "point": pt}
         if at == "optimum":
-            r.update(optimum=src, connector=-1, m=0, position=float("nan"))
+            r.update(optimum=src, connector=-1, m=0, position=nan)
         else:
             if src not in cm:
                 cm[src] = len(connector_optima(ds, src)) - 1
             m = cm[src]
             r.update(optimum=-1, connector=src, m=m,
-                     position=(pt + 1) / (K1 + 1) if m == 1 else float("nan"))
+                     position=(pt + 1) / (K1 + 1) if m == 1 else nan)
         for k in keys:
             r[k] = ds[k].values[i]
-        for n in ("n_short", "n_short_half", "n_short_double", "hessian_n", "hessian_hvps",
-                  "hessian_converged"):
-            v = float(ds[n].values[i])
-            r[n.replace("hessian_converged", "converged")] = v if done else float("nan")
-        r["capped"] = bool(done and r["n_short"] >= r["hessian_n"])
+        r["method"] = method
+        for n in ("n_short", "n_short_half", "n_short_double", "n_negative", "hessian_n",
+                  "hessian_hvps", "hessian_converged", "hessian_lower_bound",
+                  "hessian_lambda_min", "hessian_trace", "hessian_trace_se"):
+            v = float(ds[n].values[i]) if n in ds else nan
+            n = {"hessian_converged": "converged", "hessian_lambda_min": "lambda_min",
+                 "hessian_lower_bound": "lower_bound"}.get(n, n)
+            r[n] = v if done else nan
+        for name in ("slq_count", "slq_count_se", "slq_count_lo", "slq_count_hi"):
+            for j, lv in enumerate(levels):
+                r[f"{name}@{lv:g}"] = float(ds[name].values[i, j]) if done and name in ds \
+                    else nan
+        r["complete"] = bool(done and (method == "full" or
+                                       (np.isfinite(nparams[i]) and r["hessian_n"] >= nparams[i])))
+        r["capped"] = bool(done and method != "slq" and r["n_short"] >= r["hessian_n"])
+        if np.isfinite(r["lower_bound"]) and r["lower_bound"] >= 0:
+            lower = r["lower_bound"] == 1
+        else:  # outputs without the flag
+            lower = method == "lanczos" and (r["converged"] != 1 or r["capped"])
+        r["lower"] = bool(done and method == "lanczos" and not r["complete"] and lower)
         out.append(r)
     df = pd.DataFrame(out)
     df.attrs["threshold"] = float(ds.n_short.attrs.get("threshold", float("nan")))
+    df.attrs["method"] = method
     return df
 
+
+def _hessian_nparams(ds):
+    """{row: D} for the Hessian rows: their own nparams, or (files that wrote 0 on
+    probe rows) nparams of the training they measure (an optimum's source_task; a
+    connector point's connector's source_task)."""
+    pos = {int(t): i for i, t in enumerate(ds.task.values)}
+    is_train = flags.is_kind(ds, "train")
+    npar = np.asarray(ds["nparams"].values, dtype=float) if "nparams" in ds else None
+    out = {}
+    for i in np.flatnonzero(flags.is_kind(ds, "hessian")):
+        own = float(npar[i]) if npar is not None else float("nan")
+        if np.isfinite(own) and own > 0:
+            out[i] = own
+            continue
+        j = i
+        for _ in range(4):
+            if is_train[j]:
+                break
+            s = float(ds.source_task.values[j])
+            j = pos.get(int(s)) if np.isfinite(s) and s >= 0 else None
+            if j is None:
+                break
+        d = float(npar[j]) if npar is not None and j is not None and is_train[j] else float("nan")
+        out[i] = d if np.isfinite(d) and d > 0 else float("nan")
+    return out

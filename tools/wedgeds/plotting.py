@@ -16,7 +16,7 @@ import numpy as np
 from . import labels
 
 __all__ = ["pyplot", "numeric", "x_axis", "y_axis", "epoch_axis", "legend", "finish", "save",
-           "integer_ticks",
+           "integer_ticks", "counts", "count_legend",
            "print_labels"]
 
 _STYLE = {
@@ -141,3 +141,61 @@ def save(fig, out, prog, note=""):
     except OSError as e:
         die(f"{out}: {e.strerror or e}", 1)
     print(f"{prog}: wrote {out}" + (f" ({note})" if note else ""), file=sys.stderr)
+
+
+def counts(ax, x, cs, color, marker="o", ms=5, label=None, arrow=None, zorder=3):
+    """Draw counts (wedgeds.spectra.Count) at positions ``x`` by what they are:
+    exact counts as filled markers; lower bounds (Lanczos not converged) as open
+    markers with an arrow up of length ``arrow`` (data units; default 8% of the
+    largest value); SLQ estimates as filled markers with their confidence interval
+    as error bars.  ``label`` goes on the first series drawn.  Returns the set of
+    kinds drawn ("exact", "lower", "estimate")."""
+    x = np.asarray(x, dtype=float)
+    v = np.array([c.value for c in cs], dtype=float)
+    kind = np.array([c.kind for c in cs])
+    fin = np.isfinite(v)
+    if arrow is None:
+        arrow = 0.08 * float(np.max(np.abs(v[fin]))) if fin.any() else 1.0
+        arrow = arrow or 1.0
+    drawn = set()
+
+    def lab():
+        nonlocal label
+        out, label = label, None
+        return out
+
+    sel = (kind == "exact") & fin
+    if sel.any():
+        ax.plot(x[sel], v[sel], marker, color=color, ms=ms, ls="none", label=lab(),
+                zorder=zorder)
+        drawn.add("exact")
+    sel = (kind == "lower") & fin
+    if sel.any():
+        ax.errorbar(x[sel], v[sel], yerr=np.full(sel.sum(), arrow), lolims=True, fmt="none",
+                    ecolor=color, elinewidth=1, capsize=3, zorder=zorder)
+        ax.plot(x[sel], v[sel], marker, color=color, mfc="white", mew=1.3, ms=ms + 1,
+                ls="none", label=lab(), zorder=zorder + 1)
+        drawn.add("lower")
+    sel = (kind == "estimate") & fin
+    if sel.any():
+        lo = np.array([c.lo for c in cs], dtype=float)[sel]
+        hi = np.array([c.hi for c in cs], dtype=float)[sel]
+        ax.errorbar(x[sel], v[sel], yerr=[v[sel] - lo, hi - v[sel]], fmt=marker, color=color,
+                    ms=ms, capsize=3, elinewidth=1, label=lab(), zorder=zorder)
+        drawn.add("estimate")
+    return drawn
+
+
+def count_legend(ax, kinds, level=0.95):
+    """Legend entries (grey proxies) for what ``counts`` drew: "lower bound" for
+    open markers with an arrow up, the interval for SLQ bars."""
+    import warnings
+    with warnings.catch_warnings():  # the proxies have no data (NaN): nothing to warn of
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if "lower" in kinds:
+            ax.errorbar([np.nan], [np.nan], yerr=[1.0], lolims=True, fmt="o", mfc="white",
+                        color="0.35", capsize=3,
+                        label="open, arrow up: lower bound (Lanczos not converged)")
+        if "estimate" in kinds:
+            ax.errorbar([np.nan], [np.nan], yerr=[1.0], fmt="o", color="0.35", capsize=3,
+                        label=f"bars: SLQ {100 * level:g}% interval")

@@ -3,7 +3,8 @@
 wedge-summary (summary), wedge-merge (merge), wedge-plot-fig2 .. wedge-plot-fig6
 (fig2 .. fig6), wedge-plot-intrinsic (intrinsic), wedge-plot-toy-hyperplane
 (toy_hyperplane), wedge-plot-toy-near-zero (toy_near_zero), wedge-plot-learning
-(learning).  The scripts in tools/ and the installed commands only call these.
+(learning), wedge-hessian (hessian), wedge-plot-density (density).  The scripts
+in tools/ and the installed commands only call these.
 """
 
 COMMANDS = {
@@ -12,4 +13,5 @@ COMMANDS = {
     "wedge-plot-fig5": "fig5", "wedge-plot-fig6": "fig6",
     "wedge-plot-intrinsic": "intrinsic", "wedge-plot-toy-hyperplane": "toy_hyperplane",
     "wedge-plot-toy-near-zero": "toy_near_zero", "wedge-plot-learning": "learning",
+    "wedge-hessian": "hessian", "wedge-plot-density": "density",
 }

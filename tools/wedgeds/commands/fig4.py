@@ -20,8 +20,15 @@ panels, each drawn only if the file has the data for it:
           line each.
 Prints the numbers as markdown tables on stdout: the optima (one row per
 training), the tunnel (points 0..K+1), the m-connectors (one row per m, then the
-optima reference) and the KEY aggregate.  A count marked ">=" equals the number of
-stored Ritz values (hessian_n): a lower bound.  Several files of one sweep (array
+optima reference) and the KEY aggregate.  What a count is depends on the method
+(the `method` attribute of n_short): full spectra and converged Lanczos counts are
+exact ("138"); a Lanczos run stopped by its budget gives a lower bound, shown
+">= 99 (not converged)" and drawn as an open marker with an arrow up; SLQ gives an
+estimate with its confidence interval, "140 [129, 151]", drawn with that interval
+as error bars.  A mean over seeds with a lower bound among them is a lower bound
+too.  Trained optima with eigenvalues below -lambda_thr (n_negative > 0: no
+minimum at that threshold) are named in warning lines after the tables.
+wedge-hessian recounts at other thresholds.  Several files of one sweep (array
 jobs) are combined.
 
 Default output: <name>-fig4.png next to the first input.
@@ -31,7 +38,7 @@ panel with data.
 """
 import numpy as np
 
-from .. import cli, flags, labels, plotting
+from .. import cli, flags, labels, plotting, spectra
 from ..connectors import NoConnectors, NoHessians, connector_frame, hessian_frame
 from ..files import swept_keys
 from ..layout import final_values
@@ -42,11 +49,31 @@ COUNTS = ("n_short", "n_short_half", "n_short_double")
 
 
 def count(row, name="n_short"):
-    """A count for a table: '-' if missing, '>=n' if every stored Ritz value is above."""
-    if row is None or not np.isfinite(row[name]):
+    """A count for a table: "-" if missing, ">= n (not converged)" for a lower
+    bound, "n [lo, hi]" for an SLQ estimate, else n (spectra.stored_count)."""
+    return str(spectra.stored_count(row, name))
+
+
+def count_of(row, name="n_short"):
+    """spectra.stored_count of a row (None: missing)."""
+    return spectra.stored_count(row, name)
+
+
+def how(row):
+    """What the counts of a row are: exact, converged, not converged, estimate."""
+    if row is None or not np.isfinite(row["n_short"]):
         return "-"
-    s = f"{int(row[name])}"
-    return f">={s}" if row[name] >= row["hessian_n"] else s
+    if row["method"] == "slq":
+        return "estimate (slq)"
+    if row["method"] == "full" or row["complete"]:
+        return "exact (full)" if row["method"] == "full" else "exact (all D)"
+    return "no (lower bounds)" if row["lower"] else "yes"
+
+
+def mean_count(rows, name="n_short", spec=".1f"):
+    """The mean of a count over rows as text, a lower bound if any is one."""
+    a = spectra.aggregate([spectra.stored_count(r, name) for r in rows])
+    return a.text(spec if a.kind != "estimate" and a.n > 1 else None), a
 
 
 def _run(argv):
@@ -64,6 +91,7 @@ def _run(argv):
     except NoHessians as e:
         cli.die(f"{a.files[0]}: {e} (add probes.hessian to the sweep)")
     thr = hf.attrs["threshold"]
+    method = hf.attrs["method"]
     ntot = len(hf)
     hf = hf[hf.status == "done"]
     if hf.empty:
@@ -96,13 +124,16 @@ def _run(argv):
     if not opt.empty:
         hdr = keys + ["training task", "Hessian task", "N_short", "N_short (0.5x)",
                       "N_short (2x)", "Ritz values", "HVPs", "converged", "test acc"]
+        if hf.attrs["method"] == "slq":
+            hdr[hdr.index("Ritz values")] = "trace"
         rows = []
         for t, r in opt.sort_index().iterrows():
             rows.append([kv(r[k]) for k in keys] +
                         [str(t), str(r.task_id), count(r), count(r, "n_short_half"),
-                         count(r, "n_short_double"), fmt(r.hessian_n, ".0f"),
-                         fmt(r.hessian_hvps, ".0f"), "yes" if r.converged == 1 else "no",
-                         fmt(acc.get(t, np.nan), ".4f")])
+                         count(r, "n_short_double"),
+                         fmt(r.hessian_trace, ".4g") if r.method == "slq" else
+                         fmt(r.hessian_n, ".0f"),
+                         fmt(r.hessian_hvps, ".0f"), how(r), fmt(acc.get(t, np.nan), ".4f")])
         print_table(f"{title}: N_short at the trained optima, lambda_thr = {thr:g} "
                     f"(0.5x = {0.5 * thr:g}, 2x = {2 * thr:g})", hdr, rows)
 
@@ -123,8 +154,7 @@ def _run(argv):
             hdr = ["point", "position", "at", "Hessian task", "N_short", "N_short (0.5x)",
                    "N_short (2x)", "converged"]
             rows = [[str(p), f"{x:.4f}", name, "-" if r is None else str(r.task_id), count(r),
-                     count(r, "n_short_half"), count(r, "n_short_double"),
-                     "-" if r is None else ("yes" if r.converged == 1 else "no")]
+                     count(r, "n_short_half"), count(r, "n_short_double"), how(r)]
                     for p, (name, x, r) in enumerate(seq)]
             g = group_label(c)
             print_table(f"{title}: N_short along the 1-connector task {c.task_id} "
@@ -140,9 +170,10 @@ def _run(argv):
             if pts.empty:
                 continue
             g = group_label(c)
-            vals = [pts[n].mean() for n in COUNTS]
-            capped = bool((pts.n_short >= pts.hessian_n).any())
-            mconn.setdefault(g, []).append((int(c.m), int(c.task_id), *vals, len(pts), capped,
+            prow = [r for _, r in pts.iterrows()]
+            vals = [spectra.aggregate([spectra.stored_count(r, n) for r in prow])
+                    for n in COUNTS]
+            mconn.setdefault(g, []).append((int(c.m), int(c.task_id), *vals, len(pts),
                                             int(c.n_points)))
             if g not in refs:
                 o = opt[[t in set(_group_optima(cf, c)) for t in opt.index]]
@@ -151,18 +182,19 @@ def _run(argv):
             hdr = ["m", "connector task", "at", "N_short", "N_short (0.5x)", "N_short (2x)",
                    "Hessian rows"]
             rows = []
-            for m, t, n, h, d, cnt, capped, K in lst:
+            for m, t, n, h, d, cnt, K in lst:
                 where = "centre" if m > 1 else \
                     f"mean over X_1..X_{K}" if cnt == K else f"mean over {cnt} of {K} points"
-                sp = ".0f" if m > 1 else ".1f"
-                rows.append([str(m), str(t), where, (">=" if capped else "") + fmt(n, sp),
-                             fmt(h, sp), fmt(d, sp), str(cnt)])
+                sp = None if m > 1 else ".1f"
+                rows.append([str(m), str(t), where] +
+                            [c.text(sp if c.kind != "estimate" else None) for c in (n, h, d)] +
+                            [str(cnt)])
             o = refs[g]
             if not o.empty:
+                orows = [r for _, r in o.iterrows()]
                 rows.append(["optima", "-", f"mean of {len(o)} (min {o.n_short.min():.0f}, "
-                             f"max {o.n_short.max():.0f})", fmt(o.n_short.mean(), ".1f"),
-                             fmt(o.n_short_half.mean(), ".1f"),
-                             fmt(o.n_short_double.mean(), ".1f"), str(len(o))])
+                             f"max {o.n_short.max():.0f})"] +
+                            [mean_count(orows, n)[0] for n in COUNTS] + [str(len(o))])
             print_table(f"{title}: N_short at the m-connector centres"
                         f"{' (' + g + ')' if g else ''}; m = 1: mean over the 1-connector's "
                         f"points (no centre)", hdr, rows)
@@ -175,21 +207,26 @@ def _run(argv):
         for gval, g in opt.groupby(by if len(by) > 1 else a.key, sort=True):
             gval = gval if isinstance(gval, tuple) else (gval,)
             n = g.n_short
-            agg.append(dict(zip(by, gval), n=len(g), mean=n.mean(),
+            grows = [r for _, r in g.iterrows()]
+            txt, c = mean_count(grows)
+            agg.append(dict(zip(by, gval), n=len(g), mean=n.mean(), text=txt, count=c,
                             std=n.std(ddof=1) if len(g) > 1 else np.nan, min=n.min(),
                             max=n.max(), half=g.n_short_half.mean(),
                             double=g.n_short_double.mean(),
-                            capped=bool((g.n_short >= g.hessian_n).any()),
+                            half_text=mean_count(grows, "n_short_half")[0],
+                            double_text=mean_count(grows, "n_short_double")[0],
                             acc=np.nanmean([acc.get(t, np.nan) for t in g.index])))
         hdr = by + ["n seeds", "N_short mean", "N_short std", "min", "max",
                     "N_short (0.5x) mean", "N_short (2x) mean", "test acc mean"]
         rows = [[kv(r[k]) for k in by] +
-                [str(r["n"]), (">=" if r["capped"] else "") + fmt(r["mean"], ".1f"),
+                [str(r["n"]), r["text"],
                  fmt(r["std"], ".2f"), fmt(r["min"], ".0f"), fmt(r["max"], ".0f"),
-                 fmt(r["half"], ".1f"), fmt(r["double"], ".1f"), fmt(r["acc"], ".4f")]
+                 r["half_text"], r["double_text"], fmt(r["acc"], ".4f")]
                 for r in agg]
         print_table(f"{title}: N_short at the optima against {a.key}; mean, std (n-1), "
                     f"min, max over seeds", hdr, rows)
+
+    spectra.print_negative_warnings(hf, spectra.setting_keys(ds))
 
     panels = [p for p, ok in (("left", tunnels), ("middle", mconn), ("right", agg)) if ok]
     if not panels:
@@ -209,13 +246,15 @@ def _run(argv):
     fig, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.4),
                              squeeze=False)
     axes = dict(zip(panels, axes[0]))
-    anycap = bool((hf.n_short >= hf.hessian_n).any())
+    drawn = {}  # panel -> kinds of counts drawn
     if "left" in axes:
         ax = axes["left"]
+        kinds = drawn.setdefault("left", set())
         for j, (c, seq) in enumerate(tunnels):
             col = f"C{j}"
             x = np.array([s[1] for s in seq])
             val = {n: np.array([np.nan if r is None else r[n] for _, _, r in seq]) for n in COUNTS}
+            cnt = [count_of(r) for _, _, r in seq]
             ok = np.isfinite(val["n_short"])
             g = group_label(c)
             lab = f"connector {c.task_id} (O1 = {c.optima[0]}, O2 = {c.optima[1]}" + \
@@ -223,12 +262,12 @@ def _run(argv):
             ax.fill_between(x[ok], val["n_short_double"][ok], val["n_short_half"][ok], color=col,
                             alpha=0.2, lw=0, label="counts at 2x .. 0.5x threshold" if j == 0 else None)
             ax.plot(x[ok], val["n_short"][ok], "-", color=col, label=lab)
-            inner = ok.copy()
-            inner[[0, -1]] = False
-            ax.plot(x[inner], val["n_short"][inner], "o", color=col, ms=5)
-            ends = ok & ~inner
-            ax.plot(x[ends], val["n_short"][ends], "s", color=col, ms=7, mec="k",
-                    label="optima O1, O2" if j == 0 else None)
+            inner = np.zeros(len(seq), dtype=bool)
+            inner[1:-1] = True
+            kinds |= plotting.counts(ax, x[inner], [cnt[i] for i in np.flatnonzero(inner)], col)
+            kinds |= plotting.counts(ax, x[~inner], [cnt[i] for i in np.flatnonzero(~inner)],
+                                     col, marker="s", ms=7,
+                                     label="optima O1, O2" if j == 0 else None)
         K = len(tunnels[0][1]) - 2
         if K <= 12:
             ax.set_xticks([s[1] for s in tunnels[0][1]])
@@ -238,24 +277,30 @@ def _run(argv):
         ax.set_title("along a low-loss tunnel", fontsize=9)
     if "middle" in axes:
         ax = axes["middle"]
+        kinds = drawn.setdefault("middle", set())
         for j, (g, lst) in enumerate(mconn.items()):
             col = f"C{j}"
             ms = np.array([t[0] for t in lst])
-            n, h, d = (np.array([t[k] for t in lst]) for k in (2, 3, 4))
+            cn, ch, cd = ([t[k] for t in lst] for k in (2, 3, 4))
+            n, h, d = (np.array([c.value for c in cs]) for cs in (cn, ch, cd))
             lab = g if g else "centre of the m-connector"
             big = ms > 1
-            ax.errorbar(ms[big], n[big], yerr=[n[big] - d[big], h[big] - n[big]], fmt="o-",
-                        color=col, capsize=3, label=lab)
+            ax.errorbar(ms[big], n[big], yerr=[n[big] - d[big], h[big] - n[big]], fmt="-",
+                        color=col, capsize=3, alpha=0.6, label=lab)
+            kinds |= plotting.counts(ax, ms[big], [cn[i] for i in np.flatnonzero(big)], col)
             if (~big).any():
                 ax.errorbar(ms[~big], n[~big], yerr=[n[~big] - d[~big], h[~big] - n[~big]],
-                            fmt="o", mfc="white", color=col, capsize=3,
-                            label="m = 1: mean over the tunnel points X_1..X_K" if j == 0
-                            else None)
+                            fmt="none", color=col, capsize=3, alpha=0.6)
+                kinds |= plotting.counts(ax, ms[~big], [cn[i] for i in np.flatnonzero(~big)],
+                                         col, marker="D",
+                                         label="m = 1: mean over the tunnel points X_1..X_K"
+                                         if j == 0 else None)
             o = refs.get(g)
             if o is not None and not o.empty:
+                oc = mean_count([r for _, r in o.iterrows()])[1]
                 ax.axhline(o.n_short.mean(), color=col, ls="--", lw=1,
-                           label=f"optima: mean of {len(o)} (dashed), band min-max"
-                           if j == 0 else None)
+                           label=f"optima: mean of {len(o)} (dashed), band min-max" +
+                           (" (a lower bound)" if oc.is_lower else "") if j == 0 else None)
                 ax.axhspan(o.n_short.min(), o.n_short.max(), color=col, alpha=0.12, lw=0)
         allm = sorted({t[0] for lst in mconn.values() for t in lst})
         ax.set_xticks(allm)
@@ -267,6 +312,7 @@ def _run(argv):
                      "(bars: 2x / 0.5x threshold)", fontsize=9)
     if "right" in axes:
         ax = axes["right"]
+        kinds = drawn.setdefault("right", set())
         others = [k for k in nonseed if k != a.key]
         series = {}
         for r in agg:
@@ -277,8 +323,9 @@ def _run(argv):
             m = np.array([r["mean"] for r in rs])
             lo = m - np.array([r["min"] for r in rs])
             hi = np.array([r["max"] for r in rs]) - m
-            ax.errorbar(x, m, yerr=[lo, hi], marker="o", capsize=3, color=f"C{j}",
+            ax.errorbar(x, m, yerr=[lo, hi], fmt="-", capsize=3, color=f"C{j}",
                         label=labels.settings(others, s) or "at the optima")
+            kinds |= plotting.counts(ax, x, [r["count"] for r in rs], f"C{j}")
             ax.plot(x, [r["half"] for r in rs], ":", color=f"C{j}", lw=1,
                     label="mean at 0.5x / 2x threshold" if j == 0 else None)
             ax.plot(x, [r["double"] for r in rs], ":", color=f"C{j}", lw=1)
@@ -288,11 +335,19 @@ def _run(argv):
                       "seeds, bars min-max over the seeds")
         plotting.y_axis(ax, "n_short", "at the optima")
         ax.set_title(f"at trained optima against {labels.name(a.key)}", fontsize=9)
-    for ax in axes.values():
+    level = float(ds.slq_count.attrs.get("confidence_level", 0.95)) if "slq_count" in ds else 0.95
+    for p, ax in axes.items():
+        plotting.count_legend(ax, drawn.get(p, set()), level)
         plotting.legend(ax, fontsize=7)
-    caption = (f"N_short: Hessian Ritz values above λ_thr = {thr:g}; bands and bars at 2x and "
-               "0.5x the threshold" + (" (some counts reach the stored Ritz values: lower "
-                                       "bounds)" if anycap else "")
+    anylow = any("lower" in k for k in drawn.values())
+    what = {"full": "Hessian eigenvalues (full spectrum)",
+            "slq": "Hessian eigenvalues (SLQ estimates)"}.get(method, "Hessian Ritz values (Lanczos)")
+    caption = (f"N_short: {what} above λ_thr = {thr:g}; bands and bars at 2x and "
+               "0.5x the threshold" +
+               ("; open markers with arrows up: lower bounds (Lanczos stopped by its budget "
+                "before converging), and a mean with one among its terms is a lower bound"
+                if anylow else "") +
+               (f"; SLQ points carry their {100 * level:g}% interval" if method == "slq" else "")
                + (f"; {seeds_note}" if "right" in axes else "") + ".")
     plotting.finish(fig, f"{title}: number of short directions", caption)
     if a.print_labels:

@@ -9,8 +9,13 @@ how many done trainings did not learn, final train loss and test accuracy
 (mean ± sd over the done seeds), and, when the output has tunnel probes, the
 angular width phi (degrees) and the distance (median a*) at the level (default
 dL = 1 nat) of the last probed epoch (mean ± sd over the seeds with a complete
-probe; "n/a" when a median was not reached).  Several files of one sweep (array
-jobs) are combined.
+probe; "n/a" when a median was not reached), and, when the output has Hessian
+tasks at the optima, N_short there at the study's lambda_thr (the mean over the
+done seeds: exact for full spectra and converged Lanczos, ">= N (not
+converged)" when a Lanczos count among them is a lower bound, "N [lo, hi]" for
+SLQ estimates; wedge-hessian says more).  Trained optima with eigenvalues below
+-lambda_thr (n_negative > 0: no minimum at that threshold) are named in warning
+lines.  Several files of one sweep (array jobs) are combined.
 
 "Did not learn": a done training whose final training loss is above its first
 epoch's, or whose final test accuracy is at or below chance, 1/classes +
@@ -22,7 +27,8 @@ Exit status: 0, 1 a file that is not a readable wedge output, 2 bad arguments.
 
 import numpy as np
 
-from .. import cli, flags, tunnels
+from .. import cli, flags, spectra, tunnels
+from ..connectors import NoHessians, hessian_frame
 from ..files import swept_keys
 from ..tables import kv, pm, print_table
 from ..training import CHANCE_MARGIN, training_frame
@@ -69,6 +75,19 @@ def _run(argv):
     hdr = by + ["done", "failed", "diverged", "pending", "learned", "train loss",
                 "test accuracy"]
     note = ""
+    try:
+        hf = hessian_frame(ds)
+        hopt = hf[(hf.site == "optimum") & (hf.status == "done")]
+    except NoHessians:
+        hf = hopt = None
+    nshort = {}
+    if hopt is not None and not hopt.empty:
+        for _, r in hopt.iterrows():
+            nshort.setdefault(tuple(_plain(r[k]) for k in by), []).append(
+                spectra.stored_count(r))
+        hdr += ["N_short (optima)"]
+        note += (f"; N_short at the trained optima, lambda_thr = {hf.attrs['threshold']:g} "
+                 f"({hf.attrs['method']}), mean over the done seeds")
     if probes:
         lvl = tunnels.level_label(ds, df.attrs["level"])
         eps = sorted(set(int(e) for e in df.probe_epoch.dropna()))
@@ -87,6 +106,9 @@ def _run(argv):
         cells += [("NO" if bad == len(done) else f"NO {bad}/{len(done)}") if bad else
                   ("yes" if len(done) else "-")]
         cells += [pm(done.final_train_loss, ".4f"), pm(done.final_test_accuracy, ".4f")]
+        if nshort:
+            ns = spectra.aggregate(nshort.get(tuple(_plain(v) for v in gval), []))
+            cells += [ns.text(".1f" if ns.n > 1 and ns.kind != "estimate" else None)]
         if probes:
             c = g[g.probe_complete]
             nr = len(c) - int(np.isfinite(c.phi_deg.values).sum())
@@ -104,7 +126,14 @@ def _run(argv):
           f"({int(done.loss_rose.sum())} with the final training loss above the first "
           f"epoch's, {int(done.at_chance.sum())} with the final test accuracy at or below "
           f"chance {ch} + {a.chance_margin:g}).")
+    if hf is not None:
+        print()
+        spectra.print_negative_warnings(hf, spectra.setting_keys(ds))
     return 0
+
+
+def _plain(v):
+    return v.item() if hasattr(v, "item") else v
 
 
 def main(argv=None):
