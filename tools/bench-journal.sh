@@ -10,6 +10,8 @@
 set -euo pipefail
 WEDGE=${WEDGE:-$(pwd)/wedge}
 N=${1:-50000}
+[ "$N" -ge 50 ] || { echo "bench-journal.sh: N must be at least 50" >&2; exit 2; }
+N=$((N / 50 * 50))
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 MPIRUN="mpirun --oversubscribe -np 3"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wedge-bench-journal.XXXXXX")
@@ -18,11 +20,13 @@ cat >"$tmp/toy.yaml" <<YAML
 name: bench-journal
 model: {arch: toy, dim: 20, long: 5}
 train: {optimizer: adam, lr: 0.05, epochs: 1}
-sweep:
-  seed: {range: [0, $N]}
+sweep:                                  # N = 50 learning rates x N/50 seeds
+  train.lr: {log: [0.01, 0.1], num: 50}
+  seed: {range: [0, $((N / 50))]}
 YAML
 secs() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -n 1; }
 echo "# wedge $("$WEDGE" --version | cut -d' ' -f2-), $(nproc) cores, $N toy trainings, 3 ranks"
+"$WEDGE" expand "$tmp/toy.yaml" --count >/dev/null || exit 1
 t_a=$(WEDGE_FAULT=before-mark secs $MPIRUN "$WEDGE" run "$tmp/toy.yaml" -o "$tmp/a.nc" --quiet || true)
 files=$(find "$tmp/a.nc.journal" -type f | wc -l)
 bytes=$(du -sb "$tmp/a.nc.journal" | cut -f1)
