@@ -65,8 +65,8 @@ static int timed_eval(void *ctx, const float *theta, double *loss, float *grad)
 }
 
 /* Train, or read the parameters a previous run wrote to `path`. */
-static int optimum(wg_net *net, float *theta, const wg_data *data, uint64_t seed,
-                   const char *path)
+static int optimum(wg_net *net, const wg_net_opts *no, float *theta, const wg_data *data,
+                   uint64_t seed, const char *path)
 {
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (f) {
@@ -84,7 +84,11 @@ static int optimum(wg_net *net, float *theta, const wg_data *data, uint64_t seed
     to.seed = seed;
     wg_net_init_params(net, theta, seed, 0);
     double t0 = cpu_now();
-    int rc = wg_train(net, theta, data, &to, NULL, NULL);
+    wg_objective obj = {0};
+    int rc = wg_objective_net_train(&obj, no, &data->train, to.batch_size, to.l2);
+    if (rc == 0)
+        rc = wg_train(&obj, NULL, theta, &to, NULL, NULL);
+    wg_objective_free(&obj);
     if (rc)
         return rc;
     printf("# trained: Adam lr %g, batch %zu, %d epochs, seed %llu (%.0f s CPU)\n", to.lr,
@@ -282,7 +286,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         printf("# SimpleCNN c = 1 tanh, D = %zu, Fashion-MNIST %zu training images\n",
                net.nparams, data.train.n);
-        rc = optimum(&net, theta, &data, seed, params);
+        rc = optimum(&net, &no, theta, &data, seed, params);
     }
     if (rc == 0) { /* the probe set as the runner builds it: a seeded training subset */
         const wg_dataset *tr = &data.train;
