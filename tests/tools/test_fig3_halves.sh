@@ -18,7 +18,8 @@
 #     across 0; K = 8 and K = 7) give separation 1, RSS block 0 and "block";
 #     a smooth decay exp(-|i-j|/2) gives RSS decay < 1e-20, L = 2 (to 1e-8) and
 #     "decay"; changed_shape on min(x, 0.5) gives R^2 ramp 1 at break 0.5 and
-#     R^2 line < 0.9, on a straight line R^2 line = R^2 ramp = 1.
+#     R^2 line < 0.9, on a straight line R^2 line = R^2 ramp = 1, on NaN (the
+#     toy model has no predictions) NaN throughout.
 # Uses $WEDGE, $top_srcdir, $PYTHON3 (tests/tools/lib.sh).  Exits 0 if every
 # check passes, 1 otherwise.  ~5 s.
 test_name=test_fig3_halves
@@ -180,6 +181,9 @@ if not (abs(s["r2_ramp"] - 1) < 1e-12 and s["break_at"] == 0.5 and s["r2_line"] 
 s = changed_shape(x, 0.2 + 0.6 * x)
 if not (abs(s["r2_line"] - 1) < 1e-12 and abs(s["r2_ramp"] - 1) < 1e-12):
     bad.append(f"straight line: {s}")
+s = changed_shape(x, np.full(x.size, np.nan))  # the toy model: no predictions
+if not all(np.isnan(v) for v in s.values()):
+    bad.append(f"no finite samples: {s}")
 sys.exit("\n".join(bad) if bad else 0)
 EOF
 ); then

@@ -178,7 +178,9 @@ def changed_shape(x, y):
     The ramp has one parameter more than the line, so r2_ramp >= r2_line (x0 at
     the last sample is the line itself: no plateau); a curve that rises to the middle and then
     stays flat has r2_ramp close to 1 with break_at near 0.5 and a clearly lower
-    r2_line; a straight rise has both close to 1.  R^2 is NaN for a constant y.
+    r2_line; a straight rise has both close to 1.  R^2 is NaN for a constant y;
+    everything is NaN with fewer than 3 finite samples (the toy model has no
+    predictions: its changed fractions are NaN).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -186,6 +188,9 @@ def changed_shape(x, y):
     x, y = x[ok], y[ok]
     o = np.argsort(x, kind="stable")
     x, y = x[o], y[o]
+    if x.size < 3:  # no predictions (the toy model), or too few to fit a line
+        return {k: math.nan for k in ("at_quarter", "at_middle", "at_three_quarters",
+                                      "r2_line", "r2_ramp", "break_at")}
     out = {"at_quarter": float(np.interp(0.25, x, y)), "at_middle": float(np.interp(0.5, x, y)),
            "at_three_quarters": float(np.interp(0.75, x, y))}
     A = np.column_stack([np.ones_like(x), x])
