@@ -192,9 +192,10 @@ else:
                        f"n_short {shown(1, conn[m], 0)!r})")
 
 T3 = tables(t3)
-if len(T3) != 2:
-    sys.exit(f"plot-fig3: expected 2 tables (connectors, tunnel), got {len(T3)}\n{t3}")
-cs, tp = T3
+if len(T3) != 4:
+    sys.exit(f"plot-fig3: expected 4 tables (connectors, tunnel, halves, changed), "
+             f"got {len(T3)}\n{t3}")
+cs, tp = T3[:2]
 if [int(r["m"]) for r in cs["rows"]] != [1, 2, 3]:
     bad.append(f"connector table m {[r['m'] for r in cs['rows']]} != 1, 2, 3")
 for r in cs["rows"]:

@@ -20,6 +20,29 @@ largest probe-set loss along the path and along the straight line; m > 1: centre
 -> O_i and centroid -> O_i), and for each plotted 1-connector the values at points
 0..K+1 (O1, X_1..X_K, O2).  Several files of one sweep (array jobs) are combined.
 
+Then two tables that test the paper's reading of the middle and right panels
+(docs/METHODS.md, "Orthogonality of tunnels and of connector halves"), one row
+per plotted 1-connector and their mean:
+  halves    from the cosines panel: the mean cosine of the deviations within the
+            first half X_1..X_h, within the second half X_{K-h+1}..X_K (h = K//2;
+            for odd K the middle point X_{h+1} belongs to neither half), across
+            the halves, and between neighbours X_k, X_{k+1}; separation = within
+            (both halves pooled) - across: 1 for halves that are each aligned and
+            orthogonal to each other, about 0 without block structure.  Two
+            models of the off-diagonal cosines (pairs with both points in a half):
+            the two-block model (each pair = the mean of its block: within first,
+            within second, across; 3 values) and the smooth decay
+            exp(-|i-j|/L) (L fitted; 1 value), with their residual sums of
+            squares; "better" names the smaller.  The paper's claim predicts
+            separation near 1 and the block model clearly better.
+  changed   from the right panel: the fraction of test labels that differ from
+            O1 (from O2) at 1/4, 1/2 and 3/4 of the way from that end, and R^2
+            of a straight line and of a "ramp then plateau" y = a + b min(x, x0)
+            (x0 fitted, printed as "break"): a rise to the middle that then stays
+            flat has R^2 ramp near 1, break near 0.5 and a lower R^2 line.
+--digits N sets the significant digits of these two tables (default 4).
+The cosines panel's title repeats within, across and separation.
+
 Default output: <name>-fig3.png next to the first input.
 Exit status: 0 written, 1 a file that is not a readable wedge output (or an
 unwritable PNG), 2 bad arguments, no connector rows, or no done
@@ -31,6 +54,7 @@ from .. import cli, flags, labels, plotting
 from ..connectors import NoConnectors, connector_frame, connector_path
 from ..files import swept_keys
 from ..layout import final_values
+from ..orthogonality import changed_shape, deviation_halves
 from ..tables import fmt, kv, print_table
 
 PROG = "wedge-plot-fig3"
@@ -45,6 +69,56 @@ def final_test(ds, task):
             float(final_values(ds.test_accuracy.values[i:i + 1], e)[0]))
 
 
+def changed_curves(p):
+    """The two "changed" curves of a 1-connector path as (x, y) with x the distance
+    from the end compared with: vs O1 at the sampled positions, vs O2 at 1 -
+    position plus O2 itself (x = 0, y = 0)."""
+    x = p.position.values.ravel()
+    return ((x, p.path_changed_a.values.ravel()),
+            (np.append(1.0 - x, 0.0), np.append(p.path_changed_b.values.ravel(), 0.0)))
+
+
+def print_halves(title, nonseed, paths, digits):
+    """Print the halves and changed tables of the plotted 1-connectors; returns
+    the halves dicts (deviation_halves) in ``paths`` order."""
+    g = f".{digits}g"
+    out, rows, srows = [], [], []
+    cols = ["within_first", "within_second", "across", "neighbour", "separation",
+            "rss_block", "rss_decay", "decay_L"]
+    scols = ["at_quarter", "at_middle", "at_three_quarters", "r2_line", "r2_ramp", "break_at"]
+    shapes = []
+    for c, p, _, _ in paths:
+        h = deviation_halves(p.deviation_cosine.values)
+        out.append(h)
+        rows.append([kv(c[k]) for k in nonseed] +
+                    [str(c.task_id), str(h["K"]), "-" if h["middle"] is None else f"X_{h['middle']}"] +
+                    [fmt(h[n], g) for n in cols] + [h["better"]])
+        for end, (x, y) in zip(("O1", "O2"), changed_curves(p)):
+            sh = changed_shape(x, y)
+            shapes.append(sh)
+            srows.append([kv(c[k]) for k in nonseed] + [str(c.task_id), end] +
+                         [fmt(sh[n], g) for n in scols])
+    nb = sum(h["better"] == "block" for h in out)
+    rows.append([""] * len(nonseed) + ["mean", "", ""] +
+                [fmt(np.nanmean([h[n] for h in out]) if any(np.isfinite(h[n]) for h in out)
+                     else np.nan, g) for n in cols] + [f"block {nb} of {len(out)}"])
+    hdr = nonseed + ["connector task", "K", "middle (neither half)", "within first half",
+                     "within second half", "across halves", "neighbours", "separation",
+                     "RSS block", "RSS decay", "decay L", "better"]
+    print_table(f"{title}: halves of the deviation cosines (pairs i < j); separation = "
+                f"within (both halves) - across; RSS of the two-block model and of "
+                f"exp(-|i-j|/L) over the pairs with both points in a half", hdr, rows)
+    srows.append([""] * len(nonseed) + ["mean", ""] +
+                 [fmt(np.nanmean([s[n] for s in shapes]) if any(np.isfinite(s[n]) for s in shapes)
+                      else np.nan, g) for n in scols])
+    hdr = nonseed + ["connector task", "vs", "at 1/4", "at 1/2", "at 3/4", "R^2 line",
+                     "R^2 ramp", "break"]
+    print_table(f"{title}: test labels changed along each 1-connector, by distance from "
+                f"the end compared with; R^2 of a line and of a ramp then plateau "
+                f"a + b min(x, break)", hdr, srows)
+    return out
+
+
 def _run(argv):
     ap = cli.parser(PROG, __doc__)
     ap.add_argument("files", nargs="+", metavar="OUT.nc")
@@ -53,7 +127,11 @@ def _run(argv):
                     help="plot only the 1-connector with this task id (default: every done one)")
     ap.add_argument("--print-labels", action="store_true",
                     help="print each panel's axis labels on stdout")
+    ap.add_argument("--digits", type=int, default=4, metavar="N",
+                    help="significant digits of the halves and changed tables (default 4)")
     a = ap.parse_args(argv)
+    if not 1 <= a.digits <= 17:
+        cli.die(f"--digits {a.digits}: 1 to 17")
 
     ds, title, name = cli.open_for_cli(a.files)
     try:
@@ -119,13 +197,15 @@ def _run(argv):
                     f"connector objective; O2: its training row's test loss/accuracy",
                     hdr, rows)
 
+    halves = print_halves(title, nonseed, paths, a.digits)
+
     # ---- the figure
     plt = plotting.pyplot()
 
     n = len(paths)
     fig, axes = plt.subplots(n, 4, figsize=(19, 4.3 * n), squeeze=False,
                              gridspec_kw={"width_ratios": [1.25, 1.1, 0.9, 1.1]})
-    for row, (c, p, o2_loss, o2_acc) in zip(axes, paths):
+    for row, (c, p, o2_loss, o2_acc), hv in zip(axes, paths, halves):
         K = p.attrs["K"]
         x = p.position.values.ravel()
         xe = np.append(x, 1.0)  # with O2 at the end (test curves, changed vs O2)
@@ -182,7 +262,9 @@ def _run(argv):
                     if np.isfinite(cos[i, j]):
                         ax.text(j, i, f"{cos[i, j]:.2f}", ha="center", va="center", fontsize=6,
                                 color="white" if abs(cos[i, j]) > 0.6 else "black")
-        ax.set_title("cosine of deviations X_k - C_k", fontsize=8)
+        ax.set_title(f"cosine of deviations X_k - C_k\nwithin halves {fmt(hv['within'], '.2f')}, "
+                     f"across {fmt(hv['across'], '.2f')}, separation "
+                     f"{fmt(hv['separation'], '.2f')}", fontsize=8)
         ax.grid(False)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(f"{title}: low-loss tunnels (1-connectors), path vs straight line", fontsize=10)
