@@ -2,7 +2,7 @@
 # test_badfiles.sh: every tool on files that are not wedge outputs, and
 # wedge-merge's checks and choice of rows.
 #
-# For each of the thirteen tools (tools/summary.py ... tools/plot-density.py) and
+# For each tool of the registry (wedgeds.commands.COMMANDS: tools/summary.py ...) and
 # each bad input -- a missing path, a directory, an empty file, a wedge output cut
 # to its first 100 bytes and to half its size, a NetCDF-4 file of another program
 # (ncgen), a YAML sweep, a text file -- checks: exit status 1, exactly one line on
@@ -85,11 +85,11 @@ for prog, module in COMMANDS.items():
             bad += 1
             print(f"FAIL: {prog} on {b}: exit {rc}, stderr {lines}, stdout {so.getvalue()[:80]!r}, "
                   f"wrote {wrote}{chr(10) + tb if tb else ''}")
-print(f"e.g. {lines[0]}")
+print(f"{len(COMMANDS)} tools, e.g. {lines[0]}")
 sys.exit(1 if bad else 0)
 EOF
 then
-    ok "13 tools x 8 bad inputs: exit 1, one line 'wedge-<tool>: FILE: problem', no traceback, no output"
+    ok "every tool x 8 bad inputs: exit 1, one line 'wedge-<tool>: FILE: problem', no traceback, no output"
     sed 's/^/    /' "$tmp/inproc.txt"
 else
     fail "tools on bad inputs:"; sed 's/^/    /' "$tmp/inproc.txt"
