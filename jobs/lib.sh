@@ -87,7 +87,9 @@
 #   MPIRUN_ARGS      extra mpirun options (e.g. "--oversubscribe" for more ranks
 #                    than the CPUs Slurm gave, "--mca btl self,vader")
 #   SRUN_ARGS        extra srun options
-#   WEDGE            the wedge binary (default: <checkout>/wedge)
+#   WEDGE            the wedge binary (default: the installed wedge, in the
+#                    bindir `make install` wrote into wj_bindir below; in a
+#                    checkout, WEDGE_HOME/wedge)
 #   WEDGE_GRACE      seconds running tasks may take to finish after the signal
 #                    (default 60).  Keep it below the --signal lead time (120)
 #                    minus a margin for closing the file and requeueing.
@@ -104,6 +106,11 @@
 #
 # Outside Slurm (`bash jobs/wedge.sbatch SWEEP`) it runs once with
 # WEDGE_RANKS (default: CPUs + 1) ranks and --oversubscribe, and never requeues.
+
+# `make install` writes the installation's bindir here (the installed lib.sh
+# runs the installed wedge); in a checkout it stays empty and the binary is the
+# checkout's WEDGE_HOME/wedge.
+wj_bindir=
 
 wj_log() {
     printf '[wedge-job %s] %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*"
@@ -295,7 +302,9 @@ wedge_job() {
     wj_args=("$@")
     wj_workdir=$(pwd)
     LAUNCH=${LAUNCH:-mpirun}
-    WEDGE=${WEDGE:-$WEDGE_HOME/wedge}
+    if [ -z "${WEDGE:-}" ]; then
+        if [ -n "$wj_bindir" ]; then WEDGE=$wj_bindir/wedge; else WEDGE=$WEDGE_HOME/wedge; fi
+    fi
     wj_grace=${WEDGE_GRACE:-60}
     local progress=${WEDGE_PROGRESS:-60} threads=${WEDGE_THREADS:-1}
     # one BLAS thread per rank unless WEDGE_THREADS says otherwise: the ranks are
@@ -365,6 +374,7 @@ wedge_job() {
     [ -n "$before" ] && { read -r a b c _ <<<"$before"; ndone_before=$((a + b + c)); }
     # shellcheck disable=SC2031
     wj_log "job ${SLURM_JOB_ID:-(not under Slurm)}${SLURM_ARRAY_TASK_ID:+ (array task $SLURM_ARRAY_TASK_ID)}, allocation $(( ${SLURM_RESTART_COUNT:-0} + ${WEDGE_CHAIN:-0} + 1 )) on ${SLURM_JOB_NODELIST:-$(hostname)}"
+    wj_log "$("$WEDGE" --version 2>/dev/null | head -n 1) ($WEDGE; jobs/lib.sh of $WEDGE_HOME)"
     wj_log "sweep $sweep: $ntasks tasks, $ndone_before finished before this allocation -> $wj_out"
     wj_log "$LAUNCH: $nranks ranks (rank 0 schedules, $((nranks - 1)) train), $threads BLAS thread(s) each"
     wj_log "running: ${wj_cmd[*]}"

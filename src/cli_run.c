@@ -20,12 +20,26 @@
 
 /* ---- wedge expand ----------------------------------------------------------------- */
 
+/* Whether argv[from..argc) are all KEY=VALUE (getopt has moved options before them). */
+static int only_overrides(int argc, char **argv, int from)
+{
+    for (int i = from; i < argc; i++)
+        if (!strchr(argv[i], '=') || argv[i][0] == '=') {
+            fprintf(stderr, "'%s' is not KEY=VALUE\n", argv[i]);
+            return 0;
+        }
+    return 1;
+}
+
 static void expand_usage(FILE *f)
 {
-    fprintf(f, "usage: wedge expand SWEEP.yaml [--count]\n"
+    fprintf(f, "usage: wedge expand SWEEP.yaml [KEY=VALUE ...] [--count]\n"
                "\n"
                "Validate a sweep and print its plan: one line per task (id, kind, the\n"
                "swept values, dependencies) and the totals.  Runs nothing.\n"
+               "  KEY=VALUE    override a value of the sweep file: the key dotted as in the\n"
+               "               file, the value YAML (train.epochs=2, sweep.seed=[0,1,2],\n"
+               "               probes.tunnel.directions=8); as `wedge run` takes them\n"
                "  --count      print only the number of tasks\n"
                "  -h, --help   this text\n");
 }
@@ -49,12 +63,14 @@ int wg_cli_expand(int argc, char **argv)
             return WG_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "wedge expand: expected one sweep file (try 'wedge expand --help')\n");
+    if (optind >= argc || strchr(argv[optind], '=') || !only_overrides(argc, argv, optind + 1)) {
+        fprintf(stderr, "wedge expand: expected one sweep file and KEY=VALUE overrides (try "
+                        "'wedge expand --help')\n");
         return WG_EXIT_USAGE;
     }
     wg_plan plan;
-    if (wg_sweep_load(&plan, argv[optind]) != 0) {
+    if (wg_sweep_load_overrides(&plan, argv[optind], argv + optind + 1,
+                                argc - optind - 1) != 0) {
         fprintf(stderr, "%s\n", wg_err_msg());
         wg_plan_free(&plan);
         return WG_EXIT_FAIL;
@@ -72,16 +88,25 @@ int wg_cli_expand(int argc, char **argv)
 static void run_usage(FILE *f)
 {
     fprintf(f,
-        "usage: [mpirun -np N] wedge run SWEEP.yaml [-o OUT.nc] [--resume | --force] [OPTIONS]\n"
+        "usage: [mpirun -np N] wedge run SWEEP.yaml [KEY=VALUE ...] [-o OUT.nc]\n"
+        "                                [--resume | --force] [OPTIONS]\n"
         "\n"
         "Run a sweep: rank 0 hands out tasks, the other ranks train and write their\n"
         "results into one NetCDF-4 file (with one process, it does everything).\n"
         "\n"
+        "  KEY=VALUE           override a value of the sweep file: the key dotted as in\n"
+        "                      the file, the value YAML (train.epochs=2,\n"
+        "                      sweep.seed=[0,1,2]); recorded in the output's sweep_text,\n"
+        "                      so --resume needs the same ones\n"
         "  -o, --output FILE   output file (default: the sweep's `output:`)\n"
         "  --resume            continue an interrupted or killed run of the same sweep;\n"
         "                      completed tasks are kept, the rest run (starts fresh if\n"
         "                      there is no output yet)\n"
         "  --force             overwrite an existing output\n"
+        "  --reuse OLD.nc      take every finished task of OLD.nc whose settings, options\n"
+        "                      and inputs this sweep's task has, instead of running it\n"
+        "                      again (to grow a sweep: more seeds, another value, a new\n"
+        "                      probe); when the output is created; repeatable (8)\n"
         "  --grace SECONDS     after SIGTERM/SIGUSR1, running tasks may finish for this\n"
         "                      long before they are abandoned as pending (default 60)\n"
         "  --progress SECONDS  interval of progress lines (default 10)\n"
@@ -96,12 +121,13 @@ static void run_usage(FILE *f)
 
 int wg_cli_run(int argc, char **argv)
 {
-    enum { O_RESUME = 256, O_FORCE, O_GRACE, O_PROGRESS, O_QUIET, O_THREADS };
+    enum { O_RESUME = 256, O_FORCE, O_GRACE, O_PROGRESS, O_QUIET, O_THREADS, O_REUSE };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"resume", no_argument, 0, O_RESUME},
         {"force", no_argument, 0, O_FORCE},   {"grace", required_argument, 0, O_GRACE},
         {"progress", required_argument, 0, O_PROGRESS}, {"quiet", no_argument, 0, O_QUIET},
         {"threads", required_argument, 0, O_THREADS},   {"help", no_argument, 0, 'h'},
+        {"reuse", required_argument, 0, O_REUSE},
         {0, 0, 0, 0}};
     wg_run_opts ro = {.grace = 60.0, .progress = 10.0};
     const char *out = NULL;
@@ -129,6 +155,14 @@ int wg_cli_run(int argc, char **argv)
                 ro.progress = d;
             break;
         case O_QUIET: ro.quiet = 1; break;
+        case O_REUSE:
+            if (ro.nreuse == (int)(sizeof ro.reuse / sizeof ro.reuse[0])) {
+                fprintf(stderr, "wedge run: at most %d --reuse\n", ro.nreuse);
+                bad = 1;
+            } else {
+                ro.reuse[ro.nreuse++] = optarg;
+            }
+            break;
         case O_THREADS:
             if (!(bad |= wg_cli_long("--threads", optarg, 1, 1024, &l) != 0))
                 threads = (int)l;
@@ -137,8 +171,9 @@ int wg_cli_run(int argc, char **argv)
         default: bad = 1;
         }
     }
-    if (!bad && optind != argc - 1) {
-        fprintf(stderr, "wedge run: expected one sweep file\n");
+    if (!bad && (optind >= argc || strchr(argv[optind], '=') ||
+                 !only_overrides(argc, argv, optind + 1))) {
+        fprintf(stderr, "wedge run: expected one sweep file and KEY=VALUE overrides\n");
         bad = 1;
     }
     if (!bad && ro.resume && ro.force) {
@@ -168,7 +203,7 @@ int wg_cli_run(int argc, char **argv)
     memset(&plan, 0, sizeof plan);
     int rc = 0, ok = 1;
     if (rank == 0) {
-        rc = wg_sweep_load(&plan, sweep_path);
+        rc = wg_sweep_load_overrides(&plan, sweep_path, argv + optind + 1, argc - optind - 1);
         if (rc)
             fprintf(stderr, "%s\n", wg_err_msg());
         ok = rc == 0;
@@ -219,9 +254,8 @@ static void status_usage(FILE *f)
                "run is writing, and after a killed run: it also reads the run's journal\n"
                "(OUT.nc.journal), whose records are at least as new as the file's rows, and\n"
                "names every damaged record.\n"
-               "  --tasks      also one line per task: id, kind, state, rank, seconds (as an\n"
-               "               exact hexadecimal float), and whether the journal or the file\n"
-               "               holds it\n"
+               "  --tasks      also one line per task: id, kind, state, rank, seconds (to 17\n"
+               "               digits: exact), and whether the journal or the file holds it\n"
                "  -h, --help   this text\n");
 }
 

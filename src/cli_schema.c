@@ -110,8 +110,10 @@ static void json_vars(FILE *f, const wg_var *vars, int n)
         json_field(f, "name", v->name, 0);
         json_field(f, "dims", dims, 1);
         json_field(f, "type", type_name(v->type), 1);
-        json_field(f, "long_name", v->long_name, 1);
-        json_field(f, "units", v->units, 1);
+        char ln[512];
+        const char *units = wg_units_cf(v->units, v->long_name, ln, sizeof ln);
+        json_field(f, "long_name", ln, 1);
+        json_field(f, "units", units, 1);
         json_field(f, "fill", fill_name(v->fill, v->type), 1);
         json_field(f, "flag_meanings", v->flags, 1);
         fprintf(f, ", \"coordinate\": %s, \"from_plan\": %s}", v->coordinate ? "true" : "false",
@@ -144,8 +146,10 @@ static void print_json(FILE *f)
         json_field(f, "default", k->deflt, 1);
         json_field(f, "option", k->option, 1);
         json_field(f, "coordinate", k->var, 1);
-        json_field(f, "long_name", k->long_name, 1);
-        json_field(f, "units", k->units, 1);
+        char ln[512];
+        const char *units = wg_units_cf(k->units, k->long_name, ln, sizeof ln);
+        json_field(f, "long_name", ln, 1);
+        json_field(f, "units", units, 1);
         json_field(f, "doc", k->doc, 1);
         fprintf(f, "}");
     }
@@ -229,9 +233,11 @@ static void md_vars(FILE *f, const wg_var *vars, int n)
             else
                 fputc(*d, f);
         }
-        fprintf(f, " | %s | %s | %s | ", type_name(v->type), v->units ? v->units : "",
+        char ln[512];
+        const char *units = wg_units_cf(v->units, v->long_name, ln, sizeof ln);
+        fprintf(f, " | %s | %s | %s | ", type_name(v->type), units ? units : "",
                 fill_name(v->fill, v->type));
-        md(f, v->long_name);
+        md(f, ln);
         if (v->flags)
             md_flags(f, v->flags);
         fprintf(f, " |\n");

@@ -23,7 +23,8 @@ static void usage(FILE *f)
             "  schema     the settings, task kinds, options and output variables\n"
             "\n"
             "  wedge COMMAND --help    options of a command\n"
-            "  wedge --version         print the version\n"
+            "  wedge --version, -V     print the version (and the git commit it was\n"
+            "                          built from)\n"
             "\n"
             "exit status: 0 success, 1 an error stopped the command, 2 bad command line,\n"
             "3 a sweep ran but some tasks failed, 75 interrupted: rerun with --resume\n");
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return WG_EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    /* WG_VERSION: the release, and `git describe` when built from git (Makefile.am) */
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
         printf("wedge %s\n", WG_VERSION);
         return WG_EXIT_OK;
     }

@@ -21,6 +21,17 @@ int wg_planner_fail_at(const wg_planner *pl, wg_mark m, int code, const char *fm
     va_end(ap);
     if (m.line < 1)
         m = (wg_mark){1, 1};
+    if (pl->override_line > 0 && m.line > pl->override_line && pl->text) {
+        /* a value from the command line: quote the override, not a line of the file */
+        const char *s = pl->text;
+        for (int l = 1; l < m.line && s; l++)
+            s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL;
+        if (s && strncmp(s, "#   ", 4) == 0) {
+            s += 4;
+            int n = (int)(strchr(s, '\n') ? strchr(s, '\n') - s : (long)strlen(s));
+            return WG_FAIL(code, "%s: override '%.*s': %s", pl->file, n, s, msg);
+        }
+    }
     return WG_FAIL(code, "%s:%d:%d: %s", pl->file, m.line, m.col, msg);
 }
 

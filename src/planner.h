@@ -22,6 +22,8 @@ typedef struct wg_factor {
 struct wg_planner {
     wg_plan *p;
     const char *file;
+    const char *text;                   /* the sweep's text */
+    int override_line;                  /* line of its command-line overrides' marker, or 0 */
     wg_mark root;
     wg_mark data_at, model_at, train_at; /* the data/model/train sections */
     wg_mark given[WG_NKEYS];            /* where each key was set in its section */

@@ -20,6 +20,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include "wedge/kind.h"
 #include "wedge/lock.h"
 #include "wedge/result.h"
+#include "wedge/reuse.h"
 #include "wedge/store.h"
 
 volatile sig_atomic_t wg_stop_requested = 0;
@@ -763,6 +765,30 @@ static int replay(const wg_plan *plan, const char *out, const char *journal,
     return rc;
 }
 
+/* Rank 0, a new output: take the finished rows of earlier outputs (reuse.h), journalled
+ * as rank 0's records of run 1. */
+static int reuse(const wg_plan *plan, const wg_run_opts *opts, const char *out,
+                 const char *journal, prep *pr)
+{
+    wg_store s;
+    int rc = wg_store_attach(&s, out, 1, MPI_COMM_SELF);
+    wg_segment seg = {.fd = -1};
+    char segname[48];
+    wg_segment_name(pr->run, 0, segname, sizeof segname);
+    for (int i = 0; rc == 0 && i < opts->nreuse; i++) {
+        wg_reuse_stats st;
+        rc = wg_reuse_rows(plan, opts->reuse[i], &s, journal, &seg, segname, pr->status,
+                           pr->loc, &st);
+        if (rc == 0 && !opts->quiet)
+            printf("[wedge] reuse: %zu of this sweep's %zu tasks taken from %s (%zu of its "
+                   "%zu tasks finished)\n", st.reused, plan->ntasks, opts->reuse[i],
+                   st.finished, st.old_tasks);
+    }
+    int crc = s.open ? wg_store_close(&s) : 0;
+    wg_segment_close(&seg);
+    return rc ? rc : crc;
+}
+
 /* Rank 0: take the lock, decide how to start, make the output ready. */
 static int prepare(const wg_plan *plan, const wg_run_opts *opts, const char *out,
                    const char *journal, const wg_store_meta *meta, wg_lock *lock, prep *pr)
@@ -790,6 +816,15 @@ static int prepare(const wg_plan *plan, const wg_run_opts *opts, const char *out
     if ((have_out || have_journal) && !opts->resume)
         return WG_FAIL(WG_EIO, "%s exists: pass --resume to continue it or --force to overwrite "
                        "it", have_out ? out : journal);
+    for (int i = 0; i < opts->nreuse; i++) {
+        char a[PATH_MAX], b[PATH_MAX];
+        if (realpath(opts->reuse[i], a) && realpath(out, b) && strcmp(a, b) == 0)
+            return WG_FAIL(WG_EARG, "--reuse %s is the output itself: --resume continues an "
+                           "output", opts->reuse[i]);
+    }
+    if (opts->nreuse && (have_out || have_journal) && !opts->quiet)
+        printf("[wedge] --reuse: %s exists and is resumed; rows are taken from earlier outputs "
+               "only when the output is created\n", out);
     if (have_journal) {
         pr->start = START_REPLAY;
         rc = wg_journal_check_sweep(journal, plan->text, plan->sha256, plan->file);
@@ -833,6 +868,16 @@ static int prepare(const wg_plan *plan, const wg_run_opts *opts, const char *out
                                         plan->ntasks);
         return rc;
     }
+    for (int i = 0; i < opts->nreuse; i++) { /* readable, before anything is created */
+        wg_store o;
+        if (wg_store_attach(&o, opts->reuse[i], 0, MPI_COMM_SELF) != 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", wg_err_msg());
+            wg_err_clear();
+            return WG_FAIL(WG_EFORMAT, "--reuse: %s", why);
+        }
+        wg_store_close(&o);
+    }
     pr->start = START_CREATE;
     pr->run = 1;
     rc = wg_journal_create(journal);
@@ -841,6 +886,8 @@ static int prepare(const wg_plan *plan, const wg_run_opts *opts, const char *out
                                     plan->ntasks);
     if (rc == 0)
         rc = create_output(plan, out, meta);
+    if (rc == 0 && opts->nreuse > 0)
+        rc = reuse(plan, opts, out, journal, pr);
     return rc;
 }
 

@@ -148,7 +148,7 @@ const wg_key wg_keys[WG_NKEYS] = {
                                 "train.epochs is the maximum)",
                          .option = "until-loss",
                          COORD("until_loss", "stop rule: training-probe loss reached (0: off)",
-                               "1")},
+                               "nat")},
     [WG_K_UNTIL_PLATEAU] = {FLOAT_KEY("train.until_plateau", 0, 0, 1, 1, "0", WG_ST_DOUBLE,
                                       train.until_plateau),
                             .doc = "stop once an epoch lowers the training-probe loss by less "

@@ -7,12 +7,14 @@
  * is named anywhere else. */
 #include "wedge/store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <netcdf.h>
 #include <netcdf_par.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "wedge/error.h"
@@ -83,6 +85,19 @@ static void status_value(const wg_plan *p, const wg_task *t, double *v)
 {
     (void)p, (void)t;
     v[0] = WG_STATUS_PENDING;
+}
+
+const char *wg_units_cf(const char *units, const char *long_name, char *ln, size_t cap)
+{
+    static const char *const counted[][2] = {
+        {"nat", "nats"}, {"epochs", "epochs"}, {"images", "images"}};
+    for (size_t i = 0; units && i < sizeof counted / sizeof counted[0]; i++)
+        if (strcmp(units, counted[i][0]) == 0) {
+            snprintf(ln, cap, "%s (%s)", long_name, counted[i][1]);
+            return "1";
+        }
+    snprintf(ln, cap, "%s", long_name);
+    return units;
 }
 
 /* Every task's network, probes' too: D is what a probe's counts are out of. */
@@ -313,10 +328,12 @@ static int define_var(wg_store *s, const wg_var *v, int *id)
         int m1 = -1;
         rc = WG_NC(nc_put_att_int(nc, *id, "_FillValue", t, 1, &m1), w);
     }
+    char ln[512];
+    const char *units = wg_units_cf(v->units, v->long_name, ln, sizeof ln);
     if (!rc)
-        rc = WG_NC(put_text_att(nc, *id, "long_name", v->long_name), w);
-    if (!rc && v->units)
-        rc = WG_NC(put_text_att(nc, *id, "units", v->units), w);
+        rc = WG_NC(put_text_att(nc, *id, "long_name", ln), w);
+    if (!rc && units)
+        rc = WG_NC(put_text_att(nc, *id, "units", units), w);
     if (!rc && v->flags) {
         char names[256];
         const char *meanings = v->flags;
@@ -656,6 +673,12 @@ int wg_store_attach(wg_store *s, const char *path, int writable, MPI_Comm comm)
     if (rc) {
         free_ids(s);
         return rc;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) { /* netCDF would say "Bad file descriptor" */
+        int err = errno;
+        free_ids(s);
+        return WG_FAIL(WG_EIO, "%s: cannot open: %s", path, strerror(err));
     }
     int e = nc_open_par(path, writable ? NC_WRITE : NC_NOWRITE, comm, MPI_INFO_NULL, &s->ncid);
     if (e != NC_NOERR) {

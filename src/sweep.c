@@ -14,6 +14,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -1010,6 +1012,209 @@ static int check_depth(ctx *c)
     return rc;
 }
 
+/* ---- command-line overrides ----------------------------------------------------- */
+
+/* Overrides ride at the end of the plan's text, as comments, so that the text
+ * stored in an output (sweep_text) reproduces the run by itself and its hash tells
+ * a run with overrides from one without:
+ *   # wedge: command-line overrides (applied to the lines above)
+ *   #   train.epochs=2
+ * The reader applies every such line to the document before reading it. */
+#define OV_MARK "# wedge: command-line overrides (applied to the lines above)"
+#define OV_LEAD "#   "
+#define MAX_OVERRIDES 64
+
+/* Line number (1-based) of the marker at the start of a line, or 0. */
+static int trailer_line(const char *text, size_t len)
+{
+    int line = 1;
+    for (size_t i = 0; i < len; i++) {
+        if ((i == 0 || text[i - 1] == '\n') && len - i >= sizeof OV_MARK - 1 &&
+            memcmp(text + i, OV_MARK, sizeof OV_MARK - 1) == 0)
+            return line;
+        line += text[i] == '\n';
+    }
+    return 0;
+}
+
+/* A copy of node id of src inside dst, every mark at (line, col0 + its column). */
+static int graft(yaml_document_t *dst, yaml_document_t *src, int id, int line, int col0)
+{
+    yaml_node_t *n = yaml_document_get_node(src, id);
+    yaml_mark_t at = {0, (size_t)line - 1, (size_t)col0 - 1 + n->start_mark.column};
+    int out = 0;
+    switch (n->type) {
+    case YAML_SCALAR_NODE:
+        out = yaml_document_add_scalar(dst, NULL, n->data.scalar.value,
+                                       (int)n->data.scalar.length, n->data.scalar.style);
+        break;
+    case YAML_SEQUENCE_NODE:
+        out = yaml_document_add_sequence(dst, NULL, n->data.sequence.style);
+        for (int k = 0; out && k < n->data.sequence.items.top - n->data.sequence.items.start;
+             k++) {
+            int item = graft(dst, src, n->data.sequence.items.start[k], line, col0);
+            if (!item || !yaml_document_append_sequence_item(dst, out, item))
+                return 0;
+            n = yaml_document_get_node(src, id);
+        }
+        break;
+    case YAML_MAPPING_NODE:
+        out = yaml_document_add_mapping(dst, NULL, n->data.mapping.style);
+        for (int k = 0; out && k < n->data.mapping.pairs.top - n->data.mapping.pairs.start;
+             k++) {
+            yaml_node_pair_t pr = n->data.mapping.pairs.start[k];
+            int key = graft(dst, src, pr.key, line, col0);
+            int val = key ? graft(dst, src, pr.value, line, col0) : 0;
+            if (!val || !yaml_document_append_mapping_pair(dst, out, key, val))
+                return 0;
+            n = yaml_document_get_node(src, id);
+        }
+        break;
+    default:
+        return 0;
+    }
+    if (out) {
+        yaml_node_t *m = yaml_document_get_node(dst, out);
+        m->start_mark = m->end_mark = at;
+    }
+    return out;
+}
+
+/* A plain scalar node holding s, marked at (line, col). */
+static int add_key(yaml_document_t *d, const char *s, size_t len, int line, int col)
+{
+    int id = yaml_document_add_scalar(d, NULL, (yaml_char_t *)(uintptr_t)s, (int)len,
+                                      YAML_PLAIN_SCALAR_STYLE);
+    if (id) {
+        yaml_node_t *n = yaml_document_get_node(d, id);
+        n->start_mark = n->end_mark = (yaml_mark_t){0, (size_t)line - 1, (size_t)col - 1};
+    }
+    return id;
+}
+
+/* The value of key (len bytes) in mapping node map, or 0; *pair its index. */
+static int map_find(yaml_document_t *d, int map, const char *key, size_t len, int *pair)
+{
+    yaml_node_t *m = yaml_document_get_node(d, map);
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(d, p->key);
+        if (k->type == YAML_SCALAR_NODE && k->data.scalar.length == len &&
+            memcmp(k->data.scalar.value, key, len) == 0) {
+            *pair = (int)(p - m->data.mapping.pairs.start);
+            return p->value;
+        }
+    }
+    return 0;
+}
+
+/* Apply one override line ("key=value", at line `line` of the text) to the document.
+ * Keys are dotted as in the file (train.lr, probes.tunnel.directions); under
+ * `sweep`, the rest of the key is one axis name (sweep.train.lr). */
+static int apply_override(ctx *c, yaml_document_t *d, const char *ov, size_t len, int line)
+{
+    const int col0 = (int)sizeof OV_LEAD; /* column of the key, 1-based */
+    const char *eq = memchr(ov, '=', len);
+    mark at = {line, col0};
+    if (!eq || eq == ov)
+        return fail(c, at, WG_EARG, "'%.*s' is not key=value", (int)len, ov);
+    size_t klen = (size_t)(eq - ov);
+    for (size_t i = 0; i < klen; i++)
+        if (ov[i] == '.' && (i == 0 || i + 1 == klen || ov[i + 1] == '.'))
+            return fail(c, at, WG_EARG, "'%.*s': an empty part in the key", (int)klen, ov);
+    /* the value, as YAML */
+    yaml_parser_t ps;
+    yaml_document_t v;
+    if (!yaml_parser_initialize(&ps))
+        return WG_FAIL(WG_ENOMEM, "out of memory starting the YAML parser");
+    const char *val = eq + 1;
+    size_t vlen = len - klen - 1;
+    yaml_parser_set_input_string(&ps, (const unsigned char *)val, vlen);
+    int ok = yaml_parser_load(&ps, &v);
+    if (!ok) {
+        int rc = fail(c, (mark){line, col0 + (int)klen + 1 + (int)ps.problem_mark.column},
+                      WG_EYAML, "the value is not YAML: %s", ps.problem ? ps.problem : "?");
+        yaml_parser_delete(&ps);
+        return rc;
+    }
+    yaml_parser_delete(&ps);
+    int vroot = yaml_document_get_root_node(&v) ? 1 : 0;
+    int rc = 0, map = 1, vid = 0;
+    if (vroot)
+        vid = graft(d, &v, 1, line, col0 + (int)klen + 1);
+    else /* key= : null */
+        vid = add_key(d, "", 0, line, col0 + (int)klen + 1);
+    yaml_document_delete(&v);
+    if (!vid)
+        return WG_FAIL(WG_ENOMEM, "out of memory applying an override");
+    if (yaml_document_get_node(d, map)->type != YAML_MAPPING_NODE)
+        return fail(c, at, WG_EARG, "the sweep's top level is not a mapping");
+    /* walk (making mappings where missing), then set the last part */
+    const char *part = ov;
+    int in_sweep = 0;
+    for (;;) {
+        const char *dot = in_sweep ? NULL : memchr(part, '.', (size_t)(eq - part));
+        size_t plen = dot ? (size_t)(dot - part) : (size_t)(eq - part);
+        int col = col0 + (int)(part - ov), pair = -1;
+        int sub = map_find(d, map, part, plen, &pair);
+        if (!dot) {
+            if (sub)
+                yaml_document_get_node(d, map)->data.mapping.pairs.start[pair].value = vid;
+            else {
+                int key = add_key(d, part, plen, line, col);
+                if (!key || !yaml_document_append_mapping_pair(d, map, key, vid))
+                    rc = WG_FAIL(WG_ENOMEM, "out of memory applying an override");
+            }
+            break;
+        }
+        in_sweep = map == 1 && plen == 5 && memcmp(part, "sweep", 5) == 0;
+        yaml_node_t *sn = sub ? yaml_document_get_node(d, sub) : NULL;
+        if (sn && sn->type != YAML_MAPPING_NODE && !is_null(sn))
+            return fail(c, at, WG_EARG, "'%.*s': %.*s is %s in the sweep, not a mapping",
+                        (int)klen, ov, (int)(dot - ov), ov, node_desc(sn));
+        if (!sn || sn->type != YAML_MAPPING_NODE) { /* absent or empty: a new mapping */
+            int m = yaml_document_add_mapping(d, NULL, YAML_BLOCK_MAPPING_STYLE);
+            if (m)
+                yaml_document_get_node(d, m)->start_mark = (yaml_mark_t){0, (size_t)line - 1,
+                                                                          (size_t)col - 1};
+            if (!m)
+                return WG_FAIL(WG_ENOMEM, "out of memory applying an override");
+            if (sn)
+                yaml_document_get_node(d, map)->data.mapping.pairs.start[pair].value = m;
+            else {
+                int key = add_key(d, part, plen, line, col);
+                if (!key || !yaml_document_append_mapping_pair(d, map, key, m))
+                    return WG_FAIL(WG_ENOMEM, "out of memory applying an override");
+            }
+            sub = m;
+        }
+        map = sub;
+        part = dot + 1;
+    }
+    return rc;
+}
+
+/* Apply the trailer's overrides (if any) to the loaded document. */
+static int apply_overrides(ctx *c, yaml_document_t *d)
+{
+    int line = c->pl.override_line;
+    if (!line)
+        return 0;
+    const char *s = c->text;
+    for (int l = 1; l <= line; l++) /* to the line after the marker */
+        s = strchr(s, '\n') ? strchr(s, '\n') + 1 : s + strlen(s);
+    for (line++; *s; line++) {
+        const char *e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n >= sizeof OV_LEAD - 1 && memcmp(s, OV_LEAD, sizeof OV_LEAD - 1) == 0) {
+            int rc = apply_override(c, d, s + sizeof OV_LEAD - 1, n - (sizeof OV_LEAD - 1), line);
+            if (rc)
+                return rc;
+        }
+        s = e ? e + 1 : s + n;
+    }
+    return 0;
+}
+
 /* Parse c->text into c->pl.p (whose text is already set). */
 static int parse(ctx *c)
 {
@@ -1037,6 +1242,12 @@ static int parse(ctx *c)
     }
     c->doc = &doc;
     const yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root && (rc = apply_overrides(c, &doc)) != 0) {
+        yaml_document_delete(&doc);
+        yaml_parser_delete(&ps);
+        return rc;
+    }
+    root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = fail(c, (mark){1, 1}, WG_EARG, "empty sweep file (at least 'name:' is needed)");
     } else if (!yaml_parser_load(&ps, &extra)) {
@@ -1079,7 +1290,9 @@ static int parse_owned(wg_plan *plan, char *text, size_t len, const char *file)
     text[len] = '\0';
     snprintf(plan->file, sizeof plan->file, "%s", file);
     wg_sha256_hex(text, len, plan->sha256);
-    ctx c = {.pl = {.p = plan, .file = file}, .file = file, .text = text, .len = len};
+    ctx c = {.pl = {.p = plan, .file = file, .text = text,
+                    .override_line = trailer_line(text, len)},
+             .file = file, .text = text, .len = len};
     int rc = parse(&c);
     for (size_t a = 0; a < WG_MAX_AXES; a++)
         free(c.pl.vat[a]);
@@ -1103,7 +1316,18 @@ int wg_sweep_parse(wg_plan *plan, const char *text, size_t len, const char *file
 
 int wg_sweep_load(wg_plan *plan, const char *path)
 {
+    return wg_sweep_load_overrides(plan, path, NULL, 0);
+}
+
+int wg_sweep_load_overrides(wg_plan *plan, const char *path, char *const *ov, int nov)
+{
     memset(plan, 0, sizeof *plan);
+    if (nov > MAX_OVERRIDES)
+        return WG_FAIL(WG_EARG, "%d overrides; at most %d", nov, MAX_OVERRIDES);
+    for (int i = 0; i < nov; i++)
+        if (!strchr(ov[i], '=') || ov[i][0] == '=' || strchr(ov[i], '\n'))
+            return WG_FAIL(WG_EARG, "override '%s': expected key=value on one line (a dotted "
+                                    "key as in the sweep, e.g. train.epochs=2)", ov[i]);
     FILE *f = fopen(path, "rb");
     if (!f)
         return WG_FAIL(WG_EIO, "%s: cannot open sweep file: %s", path, strerror(errno));
@@ -1134,6 +1358,24 @@ int wg_sweep_load(wg_plan *plan, const char *path)
     if (rc) {
         free(buf);
         return rc;
+    }
+    if (nov > 0) { /* the overrides after the text (after its own, if it has some) */
+        size_t more = sizeof OV_MARK + 2;
+        for (int i = 0; i < nov; i++)
+            more += sizeof OV_LEAD + strlen(ov[i]);
+        char *nb = realloc(buf, len + more + 1);
+        if (!nb) {
+            free(buf);
+            return WG_FAIL(WG_ENOMEM, "%s: out of memory reading sweep file", path);
+        }
+        buf = nb;
+        if (len && buf[len - 1] != '\n')
+            buf[len++] = '\n';
+        buf[len] = '\0';
+        if (!trailer_line(buf, len))
+            len += (size_t)sprintf(buf + len, "%s\n", OV_MARK);
+        for (int i = 0; i < nov; i++)
+            len += (size_t)sprintf(buf + len, "%s%s\n", OV_LEAD, ov[i]);
     }
     return parse_owned(plan, buf, len, path);
 }

@@ -93,7 +93,7 @@ static const wg_var VARS[NVARS] = {
     [V_NOT_LEARNED] = {"did_not_learn", WG_T_BYTE, "",
                        "1 if the final training loss is not below the first epoch's, or the "
                        "final test accuracy is within 0.02 of chance", NULL, WG_FILL_MINUS1,
-                       .per_task = 1},
+                       "learned did_not_learn", .per_task = 1},
 };
 
 /* The record being filled while training runs. */

@@ -31,6 +31,8 @@ typedef struct wg_run_opts {
     double stale;         /* seconds after which another host's heartbeat is stale (60) */
     const char *command;  /* for the history attribute */
     int quiet;
+    const char *reuse[8]; /* earlier outputs whose finished tasks a new output takes */
+    int nreuse;           /* (reuse.h); only when the output is created */
 } wg_run_opts;
 
 /* An MPI call that must succeed: on failure, print the rank, the call and MPI's

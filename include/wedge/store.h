@@ -41,6 +41,13 @@ typedef struct wg_store_meta {
     const char *command;   /* for the history attribute */
 } wg_store_meta;
 
+/* The units attribute a variable is written with, UDUNITS-2 valid: the tables' "nat"
+ * (UDUNITS reads it as nano-technical-atmospheres), "epochs" and "images" are
+ * dimensionless counts, written as "1" with the word appended to the long_name
+ * ("test loss after the epoch (nats)"); anything else as it is.  The long_name to
+ * write goes into ln (cap bytes). */
+const char *wg_units_cf(const char *units, const char *long_name, char *ln, size_t cap);
+
 /* The variables every output has (besides the settings and the kinds' own). */
 const wg_var *wg_store_common(int *n);
 

@@ -82,6 +82,12 @@ typedef struct wg_plan {
  * with "FILE:LINE:COLUMN: message" in the error record.  On failure the plan is
  * safe to free. */
 int wg_sweep_load(wg_plan *plan, const char *path);
+/* The same with command-line overrides ov[0..nov): "key=value", the key dotted as in
+ * the file (train.epochs=2, probes.tunnel.directions=8, sweep.seed=[0, 1, 2]), the
+ * value YAML.  They are recorded after the file's text as comment lines that the
+ * reader applies (plan->text then reproduces the run, and its hash differs from the
+ * file's); an error in one names it ("FILE: override 'train.lr=x': ..."). */
+int wg_sweep_load_overrides(wg_plan *plan, const char *path, char *const *ov, int nov);
 /* The same from text in memory; `file` names it in messages. */
 int wg_sweep_parse(wg_plan *plan, const char *text, size_t len, const char *file);
 void wg_plan_free(wg_plan *plan);

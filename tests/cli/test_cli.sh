@@ -193,7 +193,7 @@ fi
 # when a researcher submits it).
 src=${top_srcdir:-.}
 nsweeps=0
-for f in "$src"/sweeps/*.yaml "$src"/sweeps/reduced/*.yaml; do
+for f in "$src"/sweeps/*.yaml "$src"/sweeps/*/*.yaml; do
     [ -f "$f" ] || continue
     nsweeps=$((nsweeps + 1))
     run expand "$f" --count
@@ -203,6 +203,37 @@ for f in "$src"/sweeps/*.yaml "$src"/sweeps/reduced/*.yaml; do
     fi
 done
 [ "$nsweeps" -ge 20 ] || fail "found only $nsweeps sweeps under $src/sweeps"
+
+# Command-line overrides: applied (the plan changes), recorded in the output's
+# sweep_text, required again by --resume, and refused when malformed.
+cat >"$tmp/ov.yaml" <<'EOF'
+name: ov
+data: {name: synthetic, synthetic_train: 64, synthetic_test: 32, synthetic_size: 8}
+model: {arch: mlp, depth: 1, hidden: 4}
+train: {epochs: 1, batch_size: 16}
+sweep: {seed: [0, 1]}
+EOF
+run expand "$tmp/ov.yaml" sweep.seed=[0,1,2] --count
+[ "$rc" = 0 ] && [ "$(cat "$tmp/out")" = 3 ] ||
+    { fail "expand with sweep.seed=[0,1,2]: exit $rc, want 3 tasks"; show; }
+run expand "$tmp/ov.yaml" train.lrr=1
+[ "$rc" = 1 ] && grep -q "override 'train.lrr=1': unknown key 'lrr' in train (did you mean 'lr'?)" "$tmp/err" ||
+    { fail "expand train.lrr=1: exit $rc, want 1 naming the override"; show; }
+run expand "$tmp/ov.yaml" lonely
+[ "$rc" = 2 ] && grep -q "'lonely' is not KEY=VALUE" "$tmp/err" ||
+    { fail "expand SWEEP lonely: exit $rc, want 2"; show; }
+run run "$tmp/ov.yaml" train.epochs=2 -o "$tmp/ov.nc" --quiet
+if [ "$rc" = 0 ] && ncdump -h "$tmp/ov.nc" | grep -q '#   train.epochs=2' &&
+    [ "$(ncdump -v epoch "$tmp/ov.nc" | grep -c 'epoch = 1, 2 ;')" = 1 ]; then
+    :
+else
+    fail "run with train.epochs=2: exit $rc, or the output lacks the override or 2 epochs"; show
+fi
+run run "$tmp/ov.yaml" train.epochs=3 -o "$tmp/ov.nc" --resume --quiet
+[ "$rc" = 1 ] && grep -q 'was "#   train.epochs=2", now "#   train.epochs=3"' "$tmp/err" ||
+    { fail "--resume with another override: exit $rc, want 1 quoting both"; show; }
+run run "$tmp/ov.yaml" train.epochs=2 -o "$tmp/ov.nc" --resume --quiet
+[ "$rc" = 0 ] || { fail "--resume with the same override: exit $rc"; show; }
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

@@ -7,7 +7,7 @@
 # row) to run, and their rows keep their original wall time and rank.
 #  (a) two runs on one output: the second is refused, naming the first's host and
 #      pid; the first completes.
-#  (b) damaged records of an interrupted run (SIGTERM: the output is readable):
+#  (b) damaged records of an interrupted run (SIGUSR1: the output is readable):
 #      a flipped payload byte, a flipped status byte, a flipped frame length (the
 #      rest of the segment unreadable): `wedge status` names the damaged tasks, the
 #      resume keeps their rows from the old output and recomputes nothing.
@@ -55,18 +55,27 @@ to_run() {
     sed -n -E 's/.* tasks, ([0-9]+) to run .*/\1/p' "$1" | head -n 1
 }
 
-# interrupted OUT: a run of the sweep on 3 ranks stopped by SIGTERM after 5 records
+# interrupted OUT: a run of the sweep on 3 ranks stopped by SIGUSR1 after 5 records, as
+# the job scripts stop one (mpirun passes SIGUSR1 on to the ranks and ends with their
+# status; given SIGTERM it ends at once with status 1, while its ranks may still be
+# writing records).  Returns once no process of the run is left, so that the journal no
+# longer changes.
 interrupted() {
     mpi_cmd 3
     timeout -k 5 "$CMD_LIMIT" "${MPI_CMD[@]}" "$WEDGE" run "$sweep" -o "$1" --grace 0 \
         >"$1.log" 2>&1 &
-    local pid=$! n
+    local pid=$! n i
     n=$(wait_records "$1" 5 "$pid")
-    kill -TERM "$pid" 2>/dev/null
+    pkill -USR1 -P "$pid" 2>/dev/null # mpirun, the child of timeout
     wait "$pid"
     local r=$?
+    local re
+    re=$(printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+    for ((i = 0; i < 300; i++)); do
+        pgrep -f -- "-o $re( |\$)" >/dev/null 2>&1 || break
+        sleep 0.1
+    done
     [ "$r" -eq 75 ] || { fail "interrupted run of $1: exit $r, want 75"; sed 's/^/    /' "$1.log" | tail -5; }
-    echo "$n"
 }
 
 # resume LABEL OUT WANT: resume OUT on 3 ranks; it must announce WANT tasks to run,
@@ -90,7 +99,8 @@ resume() {
 # frames SEGMENT: "offset length task" of every record frame of a journal segment
 frames() {
     "$PYTHON3" - "$1" <<'EOF'
-import struct, sys
+import signal, struct, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # read by `head`
 b = open(sys.argv[1], "rb").read()
 o = 0
 while o + 16 <= len(b):
@@ -136,7 +146,7 @@ grep -q "running on" "$tmp/out" && fail "(a) wedge status calls a finished run a
 # ---- (b) damaged records, old output readable -----------------------------------------------
 base=$tmp/b
 mkdir -p "$base"
-nrec=$(interrupted "$base/int.nc")
+interrupted "$base/int.nc"
 ndone=$(records "$base/int.nc.journal")
 nseg=$(find "$base/int.nc.journal" -name 'seg-*.wal' | wc -l)
 nfiles=$(find "$base/int.nc.journal" -type f | wc -l)

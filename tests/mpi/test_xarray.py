@@ -104,11 +104,11 @@ def main(argv):
     # ---- status ----
     st = ds["status"]
     fm = str(st.attrs.get("flag_meanings", ""))
-    if fm.split() != ["pending", "done", "failed", "diverged"]:
-        fail(f"status flag_meanings {fm!r}, want 'pending done failed diverged'")
+    if fm.split() != ["pending", "done", "failed", "diverged", "skipped"]:
+        fail(f"status flag_meanings {fm!r}, want 'pending done failed diverged skipped'")
     fv = np.asarray(st.attrs.get("flag_values", [])).tolist()
-    if fv != [0, 1, 2, 3]:
-        fail(f"status flag_values {fv}, want [0, 1, 2, 3]")
+    if fv != [0, 1, 2, 3, 4]:
+        fail(f"status flag_values {fv}, want [0, 1, 2, 3, 4]")
     # a _FillValue that is also a flag value makes xarray decode those tasks as NaN
     # (status 0 = pending would vanish from `(ds.status == 0).sum()`)
     fill = st.encoding.get("_FillValue")

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -697,7 +698,7 @@ static void test_sweep_did_you_mean(void **state)
     /* nothing close: list the valid keys instead */
     parse_fails("name: x\nmodel: {colour: red}\n", WG_EARG, "2:9:",
                 "unknown key 'colour' in model (valid keys: arch, width, depth, hidden, "
-                "activation, dropout, dim, long)");
+                "activation, dropout, dropout_where, dim, long)");
 }
 
 static void test_sweep_numbers_strict(void **state)
@@ -885,6 +886,100 @@ static void test_sweep_subspace_sources(void **state)
     wg_plan_free(&p);
 }
 
+/* ---- command-line overrides ------------------------------------------------------ */
+
+/* A sweep file in a temporary directory; its path into path. */
+static void write_sweep(char *path, size_t cap, const char *text)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, cap, "%s/wedge-ov-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char OV_SWEEP[] =
+    "name: ov\n"
+    "data: {name: synthetic, synthetic_train: 100, synthetic_test: 50, synthetic_size: 8}\n"
+    "model: {arch: mlp, depth: 1, hidden: 4}\n"
+    "train: {epochs: 1, batch_size: 10}\n"
+    "sweep:\n"
+    "  seed: [0, 1]\n";
+
+static void test_sweep_overrides_apply(void **state)
+{
+    (void)state;
+    char path[256];
+    write_sweep(path, sizeof path, OV_SWEEP);
+    char *ov[] = {"train.epochs=3", "sweep.seed=[0, 1, 2]", "model.hidden=7",
+                  "sweep.train.lr=[0.1, 0.01]", "probes.tunnel.directions=4"};
+    wg_plan p, plain;
+    assert_int_equal(wg_sweep_load_overrides(&p, path, ov, 5), 0);
+    assert_int_equal(wg_sweep_load(&plain, path), 0);
+    /* 3 seeds x 2 rates, each trained 3 epochs with 7 hidden units, and a tunnel probe */
+    assert_int_equal(p.ntrain, 6);
+    assert_int_equal(p.ntasks, 12);
+    for (size_t i = 0; i < p.ntrain; i++) {
+        assert_int_equal(p.tasks[i].set.train.epochs, 3);
+        assert_int_equal(p.tasks[i].set.net.hidden, 7);
+    }
+    assert_true(wg_plan_option(&p, WG_TASK_TUNNEL, "directions", 0) == 4);
+    assert_true(axis_named(&p, "lr") >= 0 && p.tasks[0].set.train.lr == 0.1 &&
+                p.tasks[1].set.train.lr == 0.01);
+    /* the text is the file's and then the overrides, as comments; the hash differs */
+    assert_memory_equal(p.text, plain.text, plain.text_len);
+    assert_non_null(strstr(p.text + plain.text_len, "#   train.epochs=3\n"));
+    assert_non_null(strstr(p.text + plain.text_len, "#   sweep.seed=[0, 1, 2]\n"));
+    assert_string_not_equal(p.sha256, plain.sha256);
+    /* that text alone is the same sweep: parsed again it gives the same plan and hash */
+    wg_plan again;
+    assert_int_equal(wg_sweep_parse(&again, p.text, p.text_len, "stored"), 0);
+    assert_int_equal(again.ntasks, p.ntasks);
+    assert_string_equal(again.sha256, p.sha256);
+    for (size_t i = 0; i < p.ntasks; i++)
+        assert_int_equal(again.tasks[i].set.train.epochs, p.tasks[i].set.train.epochs);
+    wg_plan_free(&again);
+    wg_plan_free(&plain);
+    wg_plan_free(&p);
+    unlink(path);
+}
+
+static void test_sweep_overrides_errors(void **state)
+{
+    (void)state;
+    char path[256];
+    write_sweep(path, sizeof path, OV_SWEEP);
+    static const struct {
+        const char *ov, *want;
+        int code;
+    } cases[] = {
+        {"train.lrr=3", "override 'train.lrr=3': unknown key 'lrr' in train (did you mean 'lr'?)",
+         WG_EARG},
+        {"train.lr=abc", "override 'train.lr=abc': train.lr: expected a number", WG_EARG},
+        {"train.lr=[1", "override 'train.lr=[1': the value is not YAML", WG_EYAML},
+        {"name.x=3", "'name.x': name is a scalar in the sweep, not a mapping", WG_EARG},
+        {"train..lr=1", "an empty part in the key", WG_EARG},
+        {"train.lr", "expected key=value", WG_EARG},
+        {"train.batch_size=1000", "override 'train.batch_size=1000': train.batch_size = 1000 "
+                                  "is larger than the training set", WG_EARG},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *ov[] = {(char *)cases[i].ov};
+        wg_plan p;
+        wg_err_clear();
+        int rc = wg_sweep_load_overrides(&p, path, ov, 1);
+        if (rc != cases[i].code || !strstr(wg_err_msg(), cases[i].want))
+            fail_msg("override '%s': got %d '%s', want %d '...%s...'", cases[i].ov, rc,
+                     wg_err_msg(), cases[i].code, cases[i].want);
+        assert_null(p.tasks);
+        wg_plan_free(&p);
+    }
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     const char *env = getenv("top_srcdir");
@@ -922,6 +1017,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sweep_free_is_safe),
         cmocka_unit_test(test_sweep_parse_names_the_buffer),
         cmocka_unit_test(test_sweep_subspace_sources),
+        cmocka_unit_test(test_sweep_overrides_apply),
+        cmocka_unit_test(test_sweep_overrides_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

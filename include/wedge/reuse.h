@@ -1,0 +1,41 @@
+/* reuse.h: finished tasks of earlier outputs taken into a new run
+ * (`wedge run SWEEP --reuse OLD.nc`), so that a sweep can grow (more seeds, one more
+ * learning rate, a probe added) without computing again what is already computed.
+ *
+ * A task's identity is the SHA-256 of everything its result depends on: its kind,
+ * every setting of its training (as the output's coordinates see them, the derived
+ * training seed and the master seed included), its kind's options, its own
+ * arguments and probed epoch, and the identities of the tasks it reads.  Two tasks
+ * with the same identity compute the same numbers, so a finished row of OLD whose
+ * identity a task of the new plan has is copied, with its wall time, rank and
+ * message, instead of being run. */
+#ifndef WEDGE_REUSE_H
+#define WEDGE_REUSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wedge/journal.h"
+#include "wedge/store.h"
+#include "wedge/sweep.h"
+
+/* Every task's identity, hex, into id[plan->ntasks][65].  0 or WG_ENOMEM. */
+int wg_task_identities(const wg_plan *plan, char (*id)[65]);
+
+/* What a reuse found. */
+typedef struct wg_reuse_stats {
+    size_t old_tasks;   /* tasks of the old output */
+    size_t finished;    /* of them final (done, diverged, skipped) */
+    size_t reused;      /* new tasks given an old row */
+} wg_reuse_stats;
+
+/* Copy into dst (open for writing) and into the journal segment seg (opened on first
+ * use, in directory journal) the finished rows of the output at old_path whose
+ * identity a task of plan has and that status[] does not already hold as final;
+ * sets status[t] and loc[t] of each such task.  Reads the old output's sweep text
+ * to plan it again.  0, or WG_EIO/WG_EFORMAT/WG_EARG naming old_path. */
+int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
+                  wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
+                  wg_reuse_stats *st);
+
+#endif

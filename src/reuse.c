@@ -1,0 +1,240 @@
+/* reuse.c: task identities and the copy of finished rows of earlier outputs into a
+ * new run (reuse.h).  The identity is built as text ("key=value" lines in a fixed
+ * order, numbers to 17 digits so that equal text means equal values) and hashed; a
+ * task's line list ends with its dependencies' identities, so identities are
+ * computed in dependency order (memoised: a task's dependencies may come after it
+ * in the plan). */
+#include "wedge/reuse.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wedge/error.h"
+#include "wedge/kind.h"
+#include "wedge/setting.h"
+
+typedef struct text {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} text;
+
+__attribute__((format(printf, 2, 3)))
+static void put(text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt,
+                          ap);
+        va_end(ap);
+        if (n < 0 || t->oom)
+            return;
+        if (t->buf && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        while (cap <= t->len + (size_t)n)
+            cap *= 2;
+        char *nb = realloc(t->buf, cap);
+        if (!nb) {
+            t->oom = 1;
+            return;
+        }
+        t->buf = nb, t->cap = cap;
+    }
+}
+
+/* One number as text: 17 digits, NaN as "nan" whatever its sign or payload. */
+static void put_num(text *t, const char *name, int i, double v)
+{
+    if (isnan(v))
+        put(t, "%s[%d]=nan\n", name, i);
+    else
+        put(t, "%s[%d]=%.17g\n", name, i, v);
+}
+
+/* The identity text of task id, whose dependencies' identities are known. */
+static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
+{
+    const wg_task *k = &p->tasks[id];
+    const wg_kind *kd = wg_kind_get(k->kind);
+    t->len = 0;
+    put(t, "kind=%s\nmaster=%llu\ntrain.seed=%llu\n", kd->name, (unsigned long long)p->seed,
+        (unsigned long long)k->set.train.seed);
+    for (int j = 0; j < WG_NKEYS; j++) {
+        const wg_key *key = &wg_keys[j];
+        if (key->type == WG_KEY_INTLIST) {
+            for (int i = 0; i < k->set.nsnapshots; i++)
+                put_num(t, key->name, i, k->set.snapshots[i]);
+        } else if (key->type == WG_KEY_TEXT || key->type == WG_KEY_NAME) {
+            const char *s = wg_key_text(&k->set, key);
+            put(t, "%s=%s\n", key->name, s ? s : "");
+        } else {
+            put_num(t, key->name, 0, wg_key_value(&k->set, key));
+        }
+    }
+    for (int o = 0; wg_plan_opts(p, k->kind) && o < kd->noptions; o++)
+        for (int i = 0;; i++) {
+            double v = wg_plan_option(p, k->kind, kd->options[o].key, i);
+            if (isnan(v) && i > 0)
+                break;
+            put_num(t, kd->options[o].key, i, v);
+            if (isnan(v))
+                break;
+        }
+    for (int a = 0; a < WG_TASK_ARGS; a++)
+        put(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
+    put(t, "probe_epoch=%d\nprobe_final=%d\n", k->probe_epoch, k->probe_final);
+    for (size_t d = 0; d < k->ndeps; d++)
+        put(t, "dep=%s\n", ids[k->deps[d]]);
+}
+
+int wg_task_identities(const wg_plan *plan, char (*id)[65])
+{
+    const size_t N = plan->ntasks;
+    /* dependency order: a task after its dependencies (the plan is acyclic) */
+    size_t *order = wg_alloc(N ? N : 1, sizeof *order, "task identities");
+    size_t *stack = wg_alloc(N ? N : 1, sizeof *stack, "task identities");
+    uint8_t *state = calloc(N ? N : 1, 1); /* 0 new, 1 on the stack, 2 placed */
+    if (!order || !stack || !state) {
+        free(order), free(stack), free(state);
+        return WG_FAIL(WG_ENOMEM, "out of memory for %zu task identities", N);
+    }
+    size_t n = 0;
+    for (size_t r = 0; r < N; r++) {
+        size_t top = 0;
+        if (state[r])
+            continue;
+        stack[top++] = r;
+        state[r] = 1;
+        while (top) {
+            const wg_task *t = &plan->tasks[stack[top - 1]];
+            size_t d = 0;
+            while (d < t->ndeps && state[t->deps[d]])
+                d++;
+            if (d < t->ndeps) { /* a dependency not yet placed: it goes first */
+                stack[top++] = t->deps[d];
+                state[t->deps[d]] = 1;
+                continue;
+            }
+            state[t->id] = 2;
+            order[n++] = t->id;
+            top--;
+        }
+    }
+    text t = {0};
+    for (size_t i = 0; i < n && !t.oom; i++) {
+        identity_text(plan, order[i], id, &t);
+        if (!t.oom)
+            wg_sha256_hex(t.buf, t.len, id[order[i]]);
+    }
+    int oom = t.oom;
+    free(t.buf), free(order), free(stack), free(state);
+    return oom ? WG_FAIL(WG_ENOMEM, "out of memory for task identities") : 0;
+}
+
+/* Index of a sorted identity table entry equal to key, or -1. */
+typedef struct idx {
+    const char *id;
+    size_t task;
+} idx;
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const idx *)a)->id, ((const idx *)b)->id);
+}
+
+static int is_final(int s)
+{
+    return s == WG_STATUS_DONE || s == WG_STATUS_DIVERGED || s == WG_STATUS_SKIPPED;
+}
+
+int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
+                  wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
+                  wg_reuse_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    wg_store old;
+    int rc = wg_store_attach(&old, old_path, 0, MPI_COMM_SELF);
+    if (rc)
+        return rc;
+    char *otext = wg_store_sweep_text(&old);
+    wg_plan op;
+    memset(&op, 0, sizeof op);
+    if (!otext)
+        rc = WG_FAIL(WG_EFORMAT, "--reuse %s: the output has no sweep_text", old_path);
+    else if ((rc = wg_sweep_parse(&op, otext, strlen(otext), old_path)) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", wg_err_msg());
+        wg_err_clear();
+        rc = WG_FAIL(WG_EFORMAT, "--reuse %s: its sweep no longer plans with this wedge: %s",
+                     old_path, why);
+    }
+    else if (op.ntasks != old.ntasks)
+        rc = WG_FAIL(WG_EFORMAT, "--reuse %s: it has %zu tasks, its sweep plans %zu here "
+                     "(another wedge version?)", old_path, old.ntasks, op.ntasks);
+    free(otext);
+    const size_t N = plan->ntasks, M = op.ntasks;
+    char(*nid)[65] = NULL, (*oid)[65] = NULL;
+    uint8_t *ost = NULL;
+    idx *tab = NULL;
+    if (rc == 0) {
+        nid = wg_alloc(N ? N : 1, sizeof *nid, "task identities");
+        oid = wg_alloc(M ? M : 1, sizeof *oid, "task identities");
+        ost = wg_alloc(M ? M : 1, 1, "old statuses");
+        tab = wg_alloc(M ? M : 1, sizeof *tab, "task identities");
+        rc = nid && oid && ost && tab ? 0 : WG_ENOMEM;
+    }
+    if (rc == 0)
+        rc = wg_task_identities(plan, nid);
+    if (rc == 0)
+        rc = wg_task_identities(&op, oid);
+    if (rc == 0)
+        rc = wg_store_read_status(&old, ost);
+    size_t nt = 0;
+    for (size_t i = 0; rc == 0 && i < M; i++)
+        if (is_final(ost[i]))
+            tab[nt++] = (idx){oid[i], i};
+    st->old_tasks = M;
+    st->finished = nt;
+    if (rc == 0)
+        qsort(tab, nt, sizeof *tab, by_id);
+    for (size_t t = 0; rc == 0 && t < N; t++) {
+        if (is_final(status[t]))
+            continue;
+        idx key = {nid[t], 0};
+        const idx *hit = nt ? bsearch(&key, tab, nt, sizeof *tab, by_id) : NULL;
+        if (!hit)
+            continue;
+        wg_result r;
+        rc = wg_store_read_result(&old, hit->task, plan->tasks[t].kind, &r);
+        if (rc) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", wg_err_msg());
+            wg_err_clear();
+            rc = WG_FAIL(rc, "--reuse %s: task %zu: %s", old_path, hit->task, why);
+            break;
+        }
+        r.task = t;
+        if (seg->fd < 0)
+            rc = wg_segment_open(seg, journal, segname);
+        if (rc == 0)
+            rc = wg_segment_append(seg, &r, &loc[t]);
+        if (rc == 0)
+            rc = wg_store_write(dst, &r);
+        if (rc == 0) {
+            status[t] = (uint8_t)r.status;
+            st->reused++;
+        }
+        wg_result_free(&r);
+    }
+    free(nid), free(oid), free(ost), free(tab);
+    wg_plan_free(&op);
+    wg_store_close(&old);
+    return rc;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# test_reuse.sh: growing a sweep with `wedge run --reuse OLD.nc` (reuse.h).
+#
+# A small sweep (2 seeds, MLPs with tunnel probes) is run; then, under mpirun with
+# 2 workers:
+#   - grown (3 seeds x 2 learning rates, the old one among them) with --reuse: the
+#     run says it took the old sweep's 4 tasks; the output equals a fresh run of the
+#     grown sweep (compare.py: every variable but rank and wall_time), and the reused
+#     rows keep the old rows' wall_time and rank to the last bit (they were copied,
+#     not computed again);
+#   - with a tunnel option changed (directions 4 -> 6): the 2 trainings are reused,
+#     the probes are not (their options differ), and the output equals a fresh run;
+#   - with train.epochs changed: nothing is reused;
+#   - --reuse of the output itself, of a missing file, of a file that is not an
+#     output: exit 1 with a message naming it, and no output is created.
+# ~30 s on 2 cores.
+set -u
+t=test_reuse
+. "${top_srcdir:-.}/tests/mpi/lib.sh"
+
+cat >"$tmp/g.yaml" <<'EOF'
+name: grow
+data: {name: synthetic, synthetic_train: 256, synthetic_test: 64, synthetic_size: 8}
+model: {arch: mlp, depth: 1, hidden: 16}
+train: {epochs: 2, batch_size: 32}
+sweep: {seed: [0, 1]}
+probes:
+  tunnel: {directions: 4, probe_size: 128}
+EOF
+GROW="sweep.seed=[0,1,2] sweep.train.lr=[1.0e-3,1.0e-2]"
+
+wedge_run run "$tmp/g.yaml" -o "$tmp/old.nc" --quiet
+[ "$rc" = 0 ] || die "the old sweep: exit $rc"
+
+# grown: 12 tasks, 4 of them the old ones
+# shellcheck disable=SC2086 # GROW is two arguments
+mpi_run 3 run "$tmp/g.yaml" $GROW -o "$tmp/new.nc" --reuse "$tmp/old.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 4 of this sweep's 12 tasks taken from $tmp/old.nc (4 of its 4 tasks finished)" "$tmp/out" &&
+    grep -q "12 tasks, 8 to run" "$tmp/out"; then
+    echo "ok: grown sweep: $(grep 'reuse:' "$tmp/out")"
+else
+    fail "grown sweep with --reuse: exit $rc, or not 4 of 12 reused"; show
+fi
+# shellcheck disable=SC2086
+wedge_run run "$tmp/g.yaml" $GROW -o "$tmp/fresh.nc" --quiet
+[ "$rc" = 0 ] || die "the fresh grown sweep: exit $rc"
+if "$PYTHON3" "$MPI_DIR/compare.py" "$tmp/new.nc" "$tmp/fresh.nc" >"$tmp/cmp" 2>&1; then
+    echo "ok: $(tail -1 "$tmp/cmp")"
+else
+    fail "grown with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"
+fi
+# the reused rows are the old rows: same wall_time and rank, matched by settings
+if "$PYTHON3" - "$tmp/old.nc" "$tmp/new.nc" >"$tmp/kept" 2>&1 <<'EOF'
+import sys, netCDF4, numpy as np
+def rows(path):
+    with netCDF4.Dataset(path) as f:
+        f.set_auto_mask(False)
+        kind, seed, lr = f["kind"][:], f["seed"][:], f["lr"][:]
+        wall, rank = f["wall_time"][:], f["rank"][:]
+    return {(int(k), float(s), float(l)): (float(w), int(r))
+            for k, s, l, w, r in zip(kind, seed, lr, wall, rank)}
+old, new = rows(sys.argv[1]), rows(sys.argv[2])
+bad = [k for k in old if new.get(k) != old[k]]
+others = [k for k in new if k not in old and new[k][1] == 0]
+if bad or len(old) != 4:
+    sys.exit(f"rows not copied: {bad}: old {[old[k] for k in bad]}, new {[new.get(k) for k in bad]}")
+if others:
+    sys.exit(f"new rows computed by rank 0 (a worker should have): {others}")
+print(f"the {len(old)} reused rows keep the old wall_time and rank to the last bit")
+EOF
+then
+    echo "ok: $(cat "$tmp/kept")"
+else
+    fail "$(cat "$tmp/kept")"
+fi
+
+# a probe option changed: trainings reused, probes computed
+mpi_run 3 run "$tmp/g.yaml" probes.tunnel.directions=6 -o "$tmp/dir6.nc" --reuse "$tmp/old.nc"
+grep -q "reuse: 2 of this sweep's 4 tasks" "$tmp/out" ||
+    { fail "directions 6: want 2 of 4 reused (the trainings)"; show; }
+wedge_run run "$tmp/g.yaml" probes.tunnel.directions=6 -o "$tmp/dir6-fresh.nc" --quiet
+"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/dir6.nc" "$tmp/dir6-fresh.nc" >"$tmp/cmp" 2>&1 &&
+    echo "ok: directions 6: trainings reused, $(tail -1 "$tmp/cmp")" ||
+    { fail "directions 6 with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+
+# a setting changed: nothing reused
+wedge_run run "$tmp/g.yaml" train.epochs=3 -o "$tmp/e3.nc" --reuse "$tmp/old.nc"
+grep -q "reuse: 0 of this sweep's 4 tasks" "$tmp/out" &&
+    echo "ok: train.epochs=3: nothing reused" ||
+    { fail "train.epochs=3: want 0 reused"; show; }
+
+# refusals, before anything is created
+echo "not netcdf" >"$tmp/junk.nc"
+for bad in "$tmp/e3.nc:the output itself" "$tmp/missing.nc:No such file" \
+    "$tmp/junk.nc:Unknown file format"; do
+    src=${bad%%:*} want=${bad#*:} out=$tmp/r.nc
+    [ "$src" = "$tmp/e3.nc" ] && out=$tmp/e3.nc
+    wedge_run run "$tmp/g.yaml" train.epochs=3 -o "$out" --resume --reuse "$src"
+    if [ "$rc" = 1 ] && grep -q -- "--reuse.*$want" "$tmp/err" && [ ! -e "$tmp/r.nc" ]; then
+        echo "ok: --reuse $(basename "$src"): $(cat "$tmp/err")"
+    else
+        fail "--reuse $(basename "$src"): exit $rc, want 1 naming it ($want), no output"; show
+    fi
+done
+finish
