@@ -41,6 +41,7 @@ unwritable PNG), 2 bad arguments or no slice probes (done) to show.
 """
 import math
 import sys
+import textwrap
 
 import numpy as np
 
@@ -52,9 +53,13 @@ from ..training import chance_accuracy
 PROG = "wedge-plot-slice"
 MAX_PANELS = 4
 
-AXES = {
-    "a": "a, coefficient of d1 (filter-normalised: 1 = one filter norm of θ)",
-    "b": "b, coefficient of d2 (filter-normalised)",
+AXES = {"a": "a (along d1)", "b": "b (along d2)"}
+# what a = 1 means, by the file's normalisation attribute
+SCALE = {
+    "filter": "Every filter of d1 (d2) is as long as θ's same filter, so a = 1 moves each "
+              "filter by its own length. ",
+    "layer": "Every weight tensor of d1 (d2) is as long as θ's same tensor. ",
+    "none": "d1, d2 are N(0, I) as drawn (not normalised). ",
 }
 
 
@@ -222,7 +227,8 @@ def _run(argv):
                     f"[{x2[0]:g}, {x2[-1]:g}] ({x2.size} x {y2.size}); {how}",
                     ["seed", "task", "L(theta)", "min L", "max L", "cos(d1, d2)", "rows"], rows)
 
-    # ---- the figure
+    # ---- the figure: the panels above, the caption below (constrained layout, so the
+    # accuracy axis, the 2-D panels' labels and the colour bar do not overlap)
     plt = plotting.pyplot()
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -233,9 +239,28 @@ def _run(argv):
               file=sys.stderr)
         shown2 = shown2[:MAX_PANELS]
     npan = (1 if one else 0) + len(shown2)
-    fig, axes = plt.subplots(1, npan, figsize=(4.2 * npan + (1.0 if shown2 else 0), 4.0),
-                             squeeze=False)
-    axes = list(axes[0])
+    width = 4.6 * npan + (1.2 if shown2 else 0.0) + (0.6 if one else 0.0)
+    levels = None
+    if shown2:
+        allv = np.concatenate([two[s]["loss"][np.isfinite(two[s]["loss"])] for s in shown2])
+        lo = a.vmin if a.vmin is not None else max(float(allv.min()), 1e-3)
+        hi = a.vmax if a.vmax is not None else min(float(allv.max()), 3 * chance)
+        if not hi > lo * 1.001:
+            hi = lo * 1.1
+        levels = np.geomspace(lo, hi, a.levels)
+    caption = (f"Loss along random directions d1, d2 around the trained θ (epoch {ep}); "
+               f"{how}. {SCALE.get(att.get('normalisation'), '')}The "
+               "directions are drawn from the training's seed: every seed has its own. "
+               + ("1-D: thin lines one seed each, bold their mean; dashed red the accuracy"
+                  + (" of the mean" if len(one) > 1 else "") + ". " if one else "")
+               + (f"2-D: {len(levels)} log-spaced contour levels from {levels[0]:.3g} to "
+                  f"{levels[-1]:.3g} nats (losses beyond are drawn at the ends); star = θ."
+                  if shown2 else ""))
+    text = "\n".join(textwrap.wrap(caption, int(width * 15)))
+    cap_h = 0.25 + 0.16 * (text.count("\n") + 1)
+    fig = plt.figure(figsize=(width, 4.2 + cap_h), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[4.2, cap_h])
+    axes = list(top.subplots(1, npan, squeeze=False)[0])
     if one:
         ax = axes.pop(0)
         for s in sorted(one, key=seed_of):
@@ -247,51 +272,36 @@ def _run(argv):
         plotting.y_axis(ax, "loss", f"{what}")
         ax2 = ax.twinx()
         acc_line = macc if len(one) > 1 else one[next(iter(one))]["acc"]
-        ax2.plot(x1, acc_line, color="tab:red", ls="--", lw=1.2,
-                 label="accuracy" + (" (mean)" if len(one) > 1 else ""))
+        ax2.plot(x1, acc_line, color="tab:red", ls="--", lw=1.2)
         ax2.set_ylabel(labels.axis("accuracy", what), color="tab:red")
         ax2.tick_params(axis="y", colors="tab:red")
         ax2.grid(False)
         ax2.spines["right"].set_visible(True)
         ax.set_title("1-D: L(θ + a d1)")
-        plotting.legend(ax, loc="upper center")
+        plotting.legend(ax, loc="upper center", fontsize=8)
     if shown2:
-        allv = np.concatenate([two[s]["loss"][np.isfinite(two[s]["loss"])] for s in shown2])
-        lo = a.vmin if a.vmin is not None else max(float(allv.min()), 1e-3)
-        hi = a.vmax if a.vmax is not None else min(float(allv.max()), 3 * chance)
-        if not hi > lo * 1.001:
-            hi = lo * 1.1
-        levels = np.geomspace(lo, hi, a.levels)
-        norm = LogNorm(vmin=lo, vmax=hi)
+        norm = LogNorm(vmin=levels[0], vmax=levels[-1])
         cs = None
-        for ax, s in zip(axes, shown2):
-            z = np.ma.masked_invalid(np.clip(two[s]["loss"], lo, hi))
+        for k, (ax, s) in enumerate(zip(axes, shown2)):
+            z = np.ma.masked_invalid(np.clip(two[s]["loss"], levels[0], levels[-1]))
             cs = ax.contourf(x2, y2, z, levels=levels, norm=norm, cmap="viridis")
             ax.contour(x2, y2, z, levels=levels, colors="w", linewidths=0.3, alpha=0.6)
-            ax.plot([0.0], [0.0], marker="*", ms=12, mfc="red", mec="w", mew=0.8, ls="none",
-                    label="θ (trained)")
+            ax.plot([0.0], [0.0], marker="*", ms=12, mfc="red", mec="w", mew=0.8, ls="none")
             ax.set_aspect("equal")
-            ax.set_xlabel(AXES["a"], fontsize=8)
-            ax.set_ylabel(AXES["b"], fontsize=8)
+            ax.set_xlabel(AXES["a"])
+            if k == 0:
+                ax.set_ylabel(AXES["b"])
             ax.set_title(f"2-D: {labels.setting('seed', seed_of(s))}"
                          + ("" if two[s]["complete"] else " (incomplete)"))
             ax.grid(False)
-        cb = fig.colorbar(cs, ax=axes[:len(shown2)], shrink=0.9, pad=0.02)
+        cb = top.colorbar(cs, ax=axes[:len(shown2)], shrink=0.9, pad=0.02)
         cb.set_ticks(levels[::max(1, len(levels) // 6)])
         cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
         cb.ax.yaxis.set_minor_formatter(NullFormatter())
-        cb.set_label(labels.axis("loss", f"{what}, log-spaced contours {lo:.3g} to {hi:.3g}"))
-    caption = (f"Loss along random directions d1, d2 around the trained θ (epoch {ep}), "
-               f"{how}; directions drawn from the training's seed, so every seed has its own. "
-               + (f"1-D: thin lines one seed each, bold their mean; dashed red the accuracy. "
-                  if one else "")
-               + (f"2-D: {len(levels)} log-spaced contour levels, star = θ." if shown2 else ""))
-    if not shown2:
-        plotting.finish(fig, f"{head}: loss slices (Li et al. 2018)", caption)
-    else:
-        fig.suptitle(f"{head}: loss slices (Li et al. 2018)", fontsize=10)
-        fig.text(0.01, -0.02, caption, ha="left", va="top", fontsize=7.5, color="0.25",
-                 wrap=True)
+        cb.set_label(labels.axis("loss", f"{what}, log colour scale"))
+    top.suptitle(f"{head}: loss slices along filter-normalised directions (Li et al. 2018)",
+                 fontsize=10)
+    bottom.text(0.01, 0.95, text, ha="left", va="top", fontsize=7.5, color="0.25")
     if a.print_labels:
         plotting.print_labels(fig)
     out = a.output or cli.default_output(a.files, name, "slice")
