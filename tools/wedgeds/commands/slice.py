@@ -251,8 +251,9 @@ def _run(argv):
     caption = (f"Loss along random directions d1, d2 around the trained θ (epoch {ep}); "
                f"{how}. {SCALE.get(att.get('normalisation'), '')}The "
                "directions are drawn from the training's seed: every seed has its own. "
-               + ("1-D: thin lines one seed each, bold their mean; dashed red the accuracy"
-                  + (" of the mean" if len(one) > 1 else "") + ". " if one else "")
+               + (("1-D: thin lines one seed each, bold their mean; dashed red the accuracy "
+                   "of the mean. " if len(one) > 1 else
+                   "1-D: the loss (solid) and the accuracy (dashed red). ") if one else "")
                + (f"2-D: {len(levels)} log-spaced contour levels from {levels[0]:.3g} to "
                   f"{levels[-1]:.3g} nats (losses beyond are drawn at the ends); star = θ."
                   if shown2 else ""))
