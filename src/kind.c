@@ -9,7 +9,7 @@ static const wg_kind *const KINDS[WG_TASK_KINDS] = {
     [WG_TASK_TRAIN] = &wg_kind_train,     [WG_TASK_TUNNEL] = &wg_kind_tunnel,
     [WG_TASK_PLANE] = &wg_kind_plane,     [WG_TASK_CONNECT] = &wg_kind_connect,
     [WG_TASK_HESSIAN] = &wg_kind_hessian, [WG_TASK_SUBSPACE] = &wg_kind_subspace,
-    [WG_TASK_SWA] = &wg_kind_swa,
+    [WG_TASK_SWA] = &wg_kind_swa,         [WG_TASK_SLICE] = &wg_kind_slice,
 };
 
 const wg_kind *wg_kind_get(int kind)

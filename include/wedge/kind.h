@@ -163,7 +163,7 @@ int wg_kind_enabled(const wg_plan *p, int kind);
 
 /* The kinds' descriptors (src/task_<name>.c). */
 extern const wg_kind wg_kind_train, wg_kind_tunnel, wg_kind_plane, wg_kind_connect,
-    wg_kind_hessian, wg_kind_subspace, wg_kind_swa;
+    wg_kind_hessian, wg_kind_subspace, wg_kind_swa, wg_kind_slice;
 
 /* What kinds read from each other's records. */
 /* The parameters task t probes in its dependency j, a training record (its row of

@@ -37,9 +37,9 @@ typedef struct wg_axis {
  * descriptors, in this order). */
 typedef enum {
     WG_TASK_TRAIN = 0, WG_TASK_TUNNEL = 1, WG_TASK_PLANE = 2, WG_TASK_CONNECT = 3,
-    WG_TASK_HESSIAN = 4, WG_TASK_SUBSPACE = 5, WG_TASK_SWA = 6
+    WG_TASK_HESSIAN = 4, WG_TASK_SUBSPACE = 5, WG_TASK_SWA = 6, WG_TASK_SLICE = 7
 } wg_task_kind;
-#define WG_TASK_KINDS 7
+#define WG_TASK_KINDS 8
 #define WG_MAX_DEPS 11  /* an m-connector joins m+1 <= 11 optima */
 #define WG_TASK_ARGS 4
 const char *wg_task_kind_name(wg_task_kind k);
