@@ -1,6 +1,6 @@
 /* kind.h: task kinds as data.
  *
- * A task kind (train, tunnel, plane, connect, hessian, subspace, swa) is one file
+ * A task kind (train, tunnel, plane, connect, hessian, subspace, swa, slice) is one file
  * src/task_<kind>.c holding a descriptor: its output dimensions and variables (name,
  * dimensions, type, long_name, units, fill value), its sweep options, how it plans
  * tasks, and how it runs one task into a record whose slots follow the variable
