@@ -1,6 +1,8 @@
-/* exec.c: one task -> one record.  The worker's cache of data and probe sets, the
- * landscapes kinds probe, and the dispatch to a task's kind (kind.h), which does the
- * work; a task that fails becomes a record saying so, and the sweep goes on. */
+/* exec.c: one task -> one record.  The worker's cache of data (copies lent by the
+ * runner, shared by the ranks of a node, and a private one loaded on first use) and of
+ * probe sets, the landscapes kinds probe, and the dispatch to a task's kind (kind.h),
+ * which does the work; a task that fails becomes a record saying so, and the sweep
+ * goes on.  Nothing here knows MPI: the sharing itself is nodedata.c's. */
 #include "wedge/exec.h"
 
 #include <stdio.h>
@@ -35,40 +37,87 @@ double wg_now(void)
 
 int wg_exec_stopped(wg_exec *x) { return x->stop && x->stop(x->stop_user); }
 
-static int same_data(const wg_setting *a, const wg_setting *b)
+int wg_exec_data_key(const wg_setting *s, uint64_t seed, wg_data_key *key)
 {
-    return a->data == b->data && strcmp(a->data_path, b->data_path) == 0 &&
-           a->train_size == b->train_size && a->test_size == b->test_size &&
-           a->synth_train == b->synth_train && a->synth_test == b->synth_test &&
-           a->synth_size == b->synth_size && a->synth_channels == b->synth_channels;
+    memset(key, 0, sizeof *key);
+    if (wg_setting_is_toy(s))
+        return 0;
+    key->kind = s->data;
+    key->synth_size = s->synth_size;
+    key->synth_channels = s->synth_channels;
+    key->train_size = s->train_size;
+    key->test_size = s->test_size;
+    key->synth_train = s->synth_train;
+    key->synth_test = s->synth_test;
+    key->seed = seed;
+    snprintf(key->path, sizeof key->path, "%s", s->data_path);
+    return 1;
+}
+
+int wg_exec_data_load(wg_data *d, const wg_data_key *key)
+{
+    wg_data_opts o = {.kind = key->kind,
+                      .path = key->path[0] ? key->path : NULL,
+                      .train_size = key->train_size,
+                      .test_size = key->test_size,
+                      .subset_seed = key->seed,
+                      .synth_train = key->synth_train,
+                      .synth_test = key->synth_test,
+                      .synth_h = key->synth_size,
+                      .synth_w = key->synth_size,
+                      .synth_c = key->synth_channels,
+                      .synth_seed = key->seed};
+    return wg_data_load(d, &o);
+}
+
+int wg_exec_share(wg_exec *x, const wg_data_key *key, const wg_data *d)
+{
+    for (int i = 0; i < x->nshared; i++)
+        if (memcmp(&x->shared_key[i], key, sizeof *key) == 0)
+            return WG_FAIL(WG_EARG, "wg_exec_share: the data %s is already lent",
+                           wg_data_kind_name(key->kind));
+    if (x->nshared >= WG_EXEC_SHARED)
+        return WG_FAIL(WG_EARG, "wg_exec_share: at most %d datasets can be lent",
+                       WG_EXEC_SHARED);
+    x->shared[x->nshared] = *d;
+    x->shared_key[x->nshared] = *key;
+    x->nshared++;
+    return 0;
+}
+
+/* The probe set belongs to the data it was drawn from: another data drops it. */
+static void use_data(wg_exec *x, const wg_data *d)
+{
+    if (x->probe_of != d) {
+        wg_dataset_free(&x->probe);
+        x->probe_size = 0;
+        x->probe_of = d;
+    }
 }
 
 int wg_exec_data(wg_exec *x, const wg_plan *plan, const wg_setting *s, const wg_data **out)
 {
-    uint64_t seed = plan->seed;
+    wg_data_key key;
+    wg_exec_data_key(s, plan->seed, &key);
+    for (int i = 0; i < x->nshared; i++)
+        if (memcmp(&x->shared_key[i], &key, sizeof key) == 0) {
+            use_data(x, &x->shared[i]);
+            *out = &x->shared[i];
+            return 0;
+        }
     *out = &x->data;
-    if (x->have_data && x->data_seed == seed && same_data(&x->data_key, s))
+    if (x->have_data && memcmp(&x->data_key, &key, sizeof key) == 0) {
+        use_data(x, &x->data);
         return 0;
+    }
+    use_data(x, NULL);
     wg_data_free(&x->data);
-    wg_dataset_free(&x->probe);
-    x->probe_size = 0;
     x->have_data = 0;
-    wg_data_opts o = {.kind = s->data,
-                      .path = s->data_path[0] ? s->data_path : NULL,
-                      .train_size = s->train_size,
-                      .test_size = s->test_size,
-                      .subset_seed = seed,
-                      .synth_train = s->synth_train,
-                      .synth_test = s->synth_test,
-                      .synth_h = s->synth_size,
-                      .synth_w = s->synth_size,
-                      .synth_c = s->synth_channels,
-                      .synth_seed = seed};
-    int rc = wg_data_load(&x->data, &o);
+    int rc = wg_exec_data_load(&x->data, &key);
     if (rc == 0) {
         x->have_data = 1;
-        x->data_key = *s;
-        x->data_seed = seed;
+        x->data_key = key;
+        use_data(x, &x->data);
     }
     return rc;
 }

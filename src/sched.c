@@ -4,7 +4,8 @@
  * output; a resume that rebuilds the output from the journal, keeping rows of the
  * old output whose records were lost; a resume of an output without a journal),
  * creates or rebuilds the file alone, and tells every rank the run's header (the
- * output, the run number, the kinds' options); then all ranks open the file together.
+ * output, the run number, the kinds' options); then all ranks open the file together,
+ * and the worker ranks of each node make one shared copy of the data (nodedata.h).
  *
  * Protocol: rank 0 sends TASK(the task, where its dependencies' records are),
  * keeping up to two per worker so that a worker finishing one task starts the next
@@ -35,6 +36,7 @@
 #include "wedge/journal.h"
 #include "wedge/kind.h"
 #include "wedge/lock.h"
+#include "wedge/nodedata.h"
 #include "wedge/result.h"
 #include "wedge/reuse.h"
 #include "wedge/store.h"
@@ -1007,6 +1009,24 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
     if (rc)
         fprintf(stderr, "wedge: rank %d: %s\n", rank, wg_err_msg());
     rc = agree(rc, comm);
+    /* one copy of the data per node, before the first task (window allocation is
+     * collective); with one process the data is loaded on first use */
+    wg_nodedata nd;
+    memset(&nd, 0, sizeof nd);
+    if (rc == 0 && size > 1) {
+        wg_data_key keys[WG_EXEC_SHARED];
+        int nkeys = 0, ntotal = 0;
+        if (rank == 0) {
+            uint8_t *run = must_alloc(plan->ntasks, 1, "tasks to run");
+            for (size_t i = 0; i < plan->ntasks; i++)
+                run[i] = pr.status[i] != WG_STATUS_DONE && pr.status[i] != WG_STATUS_DIVERGED &&
+                         pr.status[i] != WG_STATUS_SKIPPED;
+            ntotal = wg_nodedata_plan_keys(plan, run, keys, WG_EXEC_SHARED);
+            nkeys = ntotal < WG_EXEC_SHARED ? ntotal : WG_EXEC_SHARED;
+            free(run);
+        }
+        rc = wg_nodedata_setup(&nd, keys, nkeys, ntotal, comm, &w.exec, opts->quiet);
+    }
 
     int result = WG_RUN_COMPLETE;
     sched s;
@@ -1115,5 +1135,6 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
         if (rank != 0)
             free(mini.opts[k]);
     wg_exec_free(&w.exec);
+    wg_nodedata_free(&nd); /* after the exec that borrowed the copies */
     return rc ? rc : result;
 }
