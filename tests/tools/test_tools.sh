@@ -121,6 +121,13 @@ check(tr.final_test_accuracy.dims == ("lr", "seed") and tr.train_loss.dims == ("
       f"trainings() dims {tr.train_loss.dims}")
 check(np.allclose(tr.lr.values, [1e-3, 3e-3, 1e-2]) and list(tr.seed.values) == [0, 1],
       "trainings() coordinates lr, seed")
+# a training stopped early (stop rule or step budget) has NaN after its last epoch:
+# its final value is that last epoch's, not the fill at epochs-1
+nan = float("nan")
+fv = wedgeds.final_values([[1, 2, 3, 4], [5, 6, nan, nan], [7, nan, nan, nan], [nan] * 4],
+                          [4, 4, 3, nan])
+check(fv[0] == 4 and fv[1] == 6 and fv[2] == 7 and math.isnan(fv[3]),
+      f"final_values: last epoch run, NaN when unknown ({fv})")
 
 def median_inf(a):
     s = sorted(math.inf if math.isnan(x) else x for x in a)

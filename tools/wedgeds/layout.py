@@ -45,10 +45,20 @@ def index_by_keys(flat, dim, keys, unstack=True):
 
 
 def final_values(values, epochs):
-    """values[task, epoch] at each task's last epoch (epochs-1); NaN if unknown."""
+    """values[task, epoch] at each task's last epoch run; NaN if unknown.
+
+    The last epoch run is the last with a value among the first ``epochs``: a
+    training stopped early by a stop rule (``train.until_loss``,
+    ``until_plateau``) or a step budget has values only for the epochs it ran,
+    and its fill values (NaN) after them.
+    """
     values = np.asarray(values, dtype=float)
     out = np.full(values.shape[0], np.nan)
     e = np.asarray(epochs, dtype=float)
-    ok = np.isfinite(e) & (e >= 1) & (e <= values.shape[1])
-    out[ok] = values[np.flatnonzero(ok), e[ok].astype(int) - 1]
+    ok = np.isfinite(e) & (e >= 1)
+    for i in np.flatnonzero(ok):
+        row = values[i, :min(int(e[i]), values.shape[1])]
+        seen = np.flatnonzero(np.isfinite(row))
+        if seen.size:
+            out[i] = row[seen[-1]]
     return out
