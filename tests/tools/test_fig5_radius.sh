@@ -8,10 +8,11 @@
 #   - "at the end": per lr, the mean phi over seeds equals the mean of the file's
 #     tunnel_phi (level 1.0) at each training's last probe epoch (to the printed
 #     2 decimals), and |P0|, L(P0) likewise;
-#   - matched tables at explicit --at-norm and --at-loss targets: every cell's mean
-#     equals this test's own interpolation from the file (linear in log |P0| or
-#     log L between the two probes of that training around the target), to the
-#     printed 2 decimals, and a target no training brackets gives "-";
+#   - matched tables at explicit --at-norm and --at-loss targets (phi at both, the
+#     distance, median a*, at the losses): every cell's mean equals this test's own
+#     interpolation from the file (linear in log |P0| or log L between the two
+#     probes of that training around the target), to the printed 2 decimals, and a
+#     target no training brackets gives "-";
 #   - Kendall's tau on the table's last row equals tau-a of lr against the means;
 #   - one probe epoch only: exit 2 with a message naming probes: tunnel: epochs;
 #     a bad --at-norm: exit 2.
@@ -88,8 +89,9 @@ for line in open(out).read().splitlines():
             cur["rows"].append(cells)
     elif not line.startswith("|"):
         cur = None
-if len(tables) != 3:
-    sys.exit(f"expected 3 tables (end, matched radius, matched loss), got {len(tables)}")
+if len(tables) != 4:
+    sys.exit(f"expected 4 tables (end, phi at matched radius, phi and distance at matched "
+             f"loss), got {len(tables)}")
 
 with netCDF4.Dataset(nc) as f:
     f.set_auto_mask(False)
@@ -99,12 +101,15 @@ with netCDF4.Dataset(nc) as f:
     levels = list(f["level"][:])
     phi = np.degrees(f["tunnel_phi"][:, levels.index(1.0)])
     norm, loss = f["tunnel_norm"][:], f["tunnel_loss0"][:]
+    astar = f["tunnel_astar"][:, :, levels.index(1.0)].astype(float)
+# median a* over the directions, a direction that never reached the level (NaN) as +inf
+dist = np.median(np.where(np.isnan(astar), np.inf, astar), axis=1)
 traj = {}
 for t in np.flatnonzero(kind == K["train"]):
     rows = sorted(np.flatnonzero((kind == K["tunnel"]) & (src == t)), key=lambda i: ep[i])
     traj.setdefault(float(lr[t]), []).append(
         (np.array([norm[i] for i in rows]), np.array([loss[i] for i in rows]),
-         np.array([phi[i] for i in rows])))
+         np.array([phi[i] for i in rows]), np.array([dist[i] for i in rows])))
 
 
 def interp(x, p, target):
@@ -138,22 +143,25 @@ for v in lrs:
     r = rows.get(v)
     if r is None:
         continue
-    for col, k in (("phi (deg)", 2), ("L(P0)", 1)):
+    for col, k, tol in (("phi (deg)", 2, 0.0051), ("L(P0)", 1, 0.00051), ("distance", 3, None)):
         want = np.mean([t[k][-1] for t in traj[v]])
         got = mean_of(r[end["hdr"].index(col)])
-        if not abs(got - want) <= (0.0051 if k == 2 else 0.00051):
+        tol = tol or 0.00051 * 10 ** math.floor(math.log10(abs(want)))  # 4 significant digits
+        if not abs(got - want) <= tol:
             bad.append(f"end lr {v}: {col} {got}, want {want:.4f}")
 tau_end = [r for r in end["rows"] if r[0] == "Kendall tau" or "Kendall tau" in r]
 want_tau = tau(lrs, [np.mean([t[2][-1] for t in traj[v]]) for v in lrs])
-got_tau = float(tau_end[0][-1]) if tau_end else math.nan
+got_tau = float(tau_end[0][end["hdr"].index("phi (deg)")]) if tau_end else math.nan
 if not abs(got_tau - want_tau) < 0.006:
     bad.append(f"end: Kendall tau {got_tau}, want {want_tau:+.2f}")
 
-for tab, targets, k, what in ((tables[1], at_norm, 0, "radius"), (tables[2], at_loss, 1, "loss")):
+for tab, targets, k, y, what in ((tables[1], at_norm, 0, 2, "radius"),
+                                 (tables[2], at_loss, 1, 2, "loss"),
+                                 (tables[3], at_loss, 1, 3, "loss, distance")):
     rows = {float(r[0]): r for r in tab["rows"] if r[0] not in ("", "Kendall tau")}
     for v in lrs:
         for j, target in enumerate(targets):
-            vals = [interp(t[k], t[2], target) for t in traj[v]]
+            vals = [interp(t[k], t[y], target) for t in traj[v]]
             vals = [x for x in vals if not math.isnan(x)]
             want = np.mean(vals) if vals else math.nan
             got = mean_of(rows[v][2 + j])

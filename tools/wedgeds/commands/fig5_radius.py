@@ -11,15 +11,17 @@ epochs: [1, 2, 4, ...]) and draws the angular width phi of each probe against
 (left) the radius |P0| and (right) the probe-set loss L(P0), one line per
 training (seed), one colour per value of KEY.
 
-It prints three tables, each with the mean and min-max over seeds per value of
-KEY: phi at the last probed epoch ("at the end"); phi interpolated along each
-training's trajectory at matched radii (--at-norm; default three log-spaced
-radii inside the range every setting covers); and at matched losses (--at-loss;
-default likewise).  Interpolation is linear in log|P0| (in log L for the loss),
+It prints four tables, each with the mean and min-max over seeds per value of
+KEY: phi and the distance (median a*) at the last probed epoch ("at the end");
+phi interpolated along each training's trajectory at matched radii (--at-norm;
+default three log-spaced radii inside the range every setting covers); phi at
+matched losses (--at-loss; default likewise); and the distance at the same
+matched losses (at a matched radius the distance is |P0| tan phi, so it adds
+nothing there).  Interpolation is linear in log|P0| (in log L for the loss),
 between the two probes around the target on that training's own trajectory;
 a training whose probes do not bracket the target gives no value there (it is
 never extrapolated).  Each table ends with Kendall's tau between KEY and the
-mean phi: the sign and strength of the trend at matched progress.
+mean phi (or distance): the sign and strength of the trend at matched progress.
 
 Only complete probes count.  Default output: <name>-fig5-radius.png next to the
 first input.  Exit status: 0 written, 1 a file that is not a readable wedge
@@ -39,8 +41,8 @@ PROG = "wedge-plot-fig5-radius"
 
 
 def trajectories(tw, key, others):
-    """{(others..., key): {seed: (epochs, norms, losses, phis)}} of complete probes,
-    in epoch order."""
+    """{(others..., key): {seed: (epochs, norms, losses, phis, distances)}} of
+    complete probes, in epoch order."""
     out = {}
     ok = tw.complete.values & np.isfinite(tw.tunnel_norm.values)
     has_seed = "seed" in tw.coords
@@ -49,7 +51,8 @@ def trajectories(tw, key, others):
         s = tw.seed.values[i].item() if has_seed else 0
         out.setdefault(g, {}).setdefault(s, []).append(
             (int(tw.probe_epoch.values[i]), float(tw.tunnel_norm.values[i]),
-             float(tw.tunnel_loss0.values[i]), float(tw.phi_deg.values[i])))
+             float(tw.tunnel_loss0.values[i]), float(tw.phi_deg.values[i]),
+             float(tw.distance.values[i])))
     return {g: {s: tuple(np.array(c) for c in zip(*sorted(p))) for s, p in ss.items()}
             for g, ss in out.items()}
 
@@ -120,15 +123,16 @@ def _numeric(v):
         return math.nan
 
 
-def matched_table(title, traj, key, others, which, targets, unit):
-    """Print phi at matched ``which`` (1: |P0|, 2: loss); returns Kendall's tau per target."""
-    hdr = others + [key, "seeds"] + [f"phi at {unit} {t:.3g}" for t in targets]
+def matched_table(title, traj, key, others, which, targets, unit, y=3, yname="phi"):
+    """Print the width ``y`` (3: phi, 4: distance) at matched ``which`` (1: |P0|,
+    2: loss); returns Kendall's tau per target."""
+    hdr = others + [key, "seeds"] + [f"{yname} at {unit} {t:.3g}" for t in targets]
     rows, means = [], {t: [] for t in targets}
     xs = []
     for g, ss in traj.items():
         cells = []
         for t in targets:
-            v = [interp_at(tr[which], tr[3], t) for tr in ss.values()]
+            v = [interp_at(tr[which], tr[y], t) for tr in ss.values()]
             cells.append(_cell(v, len(ss)))
             means[t].append(_stats(v)[0])
         xs.append(_numeric(g[-1]))
@@ -177,18 +181,19 @@ def _run(argv):
     nseeds = max(len(ss) for ss in traj.values())
 
     # at the end
-    hdr = others + [key, "seeds", "last probed epoch", "radius \\|P0\\|", "L(P0)", "phi (deg)"]
+    hdr = others + [key, "seeds", "last probed epoch", "radius \\|P0\\|", "L(P0)", "phi (deg)",
+                    "distance"]
     rows, xs, ends = [], [], []
     for g, ss in traj.items():
-        e, n, l, p = zip(*[tuple(c[-1] for c in t) for t in ss.values()])
+        e, n, l, p, d = zip(*[tuple(c[-1] for c in t) for t in ss.values()])
         xs.append(_numeric(g[-1]))
         ends.append(_stats(p)[0])
         eps = sorted(set(int(x) for x in e))
         rows.append([kv(x) for x in g] +
                     [str(len(ss)), ", ".join(map(str, eps)), _cell(n, len(ss), ".4g"),
-                     _cell(l, len(ss), ".3f"), _cell(p, len(ss))])
+                     _cell(l, len(ss), ".3f"), _cell(p, len(ss)), _cell(d, len(ss), ".4g")])
     rows.append([""] * len(others) + ["Kendall tau", "", "", "", ""] +
-                [fmt(kendall_tau(xs, ends), "+.2f")])
+                [fmt(kendall_tau(xs, ends), "+.2f"), ""])
     print_table(f"{title}: tunnel width at {lvl} at the last probed epoch (the paper's "
                 f"Figure 5); mean (min-max) over seeds", hdr, rows)
 
@@ -202,6 +207,9 @@ def _run(argv):
     if tl:
         matched_table(f"{title}: phi (deg) at matched probe-set loss L(P0), interpolated along "
                       "each training; mean (min-max) over seeds", traj, key, others, 2, tl, "L")
+        matched_table(f"{title}: distance (median a*) at matched probe-set loss L(P0), "
+                      "interpolated along each training; mean (min-max) over seeds",
+                      traj, key, others, 2, tl, "L", y=4, yname="distance")
     else:
         print("No loss is reached by every setting: no matched-loss comparison.\n")
 
@@ -210,7 +218,7 @@ def _run(argv):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for j, (g, ss) in enumerate(traj.items()):
         lab = labels.settings(others + [key], g)
-        for s, (_, norm, loss, phi) in enumerate(ss.values()):
+        for s, (_, norm, loss, phi, _) in enumerate(ss.values()):
             for ax, x in zip(axes, (norm, loss)):
                 ax.plot(x, phi, marker="o", ms=3, lw=1, color=f"C{j % 10}",
                         label=lab if s == 0 else None)
