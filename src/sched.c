@@ -404,6 +404,20 @@ static double rate(const sched *s, int kind)
     return s->cost_done > 0 ? s->wall_done / s->cost_done : 0.0;
 }
 
+/* Whether task id is expected to take under PREFETCH_MAX_S by its own kind's
+ * measured rate.  Queuing a task behind a running one saves the round trip to rank 0
+ * (what matters for tasks of milliseconds); queuing a long one makes it wait for the
+ * task ahead of it while another worker may sit idle (two 1-hour trainings on one
+ * worker of two).  A kind none of whose tasks has finished is not known to be short. */
+#ifndef PREFETCH_MAX_S
+#define PREFETCH_MAX_S 1.0
+#endif
+static int known_short(const sched *s, size_t id)
+{
+    const wg_task *t = &s->plan->tasks[id];
+    return s->kcost[t->kind] > 0 && s->kwall[t->kind] / s->kcost[t->kind] * t->cost < PREFETCH_MAX_S;
+}
+
 static void print_progress(sched *s, int force)
 {
     double t = now();
@@ -533,11 +547,14 @@ static void rank0_loop(sched *s, worker *w, int size)
             account(s, st.MPI_SOURCE, &d);
             progressed = 1;
         }
-        /* dispatch: keep two tasks per worker */
-        for (int r = 1; !stopped && r < size; r++)
-            while (queued[r] < 2) {
+        /* dispatch: one task to every worker first, then a second one queued behind
+         * it only if it is known to be short */
+        for (int depth = 1; !stopped && depth <= 2; depth++)
+            for (int r = 1; r < size; r++) {
+                if (queued[r] >= depth)
+                    continue;
                 size_t id = pick(s);
-                if (id == SIZE_MAX)
+                if (id == SIZE_MAX || (depth == 2 && !known_short(s, id)))
                     break;
                 fill_msg(s, id, m);
                 WG_MPI(MPI_Send(m, (int)sizeof *m, MPI_BYTE, r, TAG_TASK, w->comm));
