@@ -124,6 +124,24 @@ elif ! grep -q '/nonexistent/' "$tmp/err"; then
     show
 fi
 
+# A sweep nested 100,000 levels deep (200 KB): refused at the first level past the
+# limit with its line and column, at once (libyaml's loader would take time
+# quadratic in the depth, 25 s at this depth, on every rank).
+{
+    printf 'name: deep\nsweep:\n  seed: '
+    head -c 100000 /dev/zero | tr '\0' '['
+    head -c 100000 /dev/zero | tr '\0' ']'
+    printf '\n'
+} >"$tmp/deep.yaml"
+run expand "$tmp/deep.yaml" --count
+if [ "$rc" -ne 1 ]; then
+    fail "wedge expand of a sweep nested 100,000 levels deep: exit $rc, want 1"
+    show
+elif ! grep -q "deep.yaml:3:39: .*nested more than 32 levels deep" "$tmp/err"; then
+    fail "wedge expand of a sweep nested 100,000 levels deep: stderr does not name deep.yaml:3:39 and the limit"
+    show
+fi
+
 # ---- a short training run ----------------------------------------------------------
 
 # train_seed SEED: the synthetic run; its stdout in $tmp/run-SEED-N (N counts runs).
