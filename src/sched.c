@@ -90,15 +90,22 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Sleep a little longer each time nothing happens: ~50 us up to 2 ms. */
-static void backoff(int *level)
+/* Sleep a little longer each time nothing happens: 50 us, doubling up to max_ns.
+ * Rank 0 stops at 2 ms (it answers finished tasks); a worker with nothing to do goes
+ * on to 20 ms, reached after ~40 ms of idleness: 50 polls a second instead of 500,
+ * which with hundreds of idle ranks on a node is the difference between a few
+ * percent of one core and a core's worth of wake-ups.  A worker that finishes a task
+ * starts again at 50 us, so the next task, usually queued already, is not delayed. */
+#define BACKOFF_RANK0_NS 2000000L
+#define BACKOFF_WORKER_NS 20000000L
+static void backoff(int *level, long max_ns)
 {
-    long ns = 50000L << (*level < 5 ? *level : 5);
-    if (ns > 2000000L)
-        ns = 2000000L;
-    struct timespec ts = {0, ns};
+    long ns = 50000L << (*level < 10 ? *level : 10);
+    if (ns > max_ns)
+        ns = max_ns;
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
     nanosleep(&ts, NULL);
-    if (*level < 6)
+    if (*level < 10)
         (*level)++;
 }
 
@@ -292,7 +299,7 @@ static void worker_loop(worker *w)
         int flag = 0;
         WG_MPI(MPI_Iprobe(0, MPI_ANY_TAG, w->comm, &flag, &st));
         if (!flag) {
-            backoff(&level);
+            backoff(&level, BACKOFF_WORKER_NS);
             continue;
         }
         level = 0;
@@ -568,7 +575,7 @@ static void rank0_loop(sched *s, worker *w, int size)
         heartbeat(s);
         print_progress(s, 0);
         if (!progressed)
-            backoff(&level);
+            backoff(&level, BACKOFF_RANK0_NS);
         else
             level = 0;
     }
