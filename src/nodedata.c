@@ -233,8 +233,12 @@ static void print_nodes(const node_report *rep, int size)
         else
             snprintf(what, sizeof what, "each of %d datasets (%.1f MB)", p->nkeys,
                      p->bytes / 1e6);
-        printf("[wedge] data: %s: ranks %s share one copy of %s, loaded by rank %d in "
-               "%.2f s\n", p->host, ranks, what, r, p->secs);
+        if (strpbrk(ranks, ",-")) /* more than one rank on this node */
+            printf("[wedge] data: %s: ranks %s share one copy of %s, loaded by rank %d in "
+                   "%.2f s\n", p->host, ranks, what, r, p->secs);
+        else
+            printf("[wedge] data: %s: rank %s holds the node's one copy of %s, loaded in "
+                   "%.2f s\n", p->host, ranks, what, p->secs);
     }
     fflush(stdout);
 }

@@ -81,6 +81,14 @@ fi
 [ -f "$tmp/np1.nc" ] && [ -f "$tmp/np4.nc" ] &&
     compare "1 process vs mpirun -np 4 (shared data)" "$tmp/np1.nc" "$tmp/np4.nc"
 
+# one worker on the node: it holds the copy (no "ranks 1 share")
+mpi_run 2 run "$sweep" -o "$tmp/np2.nc"
+want='rank 1 holds the node'"'"'s one copy of mnist (600 + 100 images, 0.5 MB), loaded in '
+if [ "$rc" -ne 0 ] || ! grep -qF "$want" "$tmp/out"; then
+    fail "mpirun -np 2: exit $rc and the data line does not say '$want'"
+    grep '^\[wedge\] data:' "$tmp/out" | sed 's/^/    /'
+fi
+
 # (b) private copies on request
 WEDGE_SHARED_DATA=0 mpi_run 4 run "$sweep" -o "$tmp/private.nc"
 if [ "$rc" -ne 0 ]; then
