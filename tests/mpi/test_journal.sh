@@ -243,7 +243,17 @@ for extra in "" --resume; do
 done
 timeout -k 5 "$CMD_LIMIT" "$WEDGE" run "$sweep" -o "$tmp/early.nc" >"$tmp/out" 2>"$tmp/err" &
 epid=$!
-sleep 0.1
+# as early as wedge can take a signal: once its handler is installed (SigCgt has
+# SIGTERM, bit 15), which on a loaded machine can be well after the launch; a
+# process killed before its main() ran is no test of wedge
+for _ in $(seq 200); do
+    wpid=$(pgrep -P "$epid" | head -n 1)
+    if [ -n "$wpid" ] &&
+        (( 0x$(awk '/^SigCgt:/ { print $2 }' "/proc/$wpid/status" 2>/dev/null || echo 0) & 0x4000 )); then
+        break
+    fi
+    sleep 0.01
+done
 kill -TERM "$epid"
 wait "$epid"
 erc=$?
