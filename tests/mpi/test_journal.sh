@@ -245,7 +245,9 @@ timeout -k 5 "$CMD_LIMIT" "$WEDGE" run "$sweep" -o "$tmp/early.nc" >"$tmp/out" 2
 epid=$!
 # as early as wedge can take a signal: once its handler is installed (SigCgt has
 # SIGTERM, bit 15), which on a loaded machine can be well after the launch; a
-# process killed before its main() ran is no test of wedge
+# process killed before its main() ran is no test of wedge.  The signal goes to
+# wedge itself: `timeout` would pass it to its whole process group, which here
+# holds the helper daemon of MPI's singleton start-up, and MPI_Init then fails
 for _ in $(seq 200); do
     wpid=$(pgrep -P "$epid" | head -n 1)
     if [ -n "$wpid" ] &&
@@ -254,7 +256,7 @@ for _ in $(seq 200); do
     fi
     sleep 0.01
 done
-kill -TERM "$epid"
+kill -TERM "${wpid:-$epid}"
 wait "$epid"
 erc=$?
 if [ "$erc" -ne 75 ] || ! grep -qi "nothing\|resume" "$tmp/out" "$tmp/err"; then
