@@ -233,7 +233,10 @@ static void print_nodes(const node_report *rep, int size)
         else
             snprintf(what, sizeof what, "each of %d datasets (%.1f MB)", p->nkeys,
                      p->bytes / 1e6);
-        if (strpbrk(ranks, ",-")) /* more than one rank on this node */
+        int shared = 0; /* ranks on this node */
+        for (int q = 0; q < size; q++)
+            shared += rep[q].loader == r;
+        if (shared > 1)
             printf("[wedge] data: %s: ranks %s share one copy of %s, loaded by rank %d in "
                    "%.2f s\n", p->host, ranks, what, r, p->secs);
         else

@@ -402,12 +402,17 @@ static void fill_msg(const sched *s, size_t id, task_msg *m)
     }
 }
 
-/* Seconds per unit of a kind's cost: its finished tasks' measured rate, else all
- * kinds', else 0 (unknown). */
+/* Seconds per unit of a kind's cost as its finished tasks measured it (0: none yet). */
+static double kind_rate(const sched *s, int kind)
+{
+    return s->kcost[kind] > 0 ? s->kwall[kind] / s->kcost[kind] : 0.0;
+}
+
+/* The same, else all kinds' rate, else 0 (unknown): for the ETA. */
 static double rate(const sched *s, int kind)
 {
     if (s->kcost[kind] > 0)
-        return s->kwall[kind] / s->kcost[kind];
+        return kind_rate(s, kind);
     return s->cost_done > 0 ? s->wall_done / s->cost_done : 0.0;
 }
 
@@ -422,7 +427,8 @@ static double rate(const sched *s, int kind)
 static int known_short(const sched *s, size_t id)
 {
     const wg_task *t = &s->plan->tasks[id];
-    return s->kcost[t->kind] > 0 && s->kwall[t->kind] / s->kcost[t->kind] * t->cost < PREFETCH_MAX_S;
+    double r = kind_rate(s, t->kind);
+    return r > 0.0 && r * t->cost < PREFETCH_MAX_S;
 }
 
 static void print_progress(sched *s, int force)
