@@ -622,6 +622,10 @@ struct wg_hvp_work {
     float *uv[MAX_LAYERS];       /* Winograd layers: the directions' filters (16,C,nv*K) */
     float *uvt[MAX_LAYERS];      /* and transposed, for the input gradient (16,K,nv*C) */
     float *rgrad[2];             /* (slots, max_act): R-backward ping-pong */
+    float *rflat[2];             /* (slots, flat_max): the dense layer after a spatial
+                                    one, its R input and R input gradient flattened
+                                    per direction (layers.h: (B,G,C), not (B,H,W,G,C)) */
+    size_t flat_max;
     float *vn, *vm;              /* directions packed (rows,nv,K) and (nv,rows,K) */
     float *accm, *accn;          /* dgrad/dV_j in the same two layouts (biases in accm) */
     double *dwork;               /* softmax probabilities, bias sums */
@@ -645,6 +649,8 @@ static void hvp_free(struct wg_hvp_work *w)
             free(w->rout[i]);
     free(w->rgrad[0]);
     free(w->rgrad[1]);
+    free(w->rflat[0]);
+    free(w->rflat[1]);
     free(w->vn);
     free(w->vm);
     free(w->accm);
@@ -659,6 +665,35 @@ static void hvp_free(struct wg_hvp_work *w)
 static int r_aliases(const wg_layer *L)
 {
     return L->kind == WG_LAYER_TANH || L->kind == WG_LAYER_RELU || L->kind == WG_LAYER_DROPOUT;
+}
+
+/* Pixels of the grouped R activation a dense layer reads: 1 unless the layer
+ * flattens a spatial map (a dense layer after a pooling one).  The dense R kernels
+ * take (B,G,C), direction j's C = H*W*C' inputs contiguous; a spatial map holds them
+ * (B,H,W,G,C'), so such a layer's R input is regrouped on the way in and its R input
+ * gradient on the way out (rflat[0] keeps the R input from the R-forward to the
+ * R-backward of a chunk: the networks have one such layer, SimpleCNN's classifier). */
+static size_t dense_pixels(const wg_net *net, int i)
+{
+    if (i == 0 || net->layers[i].kind != WG_LAYER_DENSE)
+        return 1;
+    const wg_layer *prev = &net->layers[i - 1];
+    return (size_t)prev->oh * prev->ow;
+}
+
+/* (n, P, G, C) -> (n, G, P*C), or back with to_flat 0. */
+static void regroup(float *restrict dst, const float *restrict src, size_t n, size_t P,
+                    size_t G, size_t C, int to_flat)
+{
+    for (size_t b = 0; b < n; b++)
+        for (size_t p = 0; p < P; p++)
+            for (size_t g = 0; g < G; g++) {
+                size_t grouped = ((b * P + p) * G + g) * C, flat = ((b * G + g) * P + p) * C;
+                if (to_flat)
+                    memcpy(dst + flat, src + grouped, C * sizeof *dst);
+                else
+                    memcpy(dst + grouped, src + flat, C * sizeof *dst);
+            }
 }
 
 /* Winograd images per block for G directions within the reserved R scratch. */
@@ -696,7 +731,10 @@ int wg_net_hvp_reserve(wg_net *net, size_t nv_max)
             per_slot += 9 * in_floats(L);
         if (L->param >= 0 && (size_t)L->k > maxk)
             maxk = (size_t)L->k;
+        if (dense_pixels(net, i) > 1 && in_floats(L) > w->flat_max)
+            w->flat_max = in_floats(L);
     }
+    per_slot += 2 * w->flat_max;
     size_t n = (HVP_BYTES / sizeof(float)) / per_slot / nv_max;
     if (n < 1)
         n = 1;
@@ -741,6 +779,11 @@ int wg_net_hvp_reserve(wg_net *net, size_t nv_max)
     if (rc == 0) {
         w->rgrad[0] = wg_alloc(w->slots, net->max_act * sizeof(float), "R gradients");
         w->rgrad[1] = wg_alloc(w->slots, net->max_act * sizeof(float), "R gradients");
+        for (int k = 0; k < 2 && w->flat_max; k++) {
+            w->rflat[k] = wg_alloc(w->slots, w->flat_max * sizeof(float), "R gradients");
+            if (!w->rflat[k])
+                rc = WG_ENOMEM;
+        }
         w->vn = wg_alloc(nd, sizeof(float), "packed directions");
         w->vm = wg_alloc(nd, sizeof(float), "packed directions");
         w->accm = wg_alloc(nd, sizeof(float), "Hessian-vector accumulators");
@@ -816,6 +859,11 @@ static void rforward_chunk(wg_net *net, struct wg_hvp_work *w, const float *thet
                                   w->vn + nv * t[1].offset, b, L->h, L->w, L->c, L->k, G);
             break;
         case WG_LAYER_DENSE:
+            if (Rin && dense_pixels(net, i) > 1) {
+                const size_t px = dense_pixels(net, i);
+                regroup(w->rflat[0], Rin, n, px, nv, ni / px, 1);
+                Rin = w->rflat[0]; /* kept for the R-backward's dW */
+            }
             wg_dense_rforward(Rout, Rin, in, theta + t->offset, w->vn + nv * t->offset,
                               w->vn + nv * t[1].offset, b, L->c, L->k, G);
             break;
@@ -880,8 +928,16 @@ static void rbackward_chunk(wg_net *net, struct wg_hvp_work *w, const float *the
             wg_bias_grad_wide(db, Rg, P, G * L->k, beta, w->dwork);
             break;
         case WG_LAYER_DENSE:
-            wg_dense_rbackward(Rdin, dWm, dWn, Rin, in, g, Rg, theta + t->offset,
-                               w->vm + nv * t->offset, beta, b, L->c, L->k, G);
+            if (Rin && dense_pixels(net, i) > 1) {
+                const size_t px = dense_pixels(net, i);
+                wg_dense_rbackward(w->rflat[1], dWm, dWn, w->rflat[0], in, g, Rg,
+                                   theta + t->offset, w->vm + nv * t->offset, beta, b, L->c,
+                                   L->k, G);
+                regroup(Rdin, w->rflat[1], n, px, nv, ni / px, 0);
+            } else {
+                wg_dense_rbackward(Rdin, dWm, dWn, Rin, in, g, Rg, theta + t->offset,
+                                   w->vm + nv * t->offset, beta, b, L->c, L->k, G);
+            }
             if (din)
                 wg_dense_backward_input(din, g, theta + t->offset, b, L->c, L->k);
             wg_bias_grad_wide(db, Rg, n, G * L->k, beta, w->dwork);
