@@ -79,7 +79,7 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
         }
     }
     for (int o = 0; wg_plan_opts(p, k->kind) && o < kd->noptions; o++)
-        for (int i = 0;; i++) {
+        for (int i = 0; !kd->options[o].plan_only; i++) {
             double v = wg_plan_option(p, k->kind, kd->options[o].key, i);
             if (isnan(v) && i > 0)
                 break;

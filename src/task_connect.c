@@ -12,14 +12,16 @@
 #include "wedge/exec.h"
 #include "wedge/kind.h"
 
-/* Task arguments: the order m and the points K (m-connector: 1, the centre). */
-enum { A_M, A_K };
+/* Task arguments: the order m, the points K (m-connector: 1, the centre) and which
+ * of the order's `sets` connectors it is. */
+enum { A_M, A_K, A_SET };
 
 #define MAX_M 10
 
 typedef struct connect_opts {
     int nm;
     int m[MAX_M];                /* orders: 1 = a tunnel between two optima */
+    int sets;                    /* connectors per order, on different sets of optima */
     int points;                  /* K interior points of 1-connectors */
     int objective;               /* WG_CONNECT_POINT or WG_CONNECT_PATH */
     int steps;                   /* Adam steps per point (and per round) */
@@ -35,6 +37,9 @@ static const char *const OBJECTIVES[] = {"point", "path"};
 static const wg_option OPTIONS[] = {
     {"m", WG_OPT_INTS, 1, MAX_M, .deflt = "1", O(m), .count_off = offsetof(connect_opts, nm),
      .max = MAX_M, .doc = "connector orders: 1 joins two optima, m joins m+1"},
+    {"sets", WG_OPT_INT, 1, 100, .deflt = "1", O(sets), .plan_only = 1,
+     .doc = "connectors per order m, each on another set of m+1 optima (disjoint while the "
+            "seeds suffice)"},
     {"points", WG_OPT_INT, 1, 100, .deflt = "9", O(points),
      .doc = "K interior points of a 1-connector"},
     {"objective", WG_OPT_ENUM, .deflt = "point", O(objective), .choices = OBJECTIVES,
@@ -53,7 +58,7 @@ static const wg_option OPTIONS[] = {
 
 static const connect_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG_TASK_CONNECT); }
 
-enum { V_M, V_X, V_LOSS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_CHANGED_A,
+enum { V_M, V_OPTIMA, V_X, V_LOSS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_CHANGED_A,
        V_CHANGED_B, V_LINE_TRAIN, V_LINE_TEST, V_BARRIER_PATH, V_BARRIER_LINE, V_COS, V_LEAK,
        V_NEAR_ZERO, NVARS };
 
@@ -84,7 +89,26 @@ static size_t n_eval(const wg_plan *p)
     return opts_of(p) ? (size_t)opts_of(p)->eval_points : 1;
 }
 
-static const wg_dim DIMS[] = {{"conn_point", n_point},
+/* Optima of the largest connector of the plan. */
+static size_t n_optimum(const wg_plan *p)
+{
+    const connect_opts *cp = opts_of(p);
+    size_t n = 2;
+    for (int k = 0; cp && k < cp->nm; k++)
+        n = (size_t)cp->m[k] + 1 > n ? (size_t)cp->m[k] + 1 : n;
+    return n;
+}
+
+static void optima_value(const wg_plan *p, const wg_task *t, double *v)
+{
+    (void)p;
+    if (t->kind == WG_TASK_CONNECT)
+        for (size_t j = 0; j < t->ndeps; j++)
+            v[j] = (double)t->deps[j];
+}
+
+static const wg_dim DIMS[] = {{"conn_optimum", n_optimum},
+                              {"conn_point", n_point},
                               {"conn_point2", n_point},
                               {"conn_segment", n_segment},
                               {"conn_eval", n_eval}};
@@ -94,6 +118,9 @@ static const wg_dim DIMS[] = {{"conn_point", n_point},
 static const wg_var VARS[NVARS] = {
     [V_M] = {"connector_m", WG_T_INT, "", "connector order m (optima joined: m+1)", "1",
              WG_FILL_MINUS1, .per_task = 1},
+    [V_OPTIMA] = {"connector_optima", WG_T_INT, "conn_optimum",
+                  "the training tasks joined (O1 first; -1 beyond m+1)", "1", WG_FILL_MINUS1,
+                  .per_task = 1, .plan_value = optima_value},
     [V_X] = {"connector_x", WG_T_FLOAT, "conn_point param",
              "optimised connector points (1-connector: X_1..X_K; m-connector: the centre)", "1",
              WG_FILL_NONE, .per_task = 1},
@@ -198,8 +225,18 @@ const float *wg_connect_point(const wg_result *connect, int k, size_t *stride)
     return (const float *)sx->data + (size_t)k * sx->count[1];
 }
 
-/* One connector per group of trainings that differ only in the replicate and per
- * order m, joining the group's first m+1 optima. */
+/* Position in its seed group of optimum j of connector r of order m, over n
+ * optima: disjoint sets while sets x (m+1) optima suffice, else windows shifted by
+ * one (connector 0 always joins the group's first m+1). */
+static size_t set_member(int r, int j, int m, int sets, size_t n)
+{
+    if ((size_t)sets * (size_t)(m + 1) <= n)
+        return (size_t)r * (size_t)(m + 1) + (size_t)j;
+    return ((size_t)r + (size_t)j) % n;
+}
+
+/* `sets` connectors per group of trainings that differ only in the replicate and
+ * per order m, each joining m+1 of the group's optima (set_member). */
 static int plan(wg_planner *pl, const void *opts)
 {
     const connect_opts *o = opts;
@@ -217,24 +254,36 @@ static int plan(wg_planner *pl, const void *opts)
                                      "least %d values", m, m + 1, count[g], m + 1);
                 break;
             }
-            const size_t *mem = ids + g * n;
-            wg_task *t = wg_planner_add(pl, WG_TASK_CONNECT, mem[0]);
-            if (!t) {
-                rc = WG_ENOMEM;
+            if (o->sets > 1 && (count[g] < (size_t)m + 2 || count[g] < (size_t)o->sets)) {
+                size_t need = (size_t)m + 2 > (size_t)o->sets ? (size_t)m + 2 : (size_t)o->sets;
+                rc = wg_planner_fail(pl, WG_TASK_CONNECT, "sets", WG_EARG,
+                                     "connectors: %d sets of %d optima (m = %d) need at least "
+                                     "%zu trainings that differ only in seed, the sweep has "
+                                     "%zu", o->sets, m + 1, m, need, count[g]);
                 break;
             }
-            t->ndeps = (size_t)m + 1;
-            for (int j = 0; j <= m; j++)
-                t->deps[j] = mem[j];
-            t->probe_epoch = t->set.train.epochs;
-            t->probe_final = 1;
-            t->arg[A_M] = m;
-            t->arg[A_K] = m == 1 ? o->points : 1;
-            int rounds = o->objective == WG_CONNECT_PATH && m == 1 ? o->rounds : 1;
-            /* a step costs a gradient, ~3 forward passes over the probe set */
-            double per = 3.0 * (double)o->probe_size * wg_setting_flops(&t->set);
-            t->cost = (double)t->arg[A_K] * o->steps * rounds * per;
-            rc = wg_planner_added(pl, t->id);
+            const size_t *mem = ids + g * n;
+            for (int r = 0; rc == 0 && r < o->sets; r++) {
+                wg_task *t = wg_planner_add(pl, WG_TASK_CONNECT,
+                                            mem[set_member(r, 0, m, o->sets, count[g])]);
+                if (!t) {
+                    rc = WG_ENOMEM;
+                    break;
+                }
+                t->ndeps = (size_t)m + 1;
+                for (int j = 0; j <= m; j++)
+                    t->deps[j] = mem[set_member(r, j, m, o->sets, count[g])];
+                t->probe_epoch = t->set.train.epochs;
+                t->probe_final = 1;
+                t->arg[A_M] = m;
+                t->arg[A_K] = m == 1 ? o->points : 1;
+                t->arg[A_SET] = r;
+                int rounds = o->objective == WG_CONNECT_PATH && m == 1 ? o->rounds : 1;
+                /* a step costs a gradient, ~3 forward passes over the probe set */
+                double per = 3.0 * (double)o->probe_size * wg_setting_flops(&t->set);
+                t->cost = (double)t->arg[A_K] * o->steps * rounds * per;
+                rc = wg_planner_added(pl, t->id);
+            }
         }
     free(ids);
     free(count);
@@ -243,8 +292,10 @@ static int plan(wg_planner *pl, const void *opts)
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
-    (void)p;
-    snprintf(buf, cap, "m=%d", t->arg[A_M]);
+    if (opts_of(p) && opts_of(p)->sets > 1)
+        snprintf(buf, cap, "m=%d set %d", t->arg[A_M], t->arg[A_SET]);
+    else
+        snprintf(buf, cap, "m=%d", t->arg[A_M]);
 }
 
 const wg_kind wg_kind_connect = {
@@ -257,7 +308,7 @@ const wg_kind wg_kind_connect = {
     .opts_size = sizeof(connect_opts),
     .plan_order = 40,
     .plan = plan,
-    .args = {"m", "points"},
+    .args = {"m", "points", "set"},
     .dims = DIMS,
     .ndims = sizeof DIMS / sizeof *DIMS,
     .vars = VARS,

@@ -87,6 +87,9 @@ typedef struct wg_option {
     int nchoices;
     int scope;                  /* WG_SCOPE_* */
     const char *doc;            /* one line */
+    int plan_only;              /* shapes which tasks the plan has, not what any task
+                                   computes: left out of task identities (src/reuse.c),
+                                   so that growing it reuses the tasks already run */
 } wg_option;
 
 /* The plan under construction, with where every value was written (src/plan.c). */

@@ -7,6 +7,7 @@
 #          the 4 tunnel points and the 2 centres (17 tasks)
 #   lr     2 learning rates x 2 seeds, Hessians at the optima only (8 tasks)
 #   nohess 2 seeds and a 1-connector, no Hessians (3 tasks)
+#   sets   toy model, 5 seeds, m = 1, 2 with connectors.sets 1 then 2 (--reuse)
 # then checks:
 #   - both plots of demo write valid PNGs (> 10 kB) at their default paths;
 #   - plot-fig4's tables: optima rows seeds 0..3, tunnel rows points 0..K+1 at
@@ -218,6 +219,71 @@ then
     ok "tables: optima seeds 0-3, tunnel points 0..K+1, m = 1..3, barriers; counts = the file's n_short"
 else
     fail "tables vs the file (above)"
+fi
+
+# ---- several connectors per m (connectors.sets): their optima, the spread table, reuse
+sets_yaml() { # SETS
+    cat <<EOF
+name: fig34sets
+seed: 1
+model: {arch: toy, dim: 40, long: 6}
+train: {epochs: 3}
+sweep:
+  seed: {range: [0, 5]}
+connectors: {m: [1, 2], points: 3, steps: 30, sets: $1}
+probes:
+  hessian: {at: [connectors], budget: 60, threshold: 0.01}
+EOF
+}
+sets_yaml 1 >"$tmp/sets1.yaml"
+sets_yaml 2 >"$tmp/sets2.yaml"
+if "$WEDGE" run "$tmp/sets1.yaml" -o "$tmp/sets1.nc" --quiet >"$tmp/run-sets1.log" 2>&1 &&
+    "$WEDGE" run "$tmp/sets2.yaml" -o "$tmp/sets2.nc" --reuse "$tmp/sets1.nc" \
+        >"$tmp/run-sets2.log" 2>&1; then
+    # sets: 1 has 5 trainings, 2 connectors, 3 + 1 Hessians: all of them are set 0's
+    if grep -q 'reuse: 11 of this sweep.s 17 tasks taken' "$tmp/run-sets2.log"; then
+        ok "sets: 2 reuses the 11 tasks of sets: 1 (growing the sets recomputes nothing)"
+    else
+        fail "sets reuse: $(grep reuse "$tmp/run-sets2.log")"
+    fi
+else
+    fail "wedge run sets1/sets2"; sed 's/^/    /' "$tmp/run-sets1.log" "$tmp/run-sets2.log"
+fi
+"$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/sets2.nc" -o "$tmp/sets.png" >"$tmp/sets.txt" 2>"$tmp/sets.err" ||
+    fail "plot-fig4 sets2.nc: $(cat "$tmp/sets.err")"
+if "$PYTHON3" - "$tmp/sets2.nc" "$tmp/sets.txt" <<'EOF'
+import sys
+import numpy as np
+import netCDF4
+
+with netCDF4.Dataset(sys.argv[1]) as f:
+    f.set_auto_mask(False)
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
+    kind, cm, opt = f["kind"][:], f["connector_m"][:], f["connector_optima"][:]
+    src, ns = f["source_task"][:], f["n_short"][:]
+conns = [i for i in range(len(kind)) if kind[i] == K["connect"]]
+got = sorted((int(cm[i]), tuple(int(v) for v in opt[i] if v >= 0)) for i in conns)
+# m = 1: 2 x 2 of 5 optima fit: disjoint pairs; m = 2: 2 x 3 do not: windows shifted by one
+want = [(1, (0, 1)), (1, (2, 3)), (2, (0, 1, 2)), (2, (1, 2, 3))]
+bad = [] if got == want else [f"connector_optima {got} != {want}"]
+rows = {}
+for line in open(sys.argv[2]).read().split("against m over the connectors")[-1].splitlines():
+    c = [x.strip() for x in line.strip().strip("|").split(" | ")]
+    if line.startswith("|") and c[0].isdigit():
+        rows[int(c[0])] = c
+for m in (1, 2):
+    # each connector's mean over its points (an m-connector: its centre), then over them
+    per = [np.mean([ns[j] for j in range(len(kind)) if kind[j] == K["hessian"] and src[j] == i])
+           for i in conns if cm[i] == m]
+    r = rows.get(m)
+    if r is None or r[1] != "2" or abs(float(r[2]) - np.mean(per)) > 0.051:
+        bad.append(f"m = {m}: row {r} != 2 connectors, mean {np.mean(per):.2f}")
+sys.exit("\n".join(bad) if bad else 0)
+EOF
+then
+    ok "sets: connector_optima disjoint pairs / shifted windows; the per-m table's means = the file's"
+else
+    fail "sets: the file or the per-m table (above)"
 fi
 
 # ---- a swept lr: the right panel of Figure 4

@@ -61,8 +61,9 @@ def _int_or(x, default=-1):
 def connector_optima(ds, task):
     """The training task ids joined by connector ``task`` (id), in plan order.
 
-    A connector of order m joins the first m+1 trainings (plan order) that differ
-    from its ``source_task`` only in seed (src/sweep.c add_connectors).
+    Read from ``connector_optima``; in files written before it existed, a
+    connector of order m joined the first m+1 trainings (plan order) that differ
+    from its ``source_task`` only in seed.
 
         >>> connector_optima(ds, 8)      # a 1-connector: [O1, O2]
         [0, 1]
@@ -71,6 +72,8 @@ def connector_optima(ds, task):
     i = pos[int(task)]
     if not flags.is_kind(ds, "connect")[i]:
         raise ValueError(f"task {task} is not a connector")
+    if "connector_optima" in ds:
+        return [int(v) for v in np.asarray(ds.connector_optima.values[i]).ravel() if v >= 0]
     m = _int_or(ds.connector_m.values[i]) if "connector_m" in ds else -1
     src = int(ds.source_task.values[i])
     if m < 1:  # not run yet: the order is not in the file; recover it from the plan

@@ -70,6 +70,14 @@ def how(row):
     return "no (lower bounds)" if row["lower"] else "yes"
 
 
+def _per_m(lst):
+    """{m: [count of each connector of order m]} from the middle panel's rows."""
+    out = {}
+    for t in lst:
+        out.setdefault(t[0], []).append(t[2])
+    return dict(sorted(out.items()))
+
+
 def mean_count(rows, name="n_short", spec=".1f"):
     """The mean of a count over rows as text, a lower bound if any is one."""
     a = spectra.aggregate([spectra.stored_count(r, name) for r in rows])
@@ -176,7 +184,7 @@ def _run(argv):
             mconn.setdefault(g, []).append((int(c.m), int(c.task_id), *vals, len(pts),
                                             int(c.n_points)))
             if g not in refs:
-                o = opt[[t in set(_group_optima(cf, c)) for t in opt.index]]
+                o = opt[[t in set(_group_optima(cf, g, group_label)) for t in opt.index]]
                 refs[g] = o
         for g, lst in mconn.items():
             hdr = ["m", "connector task", "at", "N_short", "N_short (0.5x)", "N_short (2x)",
@@ -198,6 +206,20 @@ def _run(argv):
             print_table(f"{title}: N_short at the m-connector centres"
                         f"{' (' + g + ')' if g else ''}; m = 1: mean over the 1-connector's "
                         f"points (no centre)", hdr, rows)
+            per_m = _per_m(lst)
+            if any(len(v) > 1 for v in per_m.values()):
+                rows = []
+                for m, cs in per_m.items():
+                    v = np.array([c.value for c in cs], dtype=float)
+                    am = spectra.aggregate(cs)
+                    rows.append([str(m), str(len(cs)), am.text(".1f" if am.kind != "estimate"
+                                                               else None),
+                                 fmt(np.nanstd(v, ddof=1) if len(v) > 1 else np.nan, ".1f"),
+                                 fmt(np.nanmin(v), ".0f"), fmt(np.nanmax(v), ".0f")])
+                print_table(f"{title}: N_short against m over the connectors of each m "
+                            f"(different sets of optima){' (' + g + ')' if g else ''}",
+                            ["m", "connectors", "N_short mean", "std (n-1)", "min", "max"],
+                            rows)
 
     # ---- right: at the optima against KEY
     agg = []
@@ -275,6 +297,7 @@ def _run(argv):
         ax.set_xlabel(labels.axis("position"))
         plotting.y_axis(ax, "n_short")
         ax.set_title("along a low-loss tunnel", fontsize=9)
+    sets_bars = any(len(v) > 1 for lst in mconn.values() for v in _per_m(lst).values())
     if "middle" in axes:
         ax = axes["middle"]
         kinds = drawn.setdefault("middle", set())
@@ -285,8 +308,19 @@ def _run(argv):
             n, h, d = (np.array([c.value for c in cs]) for cs in (cn, ch, cd))
             lab = g if g else "centre of the m-connector"
             big = ms > 1
-            ax.errorbar(ms[big], n[big], yerr=[n[big] - d[big], h[big] - n[big]], fmt="-",
-                        color=col, capsize=3, alpha=0.6, label=lab)
+            per_m = _per_m(lst)
+            if any(len(v) > 1 for v in per_m.values()):
+                # several connectors per m: their mean, bars min..max over them
+                um = np.array([m for m in per_m if m > 1])
+                vals = [np.array([c.value for c in per_m[m]], dtype=float) for m in um]
+                mu = np.array([np.nanmean(v) for v in vals])
+                ax.errorbar(um, mu, yerr=[mu - np.array([np.nanmin(v) for v in vals]),
+                                          np.array([np.nanmax(v) for v in vals]) - mu],
+                            fmt="-", color=col, capsize=3, alpha=0.6,
+                            label=f"{lab}: mean over the sets (bars: min-max)")
+            else:
+                ax.errorbar(ms[big], n[big], yerr=[n[big] - d[big], h[big] - n[big]], fmt="-",
+                            color=col, capsize=3, alpha=0.6, label=lab)
             kinds |= plotting.counts(ax, ms[big], [cn[i] for i in np.flatnonzero(big)], col)
             if (~big).any():
                 ax.errorbar(ms[~big], n[~big], yerr=[n[~big] - d[~big], h[~big] - n[~big]],
@@ -306,10 +340,11 @@ def _run(argv):
         ax.set_xticks(allm)
         ax.set_xlabel(labels.axis("m"))
         plotting.y_axis(ax, "n_short")
-        ax.set_title("at the centre of m-connectors (bars: 2x / 0.5x threshold)"
+        bars = "spread over the sets" if sets_bars else "2x / 0.5x threshold"
+        ax.set_title(f"at the centre of m-connectors (bars: {bars})"
                      if len(mconn) > 1 or not next(iter(mconn)) else
                      f"at the centre of m-connectors, {next(iter(mconn))} "
-                     "(bars: 2x / 0.5x threshold)", fontsize=9)
+                     f"(bars: {bars})", fontsize=9)
     if "right" in axes:
         ax = axes["right"]
         kinds = drawn.setdefault("right", set())
@@ -344,6 +379,8 @@ def _run(argv):
             "slq": "Hessian eigenvalues (SLQ estimates)"}.get(method, "Hessian Ritz values (Lanczos)")
     caption = (f"N_short: {what} above λ_thr = {thr:g}; bands and bars at 2x and "
                "0.5x the threshold" +
+               ("; middle: the mean over the connectors of each m, bars min-max over them"
+                if sets_bars else "") +
                ("; open markers with arrows up: lower bounds (Lanczos stopped by its budget "
                 "before converging), and a mean with one among its terms is a lower bound"
                 if anylow else "") +
@@ -366,11 +403,12 @@ def final_test_accuracy(ds):
     return dict(zip(ds.task.values[rows].astype(int), v))
 
 
-def _group_optima(cf, c):
-    """Every training joined by a connector of c's seed group (same O1)."""
+def _group_optima(cf, g, group_label):
+    """Every training joined by a connector of seed group g (its label)."""
     out = set()
-    for _, d in cf[cf.source_task == c.source_task].iterrows():
-        out.update(d.optima)
+    for _, d in cf.iterrows():
+        if group_label(d) == g:
+            out.update(d.optima)
     return sorted(out)
 
 
