@@ -516,6 +516,41 @@ else
     fail "warnings with n_negative = 0 / at one optimum (above)"
 fi
 
+# ---- a full spectrum whose assembled matrix was not symmetric is flagged (noneg.nc,
+# a real full output, has none: its products are symmetric to float precision)
+cp "$tmp/noneg.nc" "$tmp/asym.nc"
+if "$PYTHON3" - "$TOOLS" "$tmp" <<'EOF'
+import sys
+import netCDF4
+tools, tmp = sys.argv[1:3]
+sys.path.insert(0, tools)
+sys.path.insert(0, tmp)
+from inproc import run
+
+with netCDF4.Dataset(f"{tmp}/asym.nc", "a") as f:
+    f.set_auto_mask(False)
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
+    kind, task, a = f["kind"][:], f["task"][:], f["hessian_asymmetry"][:]
+    h = [i for i in range(len(kind)) if kind[i] == K["hessian"]]
+    real = max(a[i] for i in h)
+    a[h[-1]] = 0.5
+    f["hessian_asymmetry"][:] = a
+bad = [] if real < 1e-6 else [f"the real full output has asymmetry {real:.3g}"]
+for module in ("hessian", "summary", "fig4"):
+    png = ["-o", f"{tmp}/asym.png"] if module == "fig4" else []
+    _, out, _ = run(module, [f"{tmp}/asym.nc"] + png)
+    w = [ln for ln in out.splitlines() if ln.startswith("warning")]
+    if len(w) != 1 or not w[0].startswith("warning: asymmetric Hessian: ") or \
+            f"(Hessian task {int(task[h[-1]])})" not in w[0]:
+        bad.append(f"{module}: warnings {w}")
+sys.exit("\n".join(bad) if bad else 0)
+EOF
+then
+    ok "real full spectra symmetric to < 1e-6; one set to 0.5 is flagged by wedge-hessian, summary, plot-fig4"
+else
+    fail "asymmetry warnings (above)"
+fi
+
 # ---- 3. calibration on hand-made spectra and subspace accuracies
 cp "$tmp/full.nc" "$tmp/cal.nc"
 cp "$tmp/slq.nc" "$tmp/calslq.nc"

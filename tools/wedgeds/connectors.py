@@ -256,10 +256,12 @@ def hessian_frame(ds):
         r["method"] = method
         for n in ("n_short", "n_short_half", "n_short_double", "n_negative", "hessian_n",
                   "hessian_hvps", "hessian_converged", "hessian_lower_bound",
-                  "hessian_lambda_min", "hessian_trace", "hessian_trace_se"):
+                  "hessian_lambda_min", "hessian_trace", "hessian_trace_se",
+                  "hessian_asymmetry"):
             v = float(ds[n].values[i]) if n in ds else nan
             n = {"hessian_converged": "converged", "hessian_lambda_min": "lambda_min",
-                 "hessian_lower_bound": "lower_bound"}.get(n, n)
+                 "hessian_lower_bound": "lower_bound",
+                 "hessian_asymmetry": "asymmetry"}.get(n, n)
             r[n] = v if done else nan
         for name in ("slq_count", "slq_count_se", "slq_count_lo", "slq_count_hi"):
             for j, lv in enumerate(levels):

@@ -569,14 +569,37 @@ def negative_warnings(hf, keys):
     return lines
 
 
+# |H - H^T|_F / |H|_F of a full probe's assembled matrix above which its products
+# are inconsistent: float products of a correct R-operator give 1e-8 to 1e-6
+ASYMMETRY_LIMIT = 1e-4
+
+
+def asymmetry_warnings(hf, keys):
+    """Warning lines for the full-spectrum rows whose assembled Hessian was not
+    symmetric (hessian_asymmetry above ASYMMETRY_LIMIT): their eigenvalues are of
+    (H + H^T)/2 of inconsistent products, not a ground truth."""
+    lines = []
+    if "asymmetry" not in hf:
+        return lines
+    bad = hf[(hf.status == "done") & (hf.asymmetry > ASYMMETRY_LIMIT)]
+    for _, r in bad.sort_values("task_id").iterrows():
+        lines.append(f"warning: asymmetric Hessian: {setting_label(r, keys)} (Hessian task "
+                     f"{int(r.task_id)}): |H - H^T| / |H| = {r.asymmetry:.3g} > "
+                     f"{ASYMMETRY_LIMIT:g}: its products are inconsistent, its spectrum is "
+                     "not a ground truth")
+    return lines
+
+
 def print_negative_warnings(hf, keys):
-    """Print negative_warnings(hf, keys) on stdout, then a blank line if any."""
-    lines = negative_warnings(hf, keys)
+    """Print negative_warnings(hf, keys) and asymmetry_warnings on stdout, then a
+    blank line if any; returns the number of optima that are not minima."""
+    neg = negative_warnings(hf, keys)
+    lines = neg + asymmetry_warnings(hf, keys)
     for ln in lines:
         print(ln)
     if lines:
         print()
-    return len(lines) - 1 if lines else 0
+    return len(neg) - 1 if neg else 0
 
 
 # ---- calibration: the threshold giving a count ------------------------------------------
