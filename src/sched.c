@@ -438,7 +438,7 @@ static void print_progress(sched *s, int force)
         return;
     s->last_print = t;
     double el = t - s->t0, left = 0.0;
-    size_t nrun = 0, bykind[WG_TASK_KINDS] = {0};
+    size_t nrun = 0, over = 0, bykind[WG_TASK_KINDS] = {0};
     for (int r = 0; r < s->nranks; r++)
         if (s->running[r] >= 0) {
             const wg_task *tk = &s->plan->tasks[s->running[r]];
@@ -446,6 +446,7 @@ static void print_progress(sched *s, int force)
             bykind[tk->kind]++;
             double est = tk->cost * rate(s, tk->kind) - (t - s->since[r]);
             left += est > 0 ? est : 0;
+            over += est < 0; /* past its estimate: how much longer is unknown */
         }
     for (size_t i = 0; i < s->plan->ntasks; i++)
         if (s->state[i] == 0) {
@@ -453,8 +454,12 @@ static void print_progress(sched *s, int force)
             left += tk->cost * rate(s, tk->kind);
         }
     char eta[32] = "-", elapsed[32], running[160] = "";
-    if (s->wall_done > 0)
-        fmt_secs(left / (s->nworkers ? s->nworkers : 1), eta, sizeof eta);
+    if (s->wall_done > 0) {
+        /* a running task past its estimate makes the ETA a lower bound: "> 4m22s" */
+        strcpy(eta, over ? "> " : "");
+        fmt_secs(left / (s->nworkers ? s->nworkers : 1), eta + strlen(eta),
+                 sizeof eta - strlen(eta));
+    }
     fmt_secs(el, elapsed, sizeof elapsed);
     for (int k = 0; k < WG_TASK_KINDS; k++)
         if (bykind[k]) {
