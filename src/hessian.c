@@ -64,7 +64,7 @@ void wg_hessian_opts_default(wg_hessian_opts *o)
     o->tol = 1e-3;
     o->conv_frac = 0.5;
     o->check_every = 10;
-    o->max_bytes = (size_t)1 << 30;
+    o->max_bytes = (size_t)2 << 30;
     o->keep_frac = 0.4;
     o->block = 64;
     o->nprobe = 10;
