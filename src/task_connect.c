@@ -36,7 +36,7 @@ static const char *const OBJECTIVES[] = {"point", "path"};
 #define O(field) .off = offsetof(connect_opts, field)
 static const wg_option OPTIONS[] = {
     {"m", WG_OPT_INTS, 1, MAX_M, .deflt = "1", O(m), .count_off = offsetof(connect_opts, nm),
-     .max = MAX_M, .doc = "connector orders: 1 joins two optima, m joins m+1"},
+     .max = MAX_M, .plan_only = 1, .doc = "connector orders: 1 joins two optima, m joins m+1"},
     {"sets", WG_OPT_INT, 1, 100, .deflt = "1", O(sets), .plan_only = 1,
      .doc = "connectors per order m, each on another set of m+1 optima (disjoint while the "
             "seeds suffice)"},

@@ -222,7 +222,7 @@ else
 fi
 
 # ---- several connectors per m (connectors.sets): their optima, the spread table, reuse
-sets_yaml() { # SETS
+sets_yaml() { # SETS [M-LIST]
     cat <<EOF
 name: fig34sets
 seed: 1
@@ -230,13 +230,14 @@ model: {arch: toy, dim: 40, long: 6}
 train: {epochs: 3}
 sweep:
   seed: {range: [0, 5]}
-connectors: {m: [1, 2], points: 3, steps: 30, sets: $1}
+connectors: {m: [${2:-1, 2}], points: 3, steps: 30, sets: $1}
 probes:
   hessian: {at: [connectors], budget: 60, threshold: 0.01}
 EOF
 }
 sets_yaml 1 >"$tmp/sets1.yaml"
 sets_yaml 2 >"$tmp/sets2.yaml"
+sets_yaml 2 "1, 2, 3" >"$tmp/sets3.yaml"
 if "$WEDGE" run "$tmp/sets1.yaml" -o "$tmp/sets1.nc" --quiet >"$tmp/run-sets1.log" 2>&1 &&
     "$WEDGE" run "$tmp/sets2.yaml" -o "$tmp/sets2.nc" --reuse "$tmp/sets1.nc" \
         >"$tmp/run-sets2.log" 2>&1; then
@@ -245,6 +246,14 @@ if "$WEDGE" run "$tmp/sets1.yaml" -o "$tmp/sets1.nc" --quiet >"$tmp/run-sets1.lo
         ok "sets: 2 reuses the 11 tasks of sets: 1 (growing the sets recomputes nothing)"
     else
         fail "sets reuse: $(grep reuse "$tmp/run-sets2.log")"
+    fi
+    # another order m (more segments per connector in the file) reuses the rest too
+    if "$WEDGE" run "$tmp/sets3.yaml" -o "$tmp/sets3.nc" --reuse "$tmp/sets2.nc" \
+        >"$tmp/run-sets3.log" 2>&1 &&
+        grep -q 'reuse: 17 of this sweep.s 21 tasks taken' "$tmp/run-sets3.log"; then
+        ok "m: [1, 2, 3] reuses the 17 tasks of m: [1, 2]"
+    else
+        fail "m growth reuse: $(grep -h 'reuse\|error' "$tmp/run-sets3.log")"
     fi
 else
     fail "wedge run sets1/sets2"; sed 's/^/    /' "$tmp/run-sets1.log" "$tmp/run-sets2.log"
