@@ -78,8 +78,10 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
             put_num(t, key->name, 0, wg_key_value(&k->set, key));
         }
     }
-    for (int o = 0; wg_plan_opts(p, k->kind) && o < kd->noptions; o++)
-        for (int i = 0; !kd->options[o].plan_only; i++) {
+    for (int o = 0; wg_plan_opts(p, k->kind) && o < kd->noptions; o++) {
+        if (kd->options[o].plan_only) /* which tasks exist, not what one computes */
+            continue;
+        for (int i = 0;; i++) {
             double v = wg_plan_option(p, k->kind, kd->options[o].key, i);
             if (isnan(v) && i > 0)
                 break;
@@ -87,6 +89,7 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
             if (isnan(v))
                 break;
         }
+    }
     for (int a = 0; a < WG_TASK_ARGS; a++)
         put(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
     put(t, "probe_epoch=%d\nprobe_final=%d\n", k->probe_epoch, k->probe_final);
