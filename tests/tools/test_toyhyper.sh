@@ -18,7 +18,10 @@
 #     a message and no PNG.
 # And tools/plot-toy-near-zero.py on a tiny toy connector sweep (D = 30, n = 5,
 # 4 seeds, m = 1 with 3 points, 2, 3): exit 0, a PNG, and its table (m = 0..3)
-# equals the file's near_zero / connector_near_zero (m = 1: mean over the points).
+# equals the file's near_zero / connector_near_zero (m = 1: mean over the points),
+# and its "which wedge" table along the 1-connector equals the fraction of each
+# point's D - n smallest |P_j| not among O1's / O2's, recomputed here from params
+# and connector_x (0 at the end compared with, by construction).
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~10 s.
 test_name=test_toyhyper
@@ -180,7 +183,7 @@ assert len(want[0]) == 4 and sorted(want) == [0, 1, 2, 3], want
 got = {}
 for line in open(sys.argv[2]):
     f = [x.strip() for x in line.strip().strip("|").split("|")]
-    if len(f) == 8 and f[0].isdigit():
+    if len(f) == 8 and f[0].isdigit() and f[1].isdigit():  # not the shape table
         assert (f[0], f[1], f[2]) == ("30", "5", "25"), f
         got[int(f[3])] = (int(f[4]), f[5], f[6], f[7])
 exp = {m: (len(v), f"{np.mean(v):.1f}", f"{min(v):.4g}", f"{max(v):.4g}")
@@ -191,6 +194,38 @@ EOF
     ok "near-zero table equals the file ($(cat "$tmp/nzcmp.txt"))"
 else
     fail "near-zero table differs from the file"; sed 's/^/    /' "$tmp/nzcmp.txt"
+fi
+
+# ---- which wedge along the 1-connector
+if "$PYTHON3" - "$tmp/conn.nc" "$tmp/nz.txt" >"$tmp/wcmp.txt" 2>&1 <<'EOF'; then
+import sys, netCDF4, numpy as np
+ds = netCDF4.Dataset(sys.argv[1])
+ds.set_auto_mask(False)
+g = lambda v: np.asarray(ds[v][:])
+K = dict(zip(ds["kind"].flag_meanings.split(), ds["kind"].flag_values))
+kind, task = g("kind"), g("task")
+rows = {}
+for line in open(sys.argv[2]):
+    f = [x.strip() for x in line.strip().strip("|").split("|")]
+    if len(f) == 3 and f[0].isdigit():
+        rows[int(f[0])] = ([float(v) for v in f[1].split()], [float(v) for v in f[2].split()])
+c = [i for i in np.flatnonzero(kind == K["connect"]) if g("connector_m")[i] == 1]
+assert len(c) == 1 and list(rows) == [int(task[c[0]])], (c, rows)
+i = c[0]
+short = int(g("dim")[i]) - int(g("long")[i])
+ends = [g("params")[int(np.flatnonzero(task == t)[0]), -1] for t in g("connector_optima")[i] if t >= 0]
+pts = [ends[0]] + list(g("connector_x")[i]) + [ends[1]]
+S = [set(np.argsort(np.abs(p.astype(float)), kind="stable")[:short]) for p in pts]
+want = [[round(1 - len(s & e) / short, 2) for s in S] for e in (S[0], S[-1])]
+got = rows[int(task[i])]
+assert len(got[0]) == len(pts) == 5, got
+assert all(abs(a - b) <= 0.0051 for w, h in zip(want, got) for a, b in zip(w, h)), (want, got)
+assert got[0][0] == 0 and got[1][-1] == 0 and max(got[0]) > 0, got
+print(f"{len(pts)} points, vs O1 {got[0]}, vs O2 {got[1]}")
+EOF
+    ok "which-wedge table equals the recomputation ($(cat "$tmp/wcmp.txt"))"
+else
+    fail "which-wedge table"; sed 's/^/    /' "$tmp/wcmp.txt"
 fi
 
 [ "$nfail" -eq 0 ] && { echo "test_toyhyper: all checks passed"; exit 0; }
