@@ -227,13 +227,13 @@ def _run(argv):
         axes[0].axvline(t, color="0.8", lw=0.8, zorder=0)
     for t in tl:
         axes[1].axvline(t, color="0.8", lw=0.8, zorder=0)
-    from matplotlib.ticker import LogLocator, FormatStrFormatter
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, MaxNLocator
     for ax in axes:
         ax.set_xscale("log")
         lo, hi = ax.get_xlim()
-        if hi / lo < 10:  # a narrow log range: plain numbers on a few ticks
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=np.arange(1, 10) * 0.1 + 0.0,
-                                                  numticks=12))
+        if hi / lo < 10:  # a narrow log range: plain numbers on evenly spaced ticks
+            ticks = [t for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo <= t <= hi and t > 0]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
             ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
     axes[0].set_xlabel("radius |P0|")
