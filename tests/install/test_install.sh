@@ -7,8 +7,8 @@
 # Environment Modules or Lmod: PATH (TMP/bin first), MANPATH, PYTHONPATH,
 # WEDGE_HOME -- in a working directory outside the sources, and checks:
 #  - the files: bin/wedge and the wedge-* commands; share/man/man1/wedge.1;
-#    share/doc/wedge/README.md with every docs/*.md of the sources in
-#    share/doc/wedge/docs/; every sweeps/*.yaml and sweeps/*/*.yaml and every
+#    share/doc/wedge/README.md with every docs/*.md and docs/figures/*.png of the
+#    sources in share/doc/wedge/docs/; every sweeps/*.yaml and sweeps/*/*.yaml and every
 #    jobs/*.sbatch and jobs/lib.sh in share/wedge, unchanged but for the one
 #    line `make install` completes with the installation's directories; the
 #    modulefile share/wedge/modulefiles/wedge/VERSION; no installed text file
@@ -121,9 +121,11 @@ done
 [ -f "$prefix/share/man/man1/wedge.1" ] || fail "share/man/man1/wedge.1 is not installed"
 cmp -s "$top_srcdir/README.md" "$prefix/share/doc/wedge/README.md" ||
     fail "share/doc/wedge/README.md is missing or differs from README.md"
-for f in "$top_srcdir"/docs/*.md; do
-    cmp -s "$f" "$prefix/share/doc/wedge/docs/${f##*/}" ||
-        fail "share/doc/wedge/docs/${f##*/} is missing or differs from docs/${f##*/}"
+for f in "$top_srcdir"/docs/*.md "$top_srcdir"/docs/figures/*.png; do
+    [ -f "$f" ] || continue
+    rel=${f#"$top_srcdir"/}
+    cmp -s "$f" "$prefix/share/doc/wedge/$rel" ||
+        fail "share/doc/wedge/$rel is missing or differs from $rel"
 done
 n_sweeps=0
 for f in "$top_srcdir"/sweeps/*.yaml "$top_srcdir"/sweeps/*/*.yaml; do
