@@ -89,6 +89,24 @@ def y_axis(ax, q, note=None):
     ax.set_ylabel(labels.axis(q, note, wrap=40))
 
 
+def plain_log_ticks(axis):
+    """Plain numbers, not powers of ten, on a log ``axis`` (ax.xaxis or ax.yaxis):
+    evenly spaced ticks on a range narrower than a decade, 1-2-5 ticks on one to
+    three decades (a radius of 9-97 otherwise shows only "10^1"); wider ranges keep
+    matplotlib's powers of ten."""
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, LogLocator, MaxNLocator
+    lo, hi = axis.get_view_interval()
+    if hi / lo < 10:
+        ticks = [t for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo <= t <= hi and t > 0]
+        axis.set_major_locator(FixedLocator(ticks))
+    elif hi / lo < 1000:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    else:
+        return
+    axis.set_major_formatter(FormatStrFormatter("%.3g"))
+    axis.set_minor_formatter(FormatStrFormatter(""))
+
+
 def integer_ticks(axis):
     """Whole-number ticks only on ``axis`` (ax.xaxis or ax.yaxis)."""
     from matplotlib.ticker import MaxNLocator

@@ -227,21 +227,9 @@ def _run(argv):
         axes[0].axvline(t, color="0.8", lw=0.8, zorder=0)
     for t in tl:
         axes[1].axvline(t, color="0.8", lw=0.8, zorder=0)
-    from matplotlib.ticker import FixedLocator, FormatStrFormatter, LogLocator, MaxNLocator
     for ax in axes:
         ax.set_xscale("log")
-        lo, hi = ax.get_xlim()
-        # plain numbers, not powers of ten: evenly spaced ticks on a narrow range,
-        # 1-2-5 ticks on one to three decades (a radius of 9-97 showed only "10^1")
-        if hi / lo < 10:
-            ticks = [t for t in MaxNLocator(nbins=6).tick_values(lo, hi) if lo <= t <= hi and t > 0]
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-        elif hi / lo < 1000:
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        else:
-            continue
-        ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))
-        ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
+        plotting.plain_log_ticks(ax.xaxis)
     axes[0].set_xlabel("radius |P0|")
     axes[1].set_xlabel("probe-set loss L(P0) (nats)")
     for ax in axes:
