@@ -84,14 +84,54 @@ double wg_plane_leak(const float *X, const float *X0, const double *B, int m, si
     return worst / sqrt(nn);
 }
 
-/* Mean of L over the path points (or L(X)), and its gradient wrt X into g. */
+/* Minibatches of connector steps (o->train): passes over a seeded permutation of
+ * the training examples, the last incomplete batch of a pass skipped. */
+typedef struct draws {
+    uint32_t *perm;
+    size_t n, pos;
+    uint64_t pass;
+} draws;
+
+static const uint32_t *next_batch(draws *dr, const wg_connect_opts *o)
+{
+    if (dr->pos + o->batch > dr->n) {
+        wg_rng r;
+        wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_CONNECT, o->stream, 0xBA7C, dr->pass++));
+        wg_rng_permute(&r, dr->perm, dr->n);
+        dr->pos = 0;
+    }
+    dr->pos += o->batch;
+    return dr->perm + dr->pos - o->batch;
+}
+
+/* L and its gradient at theta: over all of f's data, or (o->train) over minibatch
+ * idx of step `step` (which also keys dropout). */
+static int grad_at(const wg_objective *f, const float *theta, const wg_connect_opts *o,
+                   const uint32_t *idx, uint64_t step, double *loss, float *g)
+{
+    if (!o->train)
+        return wg_objective_grad(f, theta, loss, g);
+    double sum = 0.0;
+    size_t right = 0;
+    int rc = o->train->batch(o->train->ctx, theta, idx, o->batch, o->seed,
+                             wg_rng_stream(WG_RNG_DROPOUT, o->stream, step, 0xC0), &sum,
+                             &right, g);
+    *loss = sum / (double)o->batch;
+    if (rc == 0 && !isfinite(*loss))
+        rc = WG_FAIL(WG_EDIVERGED, "connector: minibatch loss %g at step %llu", *loss,
+                     (unsigned long long)step);
+    return rc;
+}
+
+/* Mean of L over the path points (or L(X)), and its gradient wrt X into g (over
+ * minibatch idx if o->train). */
 static int path_loss(const wg_objective *f, const float *X, const float *const *anch,
                      int nanch, const wg_connect_opts *o, wg_rng *r, float *y, float *gy,
-                     float *g, double *loss)
+                     const uint32_t *idx, uint64_t step, float *g, double *loss)
 {
     const size_t D = f->dim;
     if (o->objective == WG_CONNECT_POINT || nanch == 0)
-        return g ? wg_objective_grad(f, X, loss, g) : wg_objective_loss(f, X, loss);
+        return g ? grad_at(f, X, o, idx, step, loss, g) : wg_objective_loss(f, X, loss);
     double total = 0.0;
     int count = 0, rc = 0;
     if (g)
@@ -107,7 +147,7 @@ static int path_loss(const wg_objective *f, const float *X, const float *const *
             double u = (double)i / (o->path_points + 1), l;
             for (size_t k = 0; k < D; k++)
                 y[k] = (float)((1.0 - u) * X[k] + u * anch[a][k]);
-            rc = g ? wg_objective_grad(f, y, &l, gy) : wg_objective_loss(f, y, &l);
+            rc = g ? grad_at(f, y, o, idx, step, &l, gy) : wg_objective_loss(f, y, &l);
             if (rc)
                 break;
             total += l;
@@ -130,9 +170,21 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
 {
     const size_t D = f->dim;
     if (o->steps < 0 || !(o->lr > 0) || !isfinite(o->lr) || o->path_points < 1 || m < 0 ||
-        nanch < 0 || (o->objective != WG_CONNECT_POINT && o->objective != WG_CONNECT_PATH))
+        nanch < 0 || (o->objective != WG_CONNECT_POINT && o->objective != WG_CONNECT_PATH) ||
+        !(o->until_loss >= 0.0))
         return WG_FAIL(WG_EARG, "connector: invalid options (steps %d, lr %g, m %d, anchors %d)",
                        o->steps, o->lr, m, nanch);
+    if (o->train && (!o->train->batch || o->train->dim != D || o->batch < 1 ||
+                     o->batch > o->train->ntrain || o->batch > o->train->batch_cap))
+        return WG_FAIL(WG_EARG, "connector: minibatches of %zu from an objective of %zu "
+                       "examples (capacity %zu, dimension %zu against %zu)", o->batch,
+                       o->train->ntrain, o->train->batch_cap, o->train->dim, D);
+    draws dr = {0};
+    if (o->train) {
+        dr.n = dr.pos = o->train->ntrain;
+        if (!(dr.perm = wg_alloc(dr.n, sizeof *dr.perm, "minibatch order")))
+            return WG_ENOMEM;
+    }
     float *X0 = wg_alloc(D, sizeof *X0, "connector start"), *g = wg_alloc(D, sizeof *g, "gradient");
     float *d = wg_alloc(D, sizeof *d, "update"), *y = wg_alloc(D, sizeof *y, "path point");
     float *gy = wg_alloc(D, sizeof *gy, "path gradient");
@@ -144,13 +196,20 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
     wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_CONNECT, o->stream, 0, 0));
     if (rc == 0)
         memcpy(X0, X, D * sizeof *X);
-    for (int s = 0; rc == 0 && s < o->steps; s++) {
+    int s = 0;
+    for (; rc == 0 && s < o->steps; s++) {
         if (o->stop && o->stop(o->stop_user)) {
             rc = WG_EINTR;
             break;
         }
         double l;
-        rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, g, &l);
+        if (o->until_loss > 0 && s % WG_CONNECT_CHECK == 0) {
+            rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, 0, NULL, &l);
+            if (rc || l <= o->until_loss)
+                break;
+        }
+        const uint32_t *idx = o->train ? next_batch(&dr, o) : NULL;
+        rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, idx, (uint64_t)s, g, &l);
         if (rc)
             break;
         wg_project_out(g, B, m, D);
@@ -162,10 +221,12 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
         for (size_t k = 0; k < D; k++)
             X[k] = X0[k] + d[k];
     }
+    if (o->taken)
+        *o->taken = s;
     if (rc == 0)
-        rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, loss);
+        rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, 0, NULL, loss);
     wg_optim_free(&opt);
-    free(X0), free(g), free(d), free(y), free(gy);
+    free(X0), free(g), free(d), free(y), free(gy), free(dr.perm);
     return rc;
 }
 
@@ -183,6 +244,7 @@ void wg_connector_free(wg_connector *c)
     free(c->train_loss); /* the eight path arrays share one block */
     free(c->cosine);
     free(c->near_zero);
+    free(c->steps);
     memset(c, 0, sizeof *c);
 }
 
@@ -222,12 +284,13 @@ int wg_connect_run(const wg_objective *f, const wg_objective *ft, const float *c
     c->train_loss = wg_alloc(8 * p, sizeof *c->train_loss, "connector path");
     c->cosine = wg_alloc((size_t)K * (size_t)K, sizeof *c->cosine, "connector cosines");
     c->near_zero = wg_alloc((size_t)K, sizeof *c->near_zero, "connector counts");
+    c->steps = wg_calloc((size_t)K, sizeof *c->steps, "connector steps");
     double *B = wg_alloc((size_t)m, D * sizeof *B, "connector basis");
     float *y = wg_alloc(D, sizeof *y, "path point");
     float *C = wg_alloc((size_t)K, D * sizeof *C, "connector starts");
     int *p0 = NULL, *p1 = NULL, *pp = NULL;
-    int rc = !c->X || !c->loss || !c->train_loss || !c->cosine || !c->near_zero || !B || !y ||
-             !C ? WG_ENOMEM : 0;
+    int rc = !c->X || !c->loss || !c->train_loss || !c->cosine || !c->near_zero || !c->steps ||
+             !B || !y || !C ? WG_ENOMEM : 0;
     if (rc == 0) {
         double *q = c->train_loss;
         c->train_acc = q + p, c->test_loss = q + 2 * p, c->test_acc = q + 3 * p;
@@ -281,8 +344,11 @@ int wg_connect_run(const wg_objective *f, const wg_objective *ft, const float *c
                     anch[j] = O[j];
                 na = m + 1;
             }
+            int taken = 0;
             oo.stream = (uint64_t)(round * 1000 + k);
+            oo.taken = &taken;
             rc = wg_connect_optimize(f, X + (size_t)k * D, B, m, anch, na, &oo, &c->loss[k]);
+            c->steps[k] += taken;
             if (rc == 0)
                 c->leak = fmax(c->leak, wg_plane_leak(X + (size_t)k * D, C + (size_t)k * D, B,
                                                       m, D));

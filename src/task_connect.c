@@ -29,6 +29,9 @@ typedef struct connect_opts {
     double lr;
     size_t probe_size;
     int eval_points;             /* points per segment recorded */
+    size_t batch_size;           /* 0: full-batch steps on the probe set; B: minibatches
+                                    of B training images */
+    double until_loss;           /* > 0: a point stops at this probe-set loss */
 } connect_opts;
 
 static const char *const OBJECTIVES[] = {"point", "path"};
@@ -53,6 +56,13 @@ static const wg_option OPTIONS[] = {
      .doc = "images of the probe set"},
     {"eval_points", WG_OPT_INT, 2, 1000, .deflt = "10", O(eval_points),
      .doc = "evaluations recorded per segment of the path"},
+    {"batch_size", WG_OPT_SIZE, 0, 1e6, .deflt = "0", O(batch_size),
+     .doc = "0: every step's gradient is over the whole probe set; B: Adam steps on "
+            "minibatches of B images of the whole training set (the probe set only "
+            "measures)"},
+    {"until_loss", WG_OPT_DOUBLE, 0, 1e6, .deflt = "0", O(until_loss),
+     .doc = "0: every point takes `steps` steps; x > 0: a point stops once its objective on "
+            "the probe set is at most x (checked every 50 steps), `steps` the most"},
 };
 #undef O
 
@@ -60,7 +70,7 @@ static const connect_opts *opts_of(const wg_plan *p) { return wg_plan_opts(p, WG
 
 enum { V_M, V_OPTIMA, V_X, V_LOSS, V_TRAIN_LOSS, V_TRAIN_ACC, V_TEST_LOSS, V_TEST_ACC, V_CHANGED_A,
        V_CHANGED_B, V_LINE_TRAIN, V_LINE_TEST, V_BARRIER_PATH, V_BARRIER_LINE, V_COS, V_LEAK,
-       V_NEAR_ZERO, NVARS };
+       V_NEAR_ZERO, V_STEPS, NVARS };
 
 /* Points and segments of the largest connector of the plan. */
 static size_t n_point(const wg_plan *p)
@@ -154,6 +164,9 @@ static const wg_var VARS[NVARS] = {
     [V_NEAR_ZERO] = {"connector_near_zero", WG_T_INT, "conn_point",
                      "near-zero coordinates of each connector point, |X_j| <= 1e-3 |X|/sqrt(D)",
                      "1", WG_FILL_MINUS1, .per_task = 1},
+    [V_STEPS] = {"connector_steps", WG_T_INT, "conn_point",
+                 "optimiser steps taken at each connector point (fewer than `steps`: "
+                 "until_loss reached)", "1", WG_FILL_MINUS1, .per_task = 1},
 };
 #undef PATH
 
@@ -173,6 +186,29 @@ static int pack(const wg_connector *c, wg_result *r)
     if (!rc) rc = wg_result_set(r, V_COS, WG_T_DOUBLE, 2, NULL, kk, c->cosine, WG_T_DOUBLE);
     if (!rc) rc = wg_result_put_double(r, V_LEAK, c->leak);
     if (!rc) rc = wg_result_set(r, V_NEAR_ZERO, WG_T_INT, 1, NULL, &K, c->near_zero, WG_T_INT);
+    if (!rc) rc = wg_result_set(r, V_STEPS, WG_T_INT, 1, NULL, &K, c->steps, WG_T_INT);
+    return rc;
+}
+
+/* The objective of minibatch connector steps: the network on the whole training
+ * set, dropout as in training, no L2 (the landscape's loss, METHODS.md). */
+static int minibatch_objective(wg_exec *x, const wg_plan *plan, const wg_setting *s, size_t B,
+                               size_t dim, wg_objective *fb)
+{
+    if (wg_setting_is_toy(s))
+        return WG_FAIL(WG_EARG, "connectors.batch_size = %zu: the toy model has no data to "
+                       "draw minibatches from (use 0)", B);
+    const wg_data *d;
+    int rc = wg_exec_data(x, plan, s, &d);
+    if (rc)
+        return rc;
+    if (B > d->train.n)
+        return WG_FAIL(WG_EARG, "connectors.batch_size = %zu exceeds the %zu training images",
+                       B, d->train.n);
+    rc = wg_objective_net(fb, &s->net, &d->train, B);
+    if (rc == 0 && fb->dim != dim)
+        rc = WG_FAIL(WG_EFORMAT, "minibatch objective has %zu parameters, the probe's %zu",
+                     fb->dim, dim);
     return rc;
 }
 
@@ -197,10 +233,18 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
             rc = WG_FAIL(WG_EFORMAT, "the optima have different parameter counts");
     if (rc == 0)
         rc = wg_exec_test(x, plan, s, &ft);
+    wg_objective fb = {0}; /* minibatch steps: the whole training set */
+    if (rc == 0 && cp->batch_size > 0)
+        rc = minibatch_objective(x, plan, s, cp->batch_size, f.dim, &fb);
     wg_connect_opts o;
     wg_connect_opts_default(&o);
+    if (cp->batch_size > 0) {
+        o.train = &fb;
+        o.batch = cp->batch_size;
+    }
     o.objective = cp->objective ? WG_CONNECT_PATH : WG_CONNECT_POINT;
     o.steps = cp->steps;
+    o.until_loss = cp->until_loss;
     o.lr = cp->lr;
     o.seed = s->train.seed;
     o.stop = x->stop;
@@ -212,6 +256,7 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     wg_connector_free(&c);
     wg_objective_free(&f);
     wg_objective_free(&ft);
+    wg_objective_free(&fb);
     return rc;
 }
 
@@ -279,8 +324,10 @@ static int plan(wg_planner *pl, const void *opts)
                 t->arg[A_K] = m == 1 ? o->points : 1;
                 t->arg[A_SET] = r;
                 int rounds = o->objective == WG_CONNECT_PATH && m == 1 ? o->rounds : 1;
-                /* a step costs a gradient, ~3 forward passes over the probe set */
-                double per = 3.0 * (double)o->probe_size * wg_setting_flops(&t->set);
+                /* a step costs a gradient, ~3 forward passes over the probe set
+                 * (or a minibatch) */
+                double per = 3.0 * (double)(o->batch_size ? o->batch_size : o->probe_size) *
+                             wg_setting_flops(&t->set);
                 t->cost = (double)t->arg[A_K] * o->steps * rounds * per;
                 rc = wg_planner_added(pl, t->id);
             }

@@ -25,7 +25,19 @@ typedef struct wg_connect_opts {
     uint64_t seed, stream;     /* path: which u each step evaluates */
     int (*stop)(void *);       /* asked every step: nonzero abandons (WG_EINTR) */
     void *stop_user;
+    /* NULL: every step takes the gradient of the objective itself (all its data).
+     * Else: steps on minibatches of `batch` examples of train (its batch(), e.g. the
+     * network on the whole training set), drawn without replacement, reshuffled
+     * each pass (seeded by seed, stream); the objective only measures. */
+    const wg_objective *train;
+    size_t batch;
+    /* > 0: stop once the objective's value (f, all its data) is at most this, checked
+     * before every WG_CONNECT_CHECK-th step; steps is then the most taken */
+    double until_loss;
+    int *taken; /* non-NULL: receives the steps taken */
 } wg_connect_opts;
+
+#define WG_CONNECT_CHECK 50
 
 void wg_connect_opts_default(wg_connect_opts *o);
 
@@ -65,6 +77,7 @@ typedef struct wg_connector {
         *line_train, *line_test;
     double barrier_path, barrier_line; /* largest probe-set loss along each */
     double *cosine;             /* K x K cosines of the deviations X_k - C_k */
+    int *steps;                 /* K: optimiser steps taken at each point (all rounds) */
     double leak;                /* largest wg_plane_leak of a point */
     int *near_zero;             /* K: near-zero coordinates of each point (toy model) */
 } wg_connector;

@@ -11,6 +11,8 @@
 #   - with a tunnel option changed (directions 4 -> 6): the 2 trainings are reused,
 #     the probes are not (their options differ), and the output equals a fresh run;
 #   - with train.epochs changed: nothing is reused;
+#   - a connector sweep rerun with connectors.batch_size=0 (its default) reuses
+#     every task, and with batch_size set only the trainings;
 #   - --reuse of the output itself, of a missing file, of a file that is not an
 #     output: exit 1 with a message naming it, and no output is created.
 # ~30 s on 2 cores.
@@ -88,6 +90,29 @@ wedge_run run "$tmp/g.yaml" train.epochs=3 -o "$tmp/e3.nc" --reuse "$tmp/old.nc"
 grep -q "reuse: 0 of this sweep's 4 tasks" "$tmp/out" &&
     echo "ok: train.epochs=3: nothing reused" ||
     { fail "train.epochs=3: want 0 reused"; show; }
+
+# an option at its default is the option left out (identities are computed from the
+# old output's sweep text by this binary, so an output written before the option
+# existed is taken too): connectors.batch_size=0 reuses all 3 tasks; set, the
+# trainings are reused and the connector is computed again
+cat >"$tmp/c.yaml" <<'EOF'
+name: conn
+data: {name: synthetic, synthetic_train: 256, synthetic_test: 64, synthetic_size: 8}
+model: {arch: mlp, depth: 1, hidden: 16}
+train: {epochs: 2, batch_size: 32}
+sweep: {seed: [0, 1]}
+connectors: {m: [1], points: 2, steps: 5, probe_size: 64, eval_points: 2}
+EOF
+wedge_run run "$tmp/c.yaml" -o "$tmp/c-old.nc" --quiet
+[ "$rc" = 0 ] || die "the connector sweep: exit $rc"
+wedge_run run "$tmp/c.yaml" connectors.batch_size=0 -o "$tmp/c0.nc" --reuse "$tmp/c-old.nc"
+grep -q "reuse: 3 of this sweep's 3 tasks" "$tmp/out" &&
+    echo "ok: connectors.batch_size=0 (its default): all 3 tasks reused" ||
+    { fail "connectors.batch_size=0: want 3 of 3 reused"; show; }
+wedge_run run "$tmp/c.yaml" connectors.batch_size=16 -o "$tmp/c16.nc" --reuse "$tmp/c-old.nc"
+grep -q "reuse: 2 of this sweep's 3 tasks" "$tmp/out" &&
+    echo "ok: connectors.batch_size=16: the 2 trainings reused, the connector run" ||
+    { fail "connectors.batch_size=16: want 2 of 3 reused"; show; }
 
 # refusals, before anything is created
 echo "not netcdf" >"$tmp/junk.nc"

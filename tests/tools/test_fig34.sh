@@ -22,6 +22,8 @@
 #   - lr: plot-fig4 draws the right panel, its table has lr 0.001 and 0.01 over 2
 #     seeds with the mean of the file's n_short (a lower bound where one of them is);
 #   - nohess: plot-fig4 exits 2 with a clear message and no PNG, plot-fig3 plots;
+#     its connector (minibatch steps, until_loss) stopped its points at a check
+#     with the objective at the target, and plot-fig3's steps column says so;
 #     lr (no connectors): plot-fig3 exits 2; --connector of an m = 2 one exits 2.
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~20 s.
@@ -55,7 +57,8 @@ name: fig34nohess
 $common
 sweep:
   seed: {range: [0, 2]}
-connectors: {m: [1], points: 3, steps: 10, probe_size: 200, eval_points: 4}
+connectors: {m: [1], points: 3, steps: 120, batch_size: 32, until_loss: 2.2, probe_size: 200,
+             eval_points: 4}
 EOF
 
 for s in demo lr nohess; do
@@ -349,11 +352,40 @@ else
     fail "no Hessian rows: plot-fig4 exit $rc, want 2 with a clear message"
     sed 's/^/    /' "$tmp/nohess4.err"
 fi
-if "$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/nohess.nc" -o "$tmp/nohess3.png" >/dev/null 2>"$tmp/nohess3.err" &&
+if "$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/nohess.nc" -o "$tmp/nohess3.png" >"$tmp/nohess3.txt" 2>"$tmp/nohess3.err" &&
     png_ok "$tmp/nohess3.png"; then
     ok "no Hessian rows: plot-fig3 plots"
 else
     fail "no Hessian rows: plot-fig3 exit $? or no PNG"; sed 's/^/    /' "$tmp/nohess3.err"
+fi
+# nohess's connector stops its points at until_loss (minibatch steps): the table's
+# steps column is the file's connector_steps, each point took all 120 steps or
+# stopped at a check (a multiple of 50) with its objective at most 2.2, and at
+# least one stopped early (on this data every point does, at 100)
+if "$PYTHON3" - "$tmp/nohess.nc" "$tmp/nohess3.txt" >"$tmp/steps.txt" 2>&1 <<'EOF'
+import re, sys, netCDF4
+with netCDF4.Dataset(sys.argv[1]) as f:
+    f.set_auto_mask(False)
+    steps = f["connector_steps"][:]
+    loss = f["connector_loss"][:]
+    rows = [r for r in range(steps.shape[0]) if int(steps[r, 0]) >= 0]
+assert len(rows) == 1, f"{len(rows)} connector rows with steps"
+st, lo = [int(v) for v in steps[rows[0]]], [float(v) for v in loss[rows[0]]]
+table = {}
+for line in open(sys.argv[2]):
+    m = re.match(r"^\| (\d+) \| [0-9.]+ \| X_\d+ \| [0-9.]+ \| (\d+) \|", line)
+    if m:
+        table[int(m.group(1))] = int(m.group(2))
+assert table == {k + 1: s for k, s in enumerate(st)}, f"table steps {table}, file {st}"
+for k, (s, l) in enumerate(zip(st, lo)):
+    assert s == 120 or (s % 50 == 0 and s < 120 and l <= 2.2), f"X_{k + 1}: {s} steps, loss {l}"
+assert min(st) < 120, f"no point stopped early: {st}"
+print(f"steps {st}, objectives {[round(l, 4) for l in lo]}")
+EOF
+then
+    ok "until_loss: $(cat "$tmp/steps.txt")"
+else
+    fail "until_loss steps:"; sed 's/^/    /' "$tmp/steps.txt"
 fi
 "$PYTHON3" "$TOOLS/plot-fig3.py" "$tmp/lr.nc" -o "$tmp/lr3.png" >/dev/null 2>"$tmp/lr3.err"
 rc=$?

@@ -9,8 +9,10 @@
  * METHODS.md describes: a 1-connector between optima on different wedges lowers the
  * straight line's barrier, and the optimised centre of an m-connector lies on a wedge
  * only while m < n (the number of long directions).  Also: the path objective's
- * sampling is keyed by (seed, stream), steps = 0 reports the loss without moving, and
- * invalid options are refused.  test_connect_meaningless_arguments_rejected fails
+ * sampling is keyed by (seed, stream), steps = 0 reports the loss without moving,
+ * minibatch steps (connectors.batch_size) draw every example once per pass and reach
+ * the full objective's constrained minimum, until_loss stops a point at the first
+ * check that meets it, and invalid options are refused.  test_connect_meaningless_arguments_rejected fails
  * against connect.c as written (unknown objective kind, m < 0 and nanch < 0 are
  * accepted). */
 #include "wedge/connect.h"
@@ -861,6 +863,236 @@ static void test_connect_steps_zero_reports_loss(void **state)
     wg_objective_free(&f);
 }
 
+/* ---- 5. minibatch steps (o->train) ---------------------------------------------------- */
+
+/* n examples, example i a bowl 1/2 sum_k h_k (x_k - c_ik)^2; the mean over all n is
+ * the bowl (h, mean_i c_i) plus a constant, so the full objective's constrained
+ * minimum is bowl_plane_min's.  batch() sums the examples idx[0..B), writes the mean
+ * gradient and counts how often each example was drawn. */
+typedef struct examples {
+    bowl mean;       /* h and the mean centre (the full objective) */
+    size_t n;
+    double *c;       /* n x D centres */
+    unsigned *drawn; /* n: times drawn */
+} examples;
+
+static int examples_batch(void *ctx, const float *x, const uint32_t *idx, size_t B,
+                          uint64_t seed, uint64_t stream, double *loss_sum, size_t *correct,
+                          float *grad)
+{
+    (void)seed, (void)stream;
+    examples *e = ctx;
+    const size_t D = e->mean.D;
+    double *g = alloc_doubles(D), s = 0.0;
+    for (size_t i = 0; i < B; i++) {
+        assert_true(idx[i] < e->n);
+        e->drawn[idx[i]]++;
+        const double *ci = e->c + (size_t)idx[i] * D;
+        for (size_t k = 0; k < D; k++) {
+            double d = (double)x[k] - ci[k];
+            s += 0.5 * e->mean.h[k] * d * d;
+            g[k] += e->mean.h[k] * d;
+        }
+    }
+    for (size_t k = 0; k < D; k++)
+        grad[k] = (float)(g[k] / (double)B);
+    free(g);
+    *loss_sum = s;
+    *correct = 0;
+    return 0;
+}
+
+static void examples_init(examples *e, wg_objective *f, wg_objective *ft, size_t D, size_t n)
+{
+    bowl_init(&e->mean, f, D, 7);
+    e->n = n;
+    e->c = alloc_doubles(n * D);
+    e->drawn = calloc(n, sizeof *e->drawn);
+    assert_non_null(e->drawn);
+    wg_rng r;
+    test_rng(&r, 13, n);
+    for (size_t k = 0; k < D; k++)
+        e->mean.c[k] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < D; k++) {
+            double v = 2.0 * wg_rng_normal(&r);
+            e->c[i * D + k] = v;
+            e->mean.c[k] += v / (double)n;
+        }
+    memset(ft, 0, sizeof *ft);
+    ft->dim = D;
+    ft->ctx = e;
+    ft->batch = examples_batch;
+    ft->ntrain = ft->nexamples = n;
+    ft->batch_cap = n;
+}
+
+static void examples_free(examples *e)
+{
+    bowl_free(&e->mean);
+    free(e->c);
+    free(e->drawn);
+}
+
+/* Minibatch connector steps (connectors.batch_size): every example is drawn once per
+ * pass; the point stays in its hyperplane to rounding; Adam on minibatches of 8 of
+ * 64 examples, with its rate lowered in stages as in
+ * test_connect_quadratic_reaches_constrained_minimum, ends near the FULL
+ * objective's constrained minimum (the minibatch noise leaves a gap, bounded here
+ * at 1% of the starting one); with B = n every step is the full gradient (the
+ * examples in another order: the same trajectory to float rounding); the draws are
+ * keyed by (seed, stream); and impossible minibatches are refused. */
+static void test_connect_minibatch_steps(void **state)
+{
+    (void)state;
+    const size_t D = 40, n = 64;
+    examples e;
+    wg_objective f, ft;
+    examples_init(&e, &f, &ft, D, n);
+    double *B = random_basis(1, D, 21), *xs = alloc_doubles(D);
+    float *X = alloc_floats(D), *X0 = alloc_floats(D), *Y = alloc_floats(D);
+    wg_rng r;
+    test_rng(&r, 14, 0);
+    wg_rng_fill_normal(&r, X0, D);
+    bowl_plane_min(&e.mean, e.mean.c, B, 1, X0, xs);
+    double lmin, l0, l;
+    float *XS = alloc_floats(D);
+    for (size_t k = 0; k < D; k++)
+        XS[k] = (float)xs[k];
+    assert_int_equal(bowl_eval(&e.mean, XS, &lmin, NULL), 0);
+    assert_int_equal(bowl_eval(&e.mean, X0, &l0, NULL), 0);
+
+    wg_connect_opts o;
+    wg_connect_opts_default(&o);
+    o.train = &ft;
+    o.batch = 8;
+    o.seed = 5;
+    memcpy(X, X0, D * sizeof *X);
+    const double lrs[3] = {0.1, 0.01, 0.001};
+    for (int stage = 0; stage < 3; stage++) {
+        o.lr = lrs[stage];
+        o.steps = 800; /* 100 passes over the 64 examples */
+        o.stream = (uint64_t)stage;
+        memset(e.drawn, 0, n * sizeof *e.drawn);
+        assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(e.drawn[i], 100);
+    }
+    double leak = wg_plane_leak(X, X0, B, 1, D);
+    printf("    minibatch 8 of 64: loss %.6g -> %.6g (constrained minimum %.6g), leak %.1e\n",
+           l0, l, lmin, leak);
+    assert_true(leak <= plane_bound(X, X0, 1, D));
+    assert_true(l - lmin <= 0.01 * (l0 - lmin));
+
+    /* B = n: the full gradient every step, against the objective's own gradient */
+    o.batch = n;
+    o.lr = 0.01;
+    o.steps = 200;
+    o.stream = 9;
+    memcpy(X, X0, D * sizeof *X);
+    memcpy(Y, X0, D * sizeof *Y);
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+    wg_connect_opts full = o;
+    full.train = NULL;
+    double lf;
+    assert_int_equal(wg_connect_optimize(&f, Y, B, 1, NULL, 0, &full, &lf), 0);
+    double diff = dist_f(X, Y, D), moved = dist_f(Y, X0, D);
+    printf("    minibatch of all 64 against full gradients: |X - Y| %.1e of |Y - X0| %.3g\n",
+           diff, moved);
+    assert_true(diff <= 1e-4 * moved);
+
+    /* keyed: the same (seed, stream) repeats bitwise, another stream differs */
+    o.batch = 8;
+    memcpy(X, X0, D * sizeof *X);
+    memcpy(Y, X0, D * sizeof *Y);
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+    assert_int_equal(wg_connect_optimize(&f, Y, B, 1, NULL, 0, &o, &l), 0);
+    assert_memory_equal(X, Y, D * sizeof *X);
+    o.stream = 10;
+    memcpy(Y, X0, D * sizeof *Y);
+    assert_int_equal(wg_connect_optimize(&f, Y, B, 1, NULL, 0, &o, &l), 0);
+    assert_true(memcmp(X, Y, D * sizeof *X) != 0);
+
+    /* refused, X untouched: no examples per step, more than there are, beyond the
+     * capacity, an objective without minibatches */
+    for (int c = 0; c < 4; c++) {
+        wg_connect_opts bad = o;
+        wg_objective fb = ft;
+        bad.train = &fb;
+        if (c == 0)
+            bad.batch = 0;
+        else if (c == 1)
+            bad.batch = n + 1;
+        else if (c == 2)
+            fb.batch_cap = 4;
+        else
+            fb.batch = NULL;
+        memcpy(X, X0, D * sizeof *X);
+        wg_err_clear();
+        assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &bad, &l), WG_EARG);
+        assert_memory_equal(X, X0, D * sizeof *X);
+    }
+    wg_err_clear();
+    free(B), free(xs), free(X), free(X0), free(Y), free(XS);
+    examples_free(&e);
+}
+
+/* connectors.until_loss: a point stops at the first check (every WG_CONNECT_CHECK
+ * steps) where its objective is at most the target, and reports the steps taken:
+ * the same start run for fewer steps (the previous check) is still above it; a
+ * target below the constrained minimum takes every step. */
+static void test_connect_until_loss(void **state)
+{
+    (void)state;
+    const size_t D = 30;
+    bowl b;
+    wg_objective f;
+    bowl_init(&b, &f, D, 31);
+    double *B = random_basis(1, D, 31), *xs = alloc_doubles(D);
+    float *X = alloc_floats(D), *X0 = alloc_floats(D);
+    wg_rng r;
+    test_rng(&r, 15, 0);
+    wg_rng_fill_normal(&r, X0, D);
+    bowl_plane_min(&b, b.c, B, 1, X0, xs);
+    float *XS = alloc_floats(D);
+    for (size_t k = 0; k < D; k++)
+        XS[k] = (float)xs[k];
+    double lmin, l0, l;
+    assert_int_equal(bowl_eval(&b, XS, &lmin, NULL), 0);
+    assert_int_equal(bowl_eval(&b, X0, &l0, NULL), 0);
+    const double target = lmin + 0.1 * (l0 - lmin);
+    wg_connect_opts o;
+    wg_connect_opts_default(&o);
+    o.lr = 0.01;
+    o.steps = 5000;
+    o.until_loss = target;
+    int taken = -1;
+    o.taken = &taken;
+    memcpy(X, X0, D * sizeof *X);
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+    printf("    until_loss %.4g (start %.4g, minimum %.4g): %d steps, loss %.4g\n", target, l0,
+           lmin, taken, l);
+    assert_true(taken > 0 && taken < o.steps && taken % WG_CONNECT_CHECK == 0);
+    assert_true(l <= target);
+    o.until_loss = 0.0; /* the previous check: not there yet */
+    o.steps = taken - WG_CONNECT_CHECK;
+    memcpy(X, X0, D * sizeof *X);
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+    assert_int_equal(taken, o.steps);
+    assert_true(l > target);
+    o.until_loss = 0.5 * lmin; /* out of reach: every step */
+    o.steps = 300;
+    memcpy(X, X0, D * sizeof *X);
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), 0);
+    assert_int_equal(taken, 300);
+    o.until_loss = -1.0; /* refused */
+    wg_err_clear();
+    assert_int_equal(wg_connect_optimize(&f, X, B, 1, NULL, 0, &o, &l), WG_EARG);
+    wg_err_clear();
+    free(B), free(xs), free(X), free(X0), free(XS);
+    bowl_free(&b);
+}
+
 static void test_connect_invalid_options_rejected(void **state)
 {
     (void)state;
@@ -961,6 +1193,8 @@ int main(void)
         cmocka_unit_test(test_connect_toy_m_connector_centre),
         cmocka_unit_test(test_connect_path_sampling_keyed),
         cmocka_unit_test(test_connect_steps_zero_reports_loss),
+        cmocka_unit_test(test_connect_minibatch_steps),
+        cmocka_unit_test(test_connect_until_loss),
         cmocka_unit_test(test_connect_invalid_options_rejected),
         cmocka_unit_test(test_connect_meaningless_arguments_rejected),
     };

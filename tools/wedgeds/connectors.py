@@ -165,7 +165,8 @@ def connector_path(ds, task):
     line O1 -> O2 at the same positions; m-connector: centroid -> O_s).
     Coordinate ``position`` (1-connector only): (s + u)/(K+1), the position along
     the polyline with X_k at k/(K+1).  Also ``connector_loss`` (point),
-    ``deviation_cosine`` (point, point2) and attrs m, K, E, optima, task.
+    ``connector_steps`` (point; where the file has it), ``deviation_cosine``
+    (point, point2) and attrs m, K, E, optima, task.
     """
     pos = {int(t): i for i, t in enumerate(ds.task.values)}
     i = pos[int(task)]
@@ -184,6 +185,10 @@ def connector_path(ds, task):
                                   (np.arange(nseg)[:, None] + u[None, :]) / (K + 1))
         out.coords["point_position"] = ("point", np.arange(1, K + 1) / (K + 1))
     out["connector_loss"] = ("point", ds.connector_loss.values[i, :K], ds.connector_loss.attrs)
+    if "connector_steps" in ds:  # outputs of earlier versions have none
+        st = ds.connector_steps.values[i, :K].astype(float)
+        st[st < 0] = np.nan  # fill: a row copied from an output without the variable
+        out["connector_steps"] = ("point", st, ds.connector_steps.attrs)
     out["deviation_cosine"] = (("point", "point2"), ds.deviation_cosine.values[i, :K, :K],
                                ds.deviation_cosine.attrs)
     out.coords["point2"] = np.arange(1, K + 1)

@@ -18,7 +18,9 @@ accuracy, and 0.
 Prints markdown tables: every connector (m = 1 and m > 1) with its barriers (the
 largest probe-set loss along the path and along the straight line; m > 1: centre
 -> O_i and centroid -> O_i), and for each plotted 1-connector the values at points
-0..K+1 (O1, X_1..X_K, O2).  Several files of one sweep (array jobs) are combined.
+0..K+1 (O1, X_1..X_K, O2), with the optimiser steps each point took when the file
+records them (fewer than connectors.steps: connectors.until_loss reached).
+Several files of one sweep (array jobs) are combined.
 
 Then two tables that test the paper's reading of the middle and right panels
 (docs/METHODS.md, "Orthogonality of tunnels and of connector halves"), one row
@@ -181,16 +183,23 @@ def _run(argv):
         sl, sa = p.path_test_loss.values, p.path_test_accuracy.values
         ca, cb = p.path_changed_a.values, p.path_changed_b.values
         obj = p.connector_loss.values
+        steps = p.connector_steps.values if "connector_steps" in p else None
         hdr = ["point", "position", "at", "objective (nat)", "probe-set loss",
                "probe-set acc", "test loss", "test acc", "changed vs O1", "changed vs O2"]
+        if steps is not None:
+            hdr.insert(4, "steps")
         rows = []
         for k in range(K + 1):  # O1 and X_k: the start (u = 0) of segment k
             rows.append([str(k), f"{k / (K + 1):.4f}", "O1" if k == 0 else f"X_{k}",
                          "-" if k == 0 else fmt(obj[k - 1], ".4f"),
                          fmt(tl[k, 0], ".4f"), fmt(ta[k, 0], ".4f"), fmt(sl[k, 0], ".4f"),
                          fmt(sa[k, 0], ".4f"), fmt(ca[k, 0], ".3f"), fmt(cb[k, 0], ".3f")])
+            if steps is not None:
+                rows[-1].insert(4, "-" if k == 0 else fmt(steps[k - 1], ".0f"))
         rows.append([str(K + 1), f"{1:.4f}", "O2", "-", "-", "-", fmt(o2_loss, ".4f"),
                      fmt(o2_acc, ".4f"), "-", fmt(0.0, ".3f")])
+        if steps is not None:
+            rows[-1].insert(4, "-")
         g = ", ".join(f"{k}={kv(c[k])}" for k in nonseed)
         print_table(f"{title}: along the 1-connector task {c.task_id} (O1 = task {o1}, "
                     f"O2 = task {o2}{', ' + g if g else ''}), K = {K}; objective = final "
