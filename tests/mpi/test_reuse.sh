@@ -95,14 +95,9 @@ grep -q "reuse: 0 of this sweep's 4 tasks" "$tmp/out" &&
 # old output's sweep text by this binary, so an output written before the option
 # existed is taken too): connectors.batch_size=0 reuses all 3 tasks; set, the
 # trainings are reused and the connector is computed again
-cat >"$tmp/c.yaml" <<'EOF'
-name: conn
-data: {name: synthetic, synthetic_train: 256, synthetic_test: 64, synthetic_size: 8}
-model: {arch: mlp, depth: 1, hidden: 16}
-train: {epochs: 2, batch_size: 32}
-sweep: {seed: [0, 1]}
-connectors: {m: [1], points: 2, steps: 5, probe_size: 64, eval_points: 2}
-EOF
+# g.yaml with a 1-connector instead of its probes
+{ sed -e 's/^name: grow$/name: conn/' -e '/^probes:/,$d' "$tmp/g.yaml"
+  echo 'connectors: {m: [1], points: 2, steps: 5, probe_size: 64, eval_points: 2}'; } >"$tmp/c.yaml"
 wedge_run run "$tmp/c.yaml" -o "$tmp/c-old.nc" --quiet
 [ "$rc" = 0 ] || die "the connector sweep: exit $rc"
 wedge_run run "$tmp/c.yaml" connectors.batch_size=0 -o "$tmp/c0.nc" --reuse "$tmp/c-old.nc"
