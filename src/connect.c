@@ -196,7 +196,7 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
     wg_rng_init(&r, o->seed, wg_rng_stream(WG_RNG_CONNECT, o->stream, 0, 0));
     if (rc == 0)
         memcpy(X0, X, D * sizeof *X);
-    int s = 0;
+    int s = 0, reached = 0;
     for (; rc == 0 && s < o->steps; s++) {
         if (o->stop && o->stop(o->stop_user)) {
             rc = WG_EINTR;
@@ -204,8 +204,8 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
         }
         double l;
         if (o->until_loss > 0 && s % WG_CONNECT_CHECK == 0) {
-            rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, 0, NULL, &l);
-            if (rc || l <= o->until_loss)
+            rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, 0, NULL, loss);
+            if (rc || (reached = *loss <= o->until_loss))
                 break;
         }
         const uint32_t *idx = o->train ? next_batch(&dr, o) : NULL;
@@ -223,7 +223,7 @@ int wg_connect_optimize(const wg_objective *f, float *X, const double *B, int m,
     }
     if (o->taken)
         *o->taken = s;
-    if (rc == 0)
+    if (rc == 0 && !reached) /* (reached: *loss is the check's, at this X) */
         rc = path_loss(f, X, anchors, nanch, o, &r, y, gy, NULL, 0, NULL, loss);
     wg_optim_free(&opt);
     free(X0), free(g), free(d), free(y), free(gy), free(dr.perm);
