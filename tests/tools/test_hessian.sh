@@ -34,8 +34,9 @@
 # 3. Calibration on a copy of the full output with hand-made spectra at the
 #    optima (c x 0.99^i) and subspace accuracies (d = 100, d = 200, not reached):
 #    the thresholds per optimum, the study's median, the counts re-thresholded at
-#    it; SLQ: the estimate crosses d at the calibrated node; refusals (subspace
-#    anchored at the initialisation, no subspace rows, no bracketed d); a stored
+#    it; SLQ: the estimate crosses d at the calibrated node; subspaces through the
+#    initialisation (the intrinsic dimension) give the same thresholds; refusals
+#    (no subspace rows, no bracketed d); a stored
 #    count that disagrees with the spectrum: CHECK FAILED, exit 1.
 # 4. Errors: bad --threshold, --threshold with --calibrate, --fraction 0, an output
 #    without Hessian rows: exit 2 and a message.
@@ -666,7 +667,19 @@ fi
 
 # refusals
 cp "$tmp/full.nc" "$tmp/below.nc"; "$PYTHON3" "$tmp/setcal.py" "$tmp/below.nc" below
-cp "$tmp/full.nc" "$tmp/init.nc"; "$PYTHON3" "$tmp/setcal.py" "$tmp/init.nc" init
+cp "$tmp/cal.nc" "$tmp/init.nc"; "$PYTHON3" "$tmp/setcal.py" "$tmp/init.nc" init
+# the same spectra and accuracies with the subspaces through the initialisation: the
+# intrinsic dimension, the same thresholds, and the tables say which dimension it is
+if "$PYTHON3" "$HESS" "$tmp/init.nc" --calibrate >"$tmp/init.txt" 2>"$tmp/init.err" &&
+        a=$(grep '^Calibrated' "$tmp/cal.txt" | cut -d' ' -f4) &&
+        b=$(grep '^Calibrated' "$tmp/init.txt" | cut -d' ' -f4) && [ -n "$a" ] && [ "$a" = "$b" ] &&
+        grep -q "d = the intrinsic dimension .*through the training's initialisation" "$tmp/init.txt" &&
+        grep -q "d = the local subspace dimension .*anchored at the optimum" "$tmp/cal.txt" &&
+        grep -q '^Calibrated .* (intrinsic dimension)' "$tmp/init.txt"; then
+    ok "--calibrate with subspaces through the initialisation: the intrinsic dimension, lambda_thr $b as anchored at the optima"
+else
+    fail "--calibrate init.nc: exit $?"; sed 's/^/    /' "$tmp/init.err" "$tmp/init.txt" | head -20
+fi
 cat >"$tmp/nosub.yaml" <<EOF
 name: h-nosub
 data: {name: synthetic, synthetic_train: 300, synthetic_test: 100, synthetic_size: 8}
@@ -694,7 +707,6 @@ from inproc import run
 bad = []
 for f, args, pat in (
         ("below.nc", ["--calibrate"], "widen probes.subspace.dims"),
-        ("init.nc", ["--calibrate"], "anchored at the initialisation"),
         ("nosub.nc", ["--calibrate"], "no subspace-training rows"),
         ("nohess.nc", [], "no Hessian"),
         ("full.nc", ["--threshold", "0"], "thresholds are numbers > 0"),
@@ -710,7 +722,7 @@ if bad:
     sys.exit("\n".join(bad))
 EOF
 then
-    ok "wedge-hessian refuses: no bracketed d, subspaces at the init, none, no Hessians, bad options (exit 2)"
+    ok "wedge-hessian refuses: no bracketed d, no subspaces, no Hessians, bad options (exit 2)"
 else
     fail "wedge-hessian refusals (above)"
 fi

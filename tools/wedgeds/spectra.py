@@ -677,13 +677,16 @@ class CannotCalibrate(ValueError):
 
 def calibrate(ds, fraction=0.9, spectra=None):
     """lambda_thr such that N_short at each trained optimum equals its local
-    subspace dimension (METHODS.md, "Number of short directions").
+    subspace dimension (METHODS.md, "Number of short directions"), or its
+    intrinsic dimension.
 
     Per done Hessian task at a trained optimum: d = the smallest sampled subspace
     dimension whose training anchored at that optimum (``probes.subspace`` with
-    ``at: optimum``) reaches ``fraction`` x the training's test accuracy
-    (subspaces.intrinsic_dims, "sampled"), then ``threshold_for_count(spectrum,
-    d)``.  A d reached already at the smallest sampled dimension is only an upper
+    ``at: optimum``: the local subspace dimension) or at that training's
+    initialisation (``at: init``: its intrinsic dimension, which the paper links
+    to the count at the optima) reaches ``fraction`` x the training's test
+    accuracy (subspaces.intrinsic_dims, "sampled"), then
+    ``threshold_for_count(spectrum, d)``.  A d reached already at the smallest sampled dimension is only an upper
     bound (d <= d_min), so its threshold is a lower bound; a d never reached
     (d > d_max) gives an upper bound on the threshold (at d_max); neither enters
     the study's value.
@@ -695,9 +698,10 @@ def calibrate(ds, fraction=0.9, spectra=None):
     "no subspace rows"), t, t_lo, t_hi (threshold_for_count at d), t_below (at
     d_below + 1, the other end of d's bracket), exact, bound (threshold_for_count),
     use (enters the study's value), note.  study: t (median of t over the optima
-    used), t_min, t_max, n_used, n_optima, method, fraction.
+    used), t_min, t_max, n_used, n_optima, method, fraction, anchor (the
+    subspaces' ``at``: "optimum" or "init").
     Raises CannotCalibrate when there are no done Hessian rows at optima, no
-    subspace rows anchored at the optima, or none done; NoHessians without
+    subspace rows, or none done; NoHessians without
     Hessian rows.
     """
     import pandas as pd
@@ -715,11 +719,9 @@ def calibrate(ds, fraction=0.9, spectra=None):
         sf = subspace_frame(ds)
     except NoSubspaces:
         raise CannotCalibrate("no subspace-training rows: the local subspace dimension needs "
-                              "probes.subspace with at: optimum") from None
-    if sf.attrs.get("at") != "optimum":
-        raise CannotCalibrate("the subspace rows are anchored at the initialisation "
-                              "(probes.subspace.at: init): that is the intrinsic dimension, not "
-                              "the local dimension at the optima; run them with at: optimum")
+                              "probes.subspace with at: optimum (the intrinsic dimension: "
+                              "at: init)") from None
+    anchor = sf.attrs.get("at") or "init"
     if not (sf.status == "done").any():
         raise CannotCalibrate(f"no done subspace rows yet (0 of {len(sf)})")
     dims = intrinsic_dims(sf, fraction=fraction).set_index("source_task")
@@ -770,7 +772,8 @@ def calibrate(ds, fraction=0.9, spectra=None):
              "t_max": float(ts.max()) if ts.size else nan,
              "n_used": int(ts.size), "n_optima": int(len(per)),
              "n_bound": int((used.bound != "").sum()) if ts.size else 0,
-             "method": hf.attrs.get("method", "lanczos"), "fraction": fraction}
+             "method": hf.attrs.get("method", "lanczos"), "fraction": fraction,
+             "anchor": anchor}
     return per, study
 
 
