@@ -83,12 +83,39 @@ int wg_journal_write_sweep(const char *dir, const char *text, size_t len, const 
     return rc ? rc : write_file(path, line, (size_t)n);
 }
 
+char *wg_journal_sweep_text(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+    FILE *t = fopen(path, "r");
+    if (!t)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    while (text) {
+        len += fread(text + len, 1, cap - 1 - len, t);
+        if (len < cap - 1)
+            break;
+        char *more = realloc(text, cap *= 2);
+        if (!more)
+            free(text);
+        text = more;
+    }
+    if (text && ferror(t)) {
+        free(text);
+        text = NULL;
+    }
+    fclose(t);
+    if (text)
+        text[len] = '\0';
+    return text;
+}
+
 int wg_journal_check_sweep(const char *dir, const char *text, const char *sha256,
                            const char *file)
 {
-    char path[1200], text_path[1200], hash[65] = "";
+    char path[1200], hash[65] = "";
     snprintf(path, sizeof path, "%s/sweep.sha256", dir);
-    snprintf(text_path, sizeof text_path, "%s/sweep.yaml", dir);
     FILE *f = fopen(path, "r");
     if (!f || fscanf(f, "%64s", hash) != 1) {
         if (f)
@@ -100,12 +127,9 @@ int wg_journal_check_sweep(const char *dir, const char *text, const char *sha256
     if (strcmp(hash, sha256) == 0)
         return 0;
     char what[256] = "its text differs";
-    FILE *t = fopen(text_path, "r");
-    char *old = t ? calloc(1, 1 << 20) : NULL;
-    if (old && fread(old, 1, (1 << 20) - 1, t) > 0)
+    char *old = wg_journal_sweep_text(dir);
+    if (old)
         wg_text_first_change(old, text, what, sizeof what);
-    if (t)
-        fclose(t);
     free(old);
     return WG_FAIL(WG_EARG,
                    "%s was written by a different sweep than %s (%s); refusing to resume. "

@@ -681,6 +681,54 @@ static int old_rows(const char *out, const wg_plan *plan, wg_store *old, uint8_t
     return 1;
 }
 
+/* --resume with a sweep file whose text differs from the one the output (or its
+ * journal) was started with only in what does not change the sweep (comments,
+ * layout, quoting: plan->meaning): the run goes on with the recorded text, which
+ * the output and journal keep.  Returns `adopted`, a copy of *plan holding that
+ * text (*keep: the text, to free after the run), or plan itself, which the checks
+ * of prepare() then refuse as before if the texts differ. */
+static const wg_plan *same_meaning(const wg_plan *plan, const char *out, const char *journal,
+                                   wg_plan *adopted, char **keep, int quiet)
+{
+    char *old = NULL;
+    if (path_exists(journal, NULL)) {
+        old = wg_journal_sweep_text(journal);
+    } else if (path_exists(out, NULL)) {
+        wg_store s;
+        if (wg_store_attach(&s, out, 0, MPI_COMM_SELF) == 0) {
+            old = wg_store_sweep_text(&s);
+            wg_store_close(&s);
+        }
+        wg_err_clear();
+    }
+    if (!old)
+        return plan;
+    size_t len = strlen(old);
+    char hash[65];
+    wg_sha256_hex(old, len, hash);
+    wg_plan o;
+    int same = strcmp(hash, plan->sha256) != 0 && wg_sweep_parse(&o, old, len, plan->file) == 0;
+    if (same) {
+        same = strcmp(o.meaning, plan->meaning) == 0 && o.ntasks == plan->ntasks;
+        wg_plan_free(&o);
+    }
+    wg_err_clear();
+    if (!same) {
+        free(old);
+        return plan;
+    }
+    *adopted = *plan;
+    adopted->text = old;
+    adopted->text_len = len;
+    memcpy(adopted->sha256, hash, sizeof hash);
+    *keep = old;
+    if (!quiet)
+        printf("[wedge] --resume: %s differs from the sweep text %s was started with only in "
+               "comments and layout; continuing with that text (the output keeps it)\n",
+               plan->file, out);
+    return adopted;
+}
+
 typedef struct prep {
     uint8_t *status;
     wg_jloc *loc;
@@ -972,6 +1020,8 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
     wg_lock lock = {.fd = -1};
     prep pr = {0};
     int rc = 0;
+    wg_plan adopted;
+    char *adopted_text = NULL;
     if (rank == 0) {
         const char *out = opts->output ? opts->output : plan->output;
         snprintf(head.output, sizeof head.output, "%s", out);
@@ -982,6 +1032,8 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
                               openblas_get_num_threads(), opts->command};
         pr.status = must_alloc(plan->ntasks, 1, "task status");
         pr.loc = must_alloc(plan->ntasks, sizeof *pr.loc, "journal index");
+        if (opts->resume && !opts->force)
+            plan = same_meaning(plan, out, head.journal, &adopted, &adopted_text, opts->quiet);
         if (wg_stop_requested)
             rc = WG_EINTR;
         else
@@ -1011,7 +1063,7 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
     share_head(&head, plan, &mini, rank, comm);
     if (head.start == START_REFUSE) {
         wg_lock_release(&lock, NULL);
-        free(pr.status), free(pr.loc);
+        free(pr.status), free(pr.loc), free(adopted_text);
         if (head.refuse_rc == WG_EINTR)
             return WG_RUN_INTERRUPTED;
         return rank == 0 ? head.refuse_rc : WG_EIO;
@@ -1165,7 +1217,7 @@ int wg_run(const wg_plan *plan, const wg_run_opts *opts, MPI_Comm comm, char *ou
     }
     wg_lock_release(&lock, rank == 0 ? state : NULL);
     free(s.state), free(s.order), free(s.running), free(s.since);
-    free(pr.status), free(pr.loc);
+    free(pr.status), free(pr.loc), free(adopted_text);
     for (int k = 0; k < WG_TASK_KINDS; k++)
         if (rank != 0)
             free(mini.opts[k]);

@@ -56,6 +56,8 @@ int wg_journal_write_sweep(const char *dir, const char *text, size_t len, const 
  * first changed line of `text` against the recorded one; `file` names the sweep). */
 int wg_journal_check_sweep(const char *dir, const char *text, const char *sha256,
                            const char *file);
+/* The sweep text recorded in the journal (malloc'd, NUL-terminated), or NULL. */
+char *wg_journal_sweep_text(const char *dir);
 /* The task count recorded with the sweep, or 0. */
 size_t wg_journal_ntasks(const char *dir);
 

@@ -67,6 +67,9 @@ typedef struct wg_plan {
     char *text;                 /* the file's full text (owned), NUL-terminated */
     size_t text_len;
     char sha256[65];            /* hex SHA-256 of text */
+    char meaning[65];           /* hex SHA-256 of the document read from text, without
+                                   its comments and layout (texts that differ only in
+                                   those have one meaning: --resume accepts them) */
     wg_setting base;            /* the setting before sweeping */
     size_t naxes;
     wg_axis axes[WG_MAX_AXES];

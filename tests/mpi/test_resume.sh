@@ -15,10 +15,13 @@
 #      the journal's records agree; --resume with an edited sweep is refused and
 #      changes nothing; --resume with the real sweep finishes (exit 0), equals the
 #      reference, ran only the pending tasks and kept the rows done before the
-#      signal (same wall_time and rank) instead of recomputing them.
+#      signal (same wall_time and rank) instead of recomputing them; (b3) resumes
+#      with the sweep file laid out anew (comments, block style: one meaning),
+#      says so, and keeps the original sweep text and hash.
 #  (c) refusals: rerunning onto a finished output without --resume/--force exits
 #      1 naming --resume and leaves the file alone; --resume with an edited sweep
-#      exits 1 saying 'different sweep' and quoting the changed line; --force
+#      exits 1 saying 'different sweep' and quoting the changed line; the sweep
+#      laid out anew resumes it (nothing to run, nothing changed); --force
 #      overwrites (exit 0, data equal to the reference).
 # Exits 0 if every check passes, 1 otherwise, after printing each failed check.
 # ~20-30 s on 2 cores.
@@ -33,6 +36,15 @@ cp "$SWEEP_DIR/long.yaml" "$sweep"
 sed 's/lr: 1\.0e-3, batch_size/lr: 4.0e-3, batch_size/' "$sweep" >"$tmp/edited.yaml"
 cmp -s "$sweep" "$tmp/edited.yaml" && die "could not edit the learning rate of $sweep"
 edited_line=$(grep -F 'lr: 4.0e-3, batch_size' "$tmp/edited.yaml")
+# the same sweep laid out anew: comments added, the header comments gone, a flow
+# mapping in block style; one meaning, another text
+{
+    echo "# laid out anew: the same sweep"
+    grep -v '^#' "$sweep" | sed -e 's/^name: e2e-long$/name: e2e-long     # the title/' \
+        -e 's/^data: {name: synthetic, synthetic_train: 2000, synthetic_test: 500, synthetic_size: 28}$/data:\n  name: synthetic\n  synthetic_train: 2000   # images\n  synthetic_test: 500\n  synthetic_size: 28/'
+} >"$tmp/relaid.yaml"
+grep -q '^  synthetic_train: 2000' "$tmp/relaid.yaml" && grep -q '^name: e2e-long  *# the title' "$tmp/relaid.yaml" ||
+    die "could not lay out $sweep anew"
 
 wedge_run expand "$sweep" --count
 ntasks=$(tr -d '[:space:]' <"$tmp/out")
@@ -133,13 +145,14 @@ interrupted() {
     return 0
 }
 
-# resumed LABEL OUT TODO [OLD]: `mpirun -np 3 wedge run --resume` completes OUT:
-# exit 0, no journal left, every task done, data equal to the reference; it ran
-# exactly TODO tasks; and, given the interrupted file OLD, every row done in OLD is
-# unchanged (same wall_time and rank: a recomputed task would have a new wall time).
+# resumed LABEL OUT TODO [OLD [SWEEP]]: `mpirun -np 3 wedge run [SWEEP] --resume`
+# completes OUT: exit 0, no journal left, every task done, data equal to the
+# reference; it ran exactly TODO tasks; and, given the interrupted file OLD, every
+# row done in OLD is unchanged (same wall_time and rank: a recomputed task would
+# have a new wall time).  SWEEP defaults to the sweep the reference was run with.
 resumed() {
-    local label=$1 out=$2 todo=$3 old=${4:-} m counts
-    mpi_run 3 run "$sweep" -o "$out" --resume --progress 100 # not --quiet: "M to run"
+    local label=$1 out=$2 todo=$3 old=${4:-} with=${5:-$sweep} m counts
+    mpi_run 3 run "$with" -o "$out" --resume --progress 100 # not --quiet: "M to run"
     cp "$tmp/out" "$tmp/resume.out"
     if [ "$rc" -ne 0 ]; then
         fail "$label: mpirun -np 3 wedge run --resume: exit $rc, want 0"
@@ -259,7 +272,19 @@ if [ "$rc" -ne 75 ]; then
     fail "(b3) mpirun wedge run stopped by SIGUSR1 to mpirun: exit $rc, want 75"
     sed 's/^/    stderr: /' "$tmp/usr1.err" | head -10
 fi
-interrupted "(b3)" "$tmp/usr1.nc"
+# ... and resumed with the sweep laid out anew (comments, layout): the run
+# goes on with the text it was started with, which the output keeps
+if interrupted "(b3)" "$tmp/usr1.nc"; then
+    cp "$tmp/usr1.nc" "$tmp/usr1-interrupted.nc"
+    resumed "(b3)" "$tmp/usr1.nc" "$npend" "$tmp/usr1-interrupted.nc" "$tmp/relaid.yaml"
+    grep -q "relaid.yaml differs from the sweep text .* only in comments and layout" "$tmp/resume.out" ||
+        fail "(b3) --resume with the sweep laid out anew did not say it continues with the recorded text"
+    for f in "$ref" "$tmp/usr1.nc"; do
+        ncdump -h "$f" | grep -E '^\s+:sweep_(sha256|text)' >"$f.head"
+    done
+    cmp -s "$ref.head" "$tmp/usr1.nc.head" ||
+        fail "(b3) the output resumed with the sweep laid out anew does not keep the original sweep text and hash"
+fi
 
 # ---- (c) refusals and --force -------------------------------------------------------------
 # onto the finished reference without --resume/--force: refused, nothing touched
@@ -291,6 +316,18 @@ elif ! grep -qF -- "$edited_line" "$tmp/err" && ! grep -qF -- "4.0e-3" "$tmp/err
 fi
 if ! same_tasks "$tmp/ref-copy.nc" "$ref" >"$tmp/same" 2>&1; then
     fail "(c) the refused --resume changed the existing output"
+    tail -n +2 "$tmp/same" | sed 's/^/    /'
+fi
+
+# --resume of the finished output with the sweep laid out anew: nothing to run,
+# nothing changed
+mpi_run 3 run "$tmp/relaid.yaml" -o "$ref" --resume
+if [ "$rc" -ne 0 ] || ! grep -q "only in comments and layout" "$tmp/out"; then
+    fail "(c) --resume of a finished output with the sweep laid out anew: exit $rc, want 0 and the note"
+    show
+fi
+if ! same_tasks "$tmp/ref-copy.nc" "$ref" >"$tmp/same" 2>&1; then
+    fail "(c) --resume with the sweep laid out anew changed the finished output"
     tail -n +2 "$tmp/same" | sed 's/^/    /'
 fi
 

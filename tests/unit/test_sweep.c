@@ -575,6 +575,54 @@ static void test_sweep_sha256_of_text(void **state)
     wg_plan_free(&p);
 }
 
+/* plan->meaning: comments, layout, flow or block style and the kind of quotes
+ * leave it alone (and --resume then accepts the text); a value, a key added with
+ * its default value (the text says more), the order of the sweep axes, an
+ * override do not. */
+static void test_sweep_meaning(void **state)
+{
+    (void)state;
+    static const char *const same[] = {
+        "name: \"m\"\nseed: 3\ntrain: {epochs: 2, lr: 1.0e-3}\nsweep:\n  train.lr: [1.0e-3, 2.0e-3]\n"
+        "  seed: [0, 1]\n",
+        "# a comment\nname: \"m\"   # the title\n\nseed: 3\ntrain:\n  epochs: 2\n  lr: 1.0e-3\n"
+        "sweep:\n    train.lr:\n      - 1.0e-3\n      - 2.0e-3\n    seed: [0,1]\n",
+        "name: 'm'\nseed: 3\ntrain: {epochs: 2, lr: 1.0e-3}\nsweep:\n  train.lr: [1.0e-3, 2.0e-3]\n"
+        "  seed: [0, 1]\n",
+    };
+    static const char *const other[] = {
+        "name: \"m\"\nseed: 3\ntrain: {epochs: 3, lr: 1.0e-3}\nsweep:\n  train.lr: [1.0e-3, 2.0e-3]\n"
+        "  seed: [0, 1]\n",
+        "name: \"m\"\nseed: 3\ntrain: {epochs: 2, lr: 1.0e-3, optimizer: 'adam'}\nsweep:\n"
+        "  train.lr: [1.0e-3, 2.0e-3]\n  seed: [0, 1]\n",
+        "name: \"m\"\nseed: 3\ntrain: {epochs: 2, lr: 1.0e-3}\nsweep:\n  seed: [0, 1]\n"
+        "  train.lr: [1.0e-3, 2.0e-3]\n",
+        "name: \"m\"\nseed: 3\ntrain: {epochs: 2, lr: 1.0e-3}\nsweep:\n  train.lr: [1.0e-3, 2.0e-3]\n"
+        "  seed: [0, 1]\n# wedge: command-line overrides (applied to the lines above)\n"
+        "#   train.epochs=3\n",
+    };
+    wg_plan a, b;
+    parse_ok(&a, same[0]);
+    assert_int_equal(strlen(a.meaning), 64);
+    for (size_t i = 1; i < sizeof same / sizeof *same; i++) {
+        parse_ok(&b, same[i]);
+        assert_string_not_equal(a.sha256, b.sha256);
+        assert_string_equal(a.meaning, b.meaning);
+        wg_plan_free(&b);
+    }
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        parse_ok(&b, other[i]);
+        assert_string_not_equal(a.meaning, b.meaning);
+        wg_plan_free(&b);
+    }
+    /* an override means what the same value written in place means */
+    parse_ok(&b, other[3]);
+    wg_plan c;
+    parse_ok(&c, other[0]);
+    assert_string_equal(b.meaning, c.meaning);
+    wg_plan_free(&b), wg_plan_free(&c), wg_plan_free(&a);
+}
+
 static void test_sweep_plan_print(void **state)
 {
     (void)state;
@@ -1006,6 +1054,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sweep_costs),
         cmocka_unit_test(test_sweep_shapes),
         cmocka_unit_test(test_sweep_sha256_of_text),
+        cmocka_unit_test(test_sweep_meaning),
         cmocka_unit_test(test_sweep_plan_print),
         cmocka_unit_test(test_sweep_bad_corpus),
         cmocka_unit_test(test_sweep_syntax_errors_are_eyaml),
