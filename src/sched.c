@@ -691,9 +691,10 @@ static const wg_plan *same_meaning(const wg_plan *plan, const char *out, const c
                                    wg_plan *adopted, char **keep, int quiet)
 {
     char *old = NULL;
-    if (path_exists(journal, NULL)) {
+    int is_dir = 0;
+    if (path_exists(journal, &is_dir) && is_dir) {
         old = wg_journal_sweep_text(journal);
-    } else if (path_exists(out, NULL)) {
+    } else if (path_exists(out, &is_dir) && !is_dir) { /* a directory: prepare() says so */
         wg_store s;
         if (wg_store_attach(&s, out, 0, MPI_COMM_SELF) == 0) {
             old = wg_store_sweep_text(&s);
