@@ -39,7 +39,7 @@ static const char *const PRODUCTS[] = {"difference", "exact"};
 #define O(field) .off = offsetof(hessian_opts, field)
 static const wg_option OPTIONS[] = {
     {"at", WG_OPT_SET, .deflt = "optima", O(at), .choices = PLACES, .nchoices = 2,
-     .doc = "where: trained optima and/or every connector point"},
+     .plan_only = 1, .doc = "where: trained optima and/or every connector point"},
     {"method", WG_OPT_ENUM, .deflt = "lanczos", O(method), .choices = METHODS, .nchoices = 3,
      .doc = "lanczos: converged counts (lower bounds if the budget runs out); full: every "
             "eigenvalue (LAPACK; D^2 doubles of memory); slq: density and counts with "

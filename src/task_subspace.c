@@ -40,7 +40,7 @@ typedef struct subspace_opts {
 #define O(field) .off = offsetof(subspace_opts, field)
 static const wg_option OPTIONS[] = {
     {"dims", WG_OPT_INTS, 1, 1e7, O(dims), .count_off = offsetof(subspace_opts, ndims),
-     .max = MAX_DIMS, .doc = "subspace dimensions d (one task each)"},
+     .max = MAX_DIMS, .plan_only = 1, .doc = "subspace dimensions d (one task each)"},
     {"at", WG_OPT_ENUM, .deflt = "init", O(at_optimum), .choices = ANCHORS, .nchoices = 2,
      .doc = "anchor: the training's initialisation or its optimum"},
     {"epochs", WG_OPT_INT, 1, 100000, O(epochs), .scope = WG_SCOPE_NET,
@@ -57,7 +57,8 @@ static const wg_option OPTIONS[] = {
     {"steps", WG_OPT_INT, 1, 1e7, O(toy_steps), .scope = WG_SCOPE_TOY,
      .doc = "toy model: optimiser steps (100 active-set, 20000 polyak if not given)"},
     {"offsets", WG_OPT_INTS, -1e7, 1e7, O(offsets), .count_off = offsetof(subspace_opts, noffsets),
-     .max = MAX_DIMS, .scope = WG_SCOPE_TOY, .doc = "toy model: d = D - n + offset"},
+     .max = MAX_DIMS, .scope = WG_SCOPE_TOY, .plan_only = 1,
+     .doc = "toy model: d = D - n + offset"},
 };
 #undef O
 

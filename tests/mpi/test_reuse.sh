@@ -13,6 +13,9 @@
 #   - with train.epochs changed: nothing is reused;
 #   - a connector sweep rerun with connectors.batch_size=0 (its default) reuses
 #     every task, and with batch_size set only the trainings;
+#   - with probes.hessian.at grown by connectors and probes.subspace.dims by a
+#     value (options that say which tasks exist): every task already run is
+#     reused, and the output equals a fresh run;
 #   - --reuse of the output itself, of a missing file, of a file that is not an
 #     output: exit 1 with a message naming it, and no output is created.
 # ~30 s on 2 cores.
@@ -108,6 +111,30 @@ wedge_run run "$tmp/c.yaml" connectors.batch_size=16 -o "$tmp/c16.nc" --reuse "$
 grep -q "reuse: 2 of this sweep's 3 tasks" "$tmp/out" &&
     echo "ok: connectors.batch_size=16: the 2 trainings reused, the connector run" ||
     { fail "connectors.batch_size=16: want 2 of 3 reused"; show; }
+
+# options that say which tasks exist, not what one computes, are no part of an
+# identity: counting also at the connector's points (probes.hessian.at) and one
+# more subspace dimension (probes.subspace.dims) reuse the counts at the optima and
+# the subspace tasks already run, and the output equals a fresh run
+{ cat "$tmp/c.yaml"; echo 'probes:'
+  echo '  hessian: {method: full, at: [optima], probe_size: 64, threshold: 0.01}'
+  echo '  subspace: {dims: [2, 4], epochs: 1}'; } >"$tmp/h.yaml"
+wedge_run run "$tmp/h.yaml" -o "$tmp/h-old.nc" --quiet
+[ "$rc" = 0 ] || die "the Hessian and subspace sweep: exit $rc"
+HGROW="probes.hessian.at=[optima,connectors] probes.subspace.dims=[2,4,8]"
+# shellcheck disable=SC2086 # HGROW is two arguments
+mpi_run 3 run "$tmp/h.yaml" $HGROW -o "$tmp/h-grown.nc" --reuse "$tmp/h-old.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 9 of this sweep's 13 tasks" "$tmp/out"; then
+    echo "ok: hessian at: + connectors, subspace dims: + 8: $(grep 'reuse:' "$tmp/out")"
+else
+    fail "hessian at / subspace dims grown: exit $rc, want 9 of 13 reused (2 trainings, the connector, 2 counts, 4 subspaces)"
+    show
+fi
+# shellcheck disable=SC2086
+wedge_run run "$tmp/h.yaml" $HGROW -o "$tmp/h-fresh.nc" --quiet
+"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-grown.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
+    echo "ok: grown Hessian/subspace sweep with --reuse: $(tail -1 "$tmp/cmp")" ||
+    { fail "grown Hessian/subspace sweep with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
 
 # refusals, before anything is created
 echo "not netcdf" >"$tmp/junk.nc"
