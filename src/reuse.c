@@ -7,65 +7,32 @@
 #include "wedge/reuse.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "wedge/buf.h"
 #include "wedge/error.h"
 #include "wedge/kind.h"
 #include "wedge/setting.h"
 
-typedef struct text {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} text;
-
-__attribute__((format(printf, 2, 3)))
-static void put(text *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt,
-                          ap);
-        va_end(ap);
-        if (n < 0 || t->oom)
-            return;
-        if (t->buf && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap <= t->len + (size_t)n)
-            cap *= 2;
-        char *nb = realloc(t->buf, cap);
-        if (!nb) {
-            t->oom = 1;
-            return;
-        }
-        t->buf = nb, t->cap = cap;
-    }
-}
-
 /* One number as text: 17 digits, NaN as "nan" whatever its sign or payload. */
-static void put_num(text *t, const char *name, int i, double v)
+static void put_num(wg_buf *t, const char *name, int i, double v)
 {
     if (isnan(v))
-        put(t, "%s[%d]=nan\n", name, i);
+        wg_buf_printf(t, "%s[%d]=nan\n", name, i);
     else
-        put(t, "%s[%d]=%.17g\n", name, i, v);
+        wg_buf_printf(t, "%s[%d]=%.17g\n", name, i, v);
 }
 
 /* The identity text of task id, whose dependencies' identities are known. */
-static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
+static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], wg_buf *t)
 {
     const wg_task *k = &p->tasks[id];
     const wg_kind *kd = wg_kind_get(k->kind);
     t->len = 0;
-    put(t, "kind=%s\nmaster=%llu\ntrain.seed=%llu\n", kd->name, (unsigned long long)p->seed,
-        (unsigned long long)k->set.train.seed);
+    wg_buf_printf(t, "kind=%s\nmaster=%llu\ntrain.seed=%llu\n", kd->name,
+                  (unsigned long long)p->seed, (unsigned long long)k->set.train.seed);
     for (int j = 0; j < WG_NKEYS; j++) {
         const wg_key *key = &wg_keys[j];
         if (key->type == WG_KEY_INTLIST) {
@@ -73,7 +40,7 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
                 put_num(t, key->name, i, k->set.snapshots[i]);
         } else if (key->type == WG_KEY_TEXT || key->type == WG_KEY_NAME) {
             const char *s = wg_key_text(&k->set, key);
-            put(t, "%s=%s\n", key->name, s ? s : "");
+            wg_buf_printf(t, "%s=%s\n", key->name, s ? s : "");
         } else {
             put_num(t, key->name, 0, wg_key_value(&k->set, key));
         }
@@ -91,10 +58,10 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], text *t)
         }
     }
     for (int a = 0; a < WG_TASK_ARGS; a++)
-        put(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
-    put(t, "probe_epoch=%d\nprobe_final=%d\n", k->probe_epoch, k->probe_final);
+        wg_buf_printf(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
+    wg_buf_printf(t, "probe_epoch=%d\nprobe_final=%d\n", k->probe_epoch, k->probe_final);
     for (size_t d = 0; d < k->ndeps; d++)
-        put(t, "dep=%s\n", ids[k->deps[d]]);
+        wg_buf_printf(t, "dep=%s\n", ids[k->deps[d]]);
 }
 
 int wg_task_identities(const wg_plan *plan, char (*id)[65])
@@ -130,14 +97,15 @@ int wg_task_identities(const wg_plan *plan, char (*id)[65])
             top--;
         }
     }
-    text t = {0};
+    wg_buf t = {0};
     for (size_t i = 0; i < n && !t.oom; i++) {
         identity_text(plan, order[i], id, &t);
         if (!t.oom)
-            wg_sha256_hex(t.buf, t.len, id[order[i]]);
+            wg_sha256_hex(t.data, t.len, id[order[i]]);
     }
     int oom = t.oom;
-    free(t.buf), free(order), free(stack), free(state);
+    wg_buf_free(&t);
+    free(order), free(stack), free(state);
     return oom ? WG_FAIL(WG_ENOMEM, "out of memory for task identities") : 0;
 }
 

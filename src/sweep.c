@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "planner.h"
+#include "wedge/buf.h"
 #include "wedge/error.h"
 
 #define MAX_FILE_BYTES (64u << 20)
@@ -1223,36 +1224,11 @@ static int apply_overrides(ctx *c, yaml_document_t *d)
  * read differently) and the order of keys (the sweep axes' order numbers the
  * tasks).  Two texts with one meaning hash alike (plan->meaning), so a run can be
  * resumed with a sweep file whose comments were edited since. */
-typedef struct canon {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} canon;
-
-static void canon_put(canon *k, const void *p, size_t n)
-{
-    if (k->oom)
-        return;
-    if (k->len + n > k->cap) {
-        size_t cap = k->cap ? k->cap : 4096;
-        while (cap < k->len + n)
-            cap *= 2;
-        char *b = realloc(k->buf, cap);
-        if (!b) {
-            k->oom = 1;
-            return;
-        }
-        k->buf = b, k->cap = cap;
-    }
-    memcpy(k->buf + k->len, p, n);
-    k->len += n;
-}
-
-static void canon_node(canon *k, yaml_document_t *d, int id, int depth)
+static void canon_node(wg_buf *k, yaml_document_t *d, int id, int depth)
 {
     const yaml_node_t *n = yaml_document_get_node(d, id);
     if (!n || depth > 2 * MAX_DEPTH) {
-        canon_put(k, "~", 1);
+        wg_buf_put(k, "~", 1);
         return;
     }
     char head[64];
@@ -1262,39 +1238,40 @@ static void canon_node(canon *k, yaml_document_t *d, int id, int depth)
         snprintf(head, sizeof head, "%c%zu:%zu:",
                  n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? 'p' : 'q', strlen(tag),
                  n->data.scalar.length);
-        canon_put(k, head, strlen(head));
-        canon_put(k, tag, strlen(tag));
-        canon_put(k, n->data.scalar.value, n->data.scalar.length);
+        wg_buf_put(k, head, strlen(head));
+        wg_buf_put(k, tag, strlen(tag));
+        wg_buf_put(k, n->data.scalar.value, n->data.scalar.length);
         break;
     case YAML_SEQUENCE_NODE:
-        canon_put(k, "[", 1);
+        wg_buf_put(k, "[", 1);
         for (const yaml_node_item_t *i = n->data.sequence.items.start;
              i < n->data.sequence.items.top; i++)
             canon_node(k, d, *i, depth + 1);
-        canon_put(k, "]", 1);
+        wg_buf_put(k, "]", 1);
         break;
     case YAML_MAPPING_NODE:
-        canon_put(k, "{", 1);
+        wg_buf_put(k, "{", 1);
         for (const yaml_node_pair_t *q = n->data.mapping.pairs.start;
              q < n->data.mapping.pairs.top; q++) {
             canon_node(k, d, q->key, depth + 1);
             canon_node(k, d, q->value, depth + 1);
         }
-        canon_put(k, "}", 1);
+        wg_buf_put(k, "}", 1);
         break;
     default:
-        canon_put(k, "?", 1);
+        wg_buf_put(k, "?", 1);
     }
 }
 
 static int meaning_hash(ctx *c, yaml_document_t *d)
 {
-    canon k = {0};
+    wg_buf k = {0};
     canon_node(&k, d, 1, 0);
-    if (!k.oom)
-        wg_sha256_hex(k.buf ? k.buf : "", k.len, c->pl.p->meaning);
-    free(k.buf);
-    return k.oom ? WG_FAIL(WG_ENOMEM, "%s: out of memory reading the sweep", c->file) : 0;
+    int oom = k.oom;
+    if (!oom)
+        wg_sha256_hex(k.data ? k.data : "", k.len, c->pl.p->meaning);
+    wg_buf_free(&k);
+    return oom ? WG_FAIL(WG_ENOMEM, "%s: out of memory reading the sweep", c->file) : 0;
 }
 
 /* Parse c->text into c->pl.p (whose text is already set). */
