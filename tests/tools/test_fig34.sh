@@ -343,6 +343,133 @@ else
     fail "lr table (above)"
 fi
 
+# ---- trend lines: N_short against m at the centres, against lr at the optima
+# SLQ counts (estimates, unrounded: slq_count) on a small MLP: the printed slope,
+# interval and p-value are recomputed here from the file (numpy least squares; the p-value by integrating
+# Student's t density), Welch's test likewise; Lanczos lower bounds give no trend.
+cat >"$tmp/trend.yaml" <<EOF
+name: fig34trend
+$common
+sweep:
+  seed: {range: [0, 6]}
+connectors: {m: [2, 3], points: 3, steps: 20, sets: 2, probe_size: 200, eval_points: 3}
+probes:
+  hessian: {method: slq, nprobe: 3, nsteps: 20, at: [optima, connectors], probe_size: 200,
+            threshold: 0.01}
+EOF
+if "$WEDGE" run "$tmp/trend.yaml" -o "$tmp/trend.nc" --quiet >"$tmp/run-trend.log" 2>&1 &&
+    "$WEDGE" run "$tmp/lr.yaml" -o "$tmp/lrslq.nc" --quiet probes.hessian.method=slq \
+        probes.hessian.nprobe=3 probes.hessian.nsteps=20 >>"$tmp/run-trend.log" 2>&1 &&
+    "$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/trend.nc" -o "$tmp/trend.png" >"$tmp/trend.txt" \
+        2>>"$tmp/run-trend.log" &&
+    "$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/lrslq.nc" -o "$tmp/lrslq.png" >"$tmp/lrslq.txt" \
+        2>>"$tmp/run-trend.log"; then
+    if "$PYTHON3" - "$tmp/trend.nc" "$tmp/trend.txt" "$tmp/lrslq.nc" "$tmp/lrslq.txt" \
+        "$tmp/lr.txt" >"$tmp/trend.out" 2>&1 <<'EOF'
+import math, re, sys
+import numpy as np
+import netCDF4
+
+
+def t_p(t, nu):
+    """Two-sided p of Student's t by the trapezoid rule on its density."""
+    c = math.exp(math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2)) / math.sqrt(nu * math.pi)
+    x = np.linspace(0.0, abs(t), 200001)
+    y = c * (1 + x * x / nu) ** (-(nu + 1) / 2)
+    return 1.0 - 2.0 * float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2)
+
+
+def t_q(nu):
+    """The 97.5% quantile of Student's t: where t_p is 0.05 (bisection)."""
+    lo, hi = 0.0, 100.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if t_p(mid, nu) > 0.05 else (lo, mid)
+    return lo
+
+
+def fit(x, y):
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    b, a = np.polyfit(x, y, 1)
+    nu = len(x) - 2
+    se = math.sqrt(np.sum((y - a - b * x) ** 2) / nu / np.sum((x - x.mean()) ** 2))
+    q = t_q(nu)
+    return b, b - q * se, b + q * se, t_p(b / se, nu)
+
+
+def welch(y1, y2):
+    y1, y2 = np.asarray(y1, float), np.asarray(y2, float)
+    v1, v2 = y1.var(ddof=1) / len(y1), y2.var(ddof=1) / len(y2)
+    nu = (v1 + v2) ** 2 / (v1 ** 2 / (len(y1) - 1) + v2 ** 2 / (len(y2) - 1))
+    d = y1.mean() - y2.mean()
+    return d, t_p(d / math.sqrt(v1 + v2), nu)
+
+
+NUM = r"([-+]?[0-9.]+)"
+bad = []
+
+
+def check(txt, what, want):
+    """The trend line containing WHAT prints slope [lo, hi] (one decimal) and p (2
+    significant digits) as recomputed."""
+    m = re.search(what + r".*?: " + NUM + r" \[" + NUM + ", " + NUM + r"\] per .*?p = " +
+                  r"([0-9.e-]+)", txt)
+    if not m:
+        bad.append(f"no trend line '{what}' in:\n{txt}")
+        return
+    got = [float(v) for v in m.groups()]
+    for g, w, name in zip(got[:3], want[:3], ("slope", "lo", "hi")):
+        if abs(g - w) > 0.051:
+            bad.append(f"{what}: {name} {g} != {w:.3f}")
+    if abs(got[3] - want[3]) > 0.006 * max(1.0, want[3] / 0.1):
+        bad.append(f"{what}: p {got[3]} != {want[3]:.4f}")
+
+
+with netCDF4.Dataset(sys.argv[1]) as f:
+    f.set_auto_mask(False)
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
+    kind, cm, src = f["kind"][:], f["connector_m"][:], f["source_task"][:]
+    ns = f["slq_count"][:, list(f["count_level"][:]).index(1.0)]   # unrounded, at lambda_thr
+conn_m = {i: int(cm[i]) for i in range(len(kind)) if kind[i] == K["connect"]}
+cen = [(conn_m[int(src[j])], float(ns[j])) for j in range(len(kind))
+       if kind[j] == K["hessian"] and int(src[j]) in conn_m]
+opt = [float(ns[j]) for j in range(len(kind))
+       if kind[j] == K["hessian"] and kind[int(src[j])] == K["train"]]
+txt = open(sys.argv[2]).read()
+if len(cen) != 4 or len(opt) != 6:
+    bad.append(f"{len(cen)} centres, {len(opt)} optima (want 4, 6)")
+else:
+    check(txt, "against m", fit([m for m, _ in cen], [v for _, v in cen]))
+    d, p = welch([v for _, v in cen], opt)
+    m = re.search(r"the optima's [0-9.]+ \(6 optima\): " + NUM + r" .*Welch p = ([0-9.e-]+)", txt)
+    if not m or abs(float(m.group(1)) - d) > 0.051 or abs(float(m.group(2)) - p) > 0.006:
+        bad.append(f"centres vs optima: want {d:+.1f}, p {p:.3f}; got {m and m.groups()}")
+with netCDF4.Dataset(sys.argv[3]) as f:
+    f.set_auto_mask(False)
+    kind, lr = f["kind"][:], f["lr"][:]
+    ns = f["slq_count"][:, list(f["count_level"][:]).index(1.0)]
+    K = dict(zip(f["kind"].flag_meanings.split(), f["kind"].flag_values))
+sel = kind == K["hessian"]
+txt = open(sys.argv[4]).read()
+check(txt, "against log10 lr", fit(np.log10(lr[sel]), ns[sel]))
+if "per decade of lr" not in txt:
+    bad.append("lr spans a decade: the slope is per decade of lr")
+if "no trend: some counts are lower bounds" not in open(sys.argv[5]).read():
+    bad.append("Lanczos lower bounds (lr.nc): no 'no trend' line")
+print("\n".join(l for l in open(sys.argv[2]).read().splitlines() + txt.splitlines()
+                if l.startswith("trend")))
+sys.exit("\n".join(bad) if bad else 0)
+EOF
+    then
+        ok "trend lines = least squares and Welch recomputed from the files:"
+        sed 's/^/    /' "$tmp/trend.out"
+    else
+        fail "trend lines:"; sed 's/^/    /' "$tmp/trend.out"
+    fi
+else
+    fail "trend sweeps / plot-fig4"; sed 's/^/    /' "$tmp/run-trend.log"
+fi
+
 # ---- no Hessians, no connectors, an m > 1 connector
 "$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/nohess.nc" -o "$tmp/nohess4.png" >/dev/null 2>"$tmp/nohess4.err"
 rc=$?

@@ -15,9 +15,8 @@ import numpy as np
 
 from . import labels
 
-__all__ = ["pyplot", "numeric", "x_axis", "y_axis", "epoch_axis", "legend", "finish", "save",
-           "integer_ticks", "counts", "count_legend",
-           "print_labels"]
+__all__ = ["pyplot", "numeric", "log_spaced", "x_axis", "y_axis", "epoch_axis", "legend",
+           "finish", "save", "integer_ticks", "counts", "count_legend", "print_labels"]
 
 _STYLE = {
     "figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight",
@@ -47,7 +46,9 @@ def numeric(values):
         return False
 
 
-def _log_spaced(v):
+def log_spaced(v):
+    """True when the numbers v (an array) are non-negative and their positive ones
+    span a decade or more: x_axis draws them on a log axis."""
     pos = v[v > 0]
     return bool(pos.size > 1 and (v >= 0).all() and pos.max() / pos.min() >= 10)
 
@@ -71,7 +72,7 @@ def x_axis(ax, key, values, note=None):
         return lambda v: pos[v]
     v = np.unique(np.asarray(uniq, dtype=float))
     v = v[np.isfinite(v)]
-    if _log_spaced(v):
+    if log_spaced(v):
         if (v == 0).any():
             ax.set_xscale("symlog", linthresh=v[v > 0].min())
         else:

@@ -35,7 +35,8 @@ from .tables import kv
 
 __all__ = ["RESIDUAL_TOL", "CONV_FRAC", "LEVEL", "Count", "TaskSpectrum", "study_method",
            "study_threshold", "task_spectra", "stored_count", "stored_negative", "aggregate",
-           "slq_estimate", "slq_bias", "t_quantile", "place", "place_label", "setting_label",
+           "slq_estimate", "slq_bias", "t_quantile", "t_pvalue", "Trend", "linear_trend",
+           "welch", "place", "place_label", "setting_label",
            "negative_warnings", "print_negative_warnings", "threshold_for_count",
            "NoSpectrum", "CannotCalibrate", "calibrate", "setting_keys", "LOOSE_NOTE",
            "broadening_sigma", "spectral_density"]
@@ -225,6 +226,69 @@ def t_quantile(p, nu):
         it += 1
     _TQ[key] = 0.5 * (lo + hi)
     return _TQ[key]
+
+
+def t_pvalue(t, nu):
+    """Two-sided p-value of Student's t statistic t with nu (> 0, real) degrees of
+    freedom: P(|T| >= |t|) = I_{nu/(nu+t^2)}(nu/2, 1/2)."""
+    if not math.isfinite(t):
+        return 0.0 if math.isinf(t) else math.nan
+    return _ibeta(0.5 * nu, 0.5, nu / (nu + t * t))
+
+
+class Trend:
+    """An ordinary least-squares line y = a + b x: the slope b, its confidence
+    interval [lo, hi] at ``level`` (b -+ t_{(1+level)/2, n-2} se), the two-sided
+    p-value of b = 0, the intercept a and the mean of y, over n points."""
+
+    def __init__(self, b, lo, hi, p, a, ymean, n, level=LEVEL):
+        self.b, self.lo, self.hi, self.p, self.a, self.ymean, self.n = b, lo, hi, p, a, ymean, n
+        self.level = level
+
+    def text(self, unit, spec=".1f"):
+        """'+12.3 [-1.0, +25.6] per UNIT (+1.0% of the mean; 95% interval), p = 0.07,
+        n = 9'."""
+        rel = f"{100 * self.b / self.ymean:+.1f}% of the mean; " if self.ymean else ""
+        return (f"{self.b:+{spec}} [{self.lo:+{spec}}, {self.hi:+{spec}}] per {unit} "
+                f"({rel}{100 * self.level:g}% interval), p = {self.p:.2g}, n = {self.n}")
+
+
+def linear_trend(x, y, level=LEVEL):
+    """The least-squares Trend of y on x over the finite pairs; None with fewer than
+    3 of them or fewer than 2 distinct x."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = x.size
+    if n < 3 or np.unique(x).size < 2:
+        return None
+    xm, ym = x.mean(), y.mean()
+    sxx = float(((x - xm) ** 2).sum())
+    b = float(((x - xm) * (y - ym)).sum()) / sxx
+    a = ym - b * xm
+    rss = float(((y - a - b * x) ** 2).sum())
+    nu = n - 2.0
+    se = math.sqrt(rss / nu / sxx)
+    q = t_quantile(0.5 * (1.0 + level), nu)
+    p = t_pvalue(b / se, nu) if se > 0 else (0.0 if b != 0 else 1.0)
+    return Trend(b, b - q * se, b + q * se, p, a, float(ym), n, level)
+
+
+def welch(y1, y2):
+    """Welch's t-test of mean(y1) = mean(y2): (difference of the means, two-sided
+    p); p is nan with fewer than 2 finite values on either side."""
+    y1 = np.asarray(y1, dtype=float)
+    y2 = np.asarray(y2, dtype=float)
+    y1, y2 = y1[np.isfinite(y1)], y2[np.isfinite(y2)]
+    if y1.size < 2 or y2.size < 2:
+        return (float(y1.mean() - y2.mean()) if y1.size and y2.size else math.nan), math.nan
+    v1, v2 = y1.var(ddof=1) / y1.size, y2.var(ddof=1) / y2.size
+    d = float(y1.mean() - y2.mean())
+    if v1 + v2 == 0:
+        return d, (0.0 if d != 0 else 1.0)
+    nu = (v1 + v2) ** 2 / (v1 ** 2 / (y1.size - 1) + v2 ** 2 / (y2.size - 1))
+    return d, t_pvalue(d / math.sqrt(v1 + v2), nu)
 
 
 def slq_estimate(nodes, weights, dim, t, below=False, level=LEVEL):

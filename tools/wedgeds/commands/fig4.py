@@ -20,7 +20,13 @@ panels, each drawn only if the file has the data for it:
           line each.
 Prints the numbers as markdown tables on stdout: the optima (one row per
 training), the tunnel (points 0..K+1), the m-connectors (one row per m, then the
-optima reference) and the KEY aggregate.  What a count is depends on the method
+optima reference) and the KEY aggregate; under the last two, "trend:" lines: the
+least-squares slope of N_short against m at the centres (3 or more centres at 2 or
+more m), against KEY at the optima (against log10 KEY when it spans a decade), each
+with its 95% interval and two-sided p-value, and Welch's t-test of the centres
+against the optima, of the highest KEY against the lowest.  The fit is over the
+counts as points (an SLQ count: its unrounded mean over the probes, whose noise is
+part of the scatter); lower bounds give no trend.  What a count is depends on the method
 (the `method` attribute of n_short): full spectra and converged Lanczos counts are
 exact ("138"); a Lanczos run stopped by its budget gives a lower bound, shown
 ">= 99 (not converged)" and drawn as an open marker with an arrow up; SLQ gives an
@@ -220,6 +226,7 @@ def _run(argv):
                             f"(different sets of optima){' (' + g + ')' if g else ''}",
                             ["m", "connectors", "N_short mean", "std (n-1)", "min", "max"],
                             rows)
+            print_centre_trend(lst, refs[g], g)
 
     # ---- right: at the optima against KEY
     agg = []
@@ -247,6 +254,7 @@ def _run(argv):
                 for r in agg]
         print_table(f"{title}: N_short at the optima against {a.key}; mean, std (n-1), "
                     f"min, max over seeds", hdr, rows)
+        print_key_trend(opt, a.key, others)
 
     spectra.print_negative_warnings(hf, spectra.setting_keys(ds))
 
@@ -392,6 +400,82 @@ def _run(argv):
     out = a.output or cli.default_output(a.files, name, "fig4")
     plotting.save(fig, out, PROG, f"panels: {', '.join(panels)}")
     return 0
+
+
+def _trend_note(cs):
+    """Why counts give no trend line (None: they do): lower bounds bound each count,
+    not a slope."""
+    if any(c.is_lower for c in cs):
+        return "no trend: some counts are lower bounds (Lanczos not converged)"
+    return None
+
+
+def print_centre_trend(lst, opt, g):
+    """'trend:' lines under the m-connector tables: the least-squares slope of N_short
+    at the centres (m > 1) against m with its 95% interval and p-value, and the
+    centres' mean against the optima's (Welch's t-test), when there are enough
+    centres (3, at 2 or more m)."""
+    cen = [(t[0], t[2]) for t in lst if t[0] > 1 and t[2].kind != "missing"]
+    where = f" ({g})" if g else ""
+    if len(cen) < 3 or len({m for m, _ in cen}) < 2:
+        return
+    why = _trend_note([c for _, c in cen])
+    if why:
+        print(f"trend{where}: {why}")
+        return
+    m = np.array([m for m, _ in cen], dtype=float)
+    v = np.array([c.value for _, c in cen])
+    tr = spectra.linear_trend(m, v)
+    print(f"trend{where}: N_short at the m-connector centres against m, least squares "
+          f"over {len(v)} centres (m = {m.min():.0f}..{m.max():.0f}): "
+          f"{tr.text('unit of m')}")
+    if opt is not None and len(opt) >= 2:
+        ov = np.array([spectra.stored_count(r).value for _, r in opt.iterrows()])
+        d, p = spectra.welch(v, ov)
+        om = float(np.nanmean(ov))
+        print(f"trend{where}: the centres' mean {v.mean():.1f} against the optima's {om:.1f} "
+              f"({len(opt)} optima): {d:+.1f} ({100 * d / om:+.1f}%), Welch p = {p:.2g}")
+    print()
+
+
+def print_key_trend(opt, key, others):
+    """'trend:' lines under the KEY table: per series (the other swept keys), the
+    least-squares slope of N_short at the optima against KEY (against log10 KEY
+    when its values span a decade, as the plot's axis), its 95% interval and
+    p-value, and the lowest KEY against the highest (Welch's t-test)."""
+    groups = opt.groupby(others, sort=True) if others else [((), opt)]
+    out = []
+    for gval, g in groups:
+        gval = gval if isinstance(gval, tuple) else (gval,)
+        where = ", ".join(f"{k}={kv(v)}" for k, v in zip(others, gval))
+        where = f" ({where})" if where else ""
+        try:
+            x = g[key].astype(float).values
+        except (TypeError, ValueError):
+            continue  # a key of names: no line through them
+        if np.unique(x).size < 2 or len(g) < 3:
+            continue
+        cs = [spectra.stored_count(r) for _, r in g.iterrows()]
+        why = _trend_note(cs)
+        if why:
+            out.append(f"trend{where}: {why}")
+            continue
+        v = np.array([c.value for c in cs])
+        log = plotting.log_spaced(np.unique(x))
+        tr = spectra.linear_trend(np.log10(x) if log else x, v)
+        if tr is None:
+            continue
+        unit = f"decade of {key}" if log else f"unit of {key}"
+        out.append(f"trend{where}: N_short at the optima against {'log10 ' if log else ''}"
+                   f"{key}, least squares over {tr.n} optima: {tr.text(unit)}")
+        lo, hi = v[x == x.min()], v[x == x.max()]
+        d, p = spectra.welch(hi, lo)
+        out.append(f"trend{where}: {key} = {x.max():g} against {x.min():g}: {d:+.1f} "
+                   f"({100 * d / lo.mean():+.1f}%), Welch p = {p:.2g}")
+    for line in out:
+        print(line)
+    if out:
+        print()
 
 
 def final_test_accuracy(ds):
