@@ -204,6 +204,14 @@ def _ibeta(a, b, x):
     return 1.0 - math.exp(lf) * _betacf(b, a, 1.0 - x) / b
 
 
+def t_pvalue(t, nu):
+    """Two-sided p-value of Student's t statistic t with nu (> 0, real) degrees of
+    freedom: P(|T| >= |t|) = I_{nu/(nu+t^2)}(nu/2, 1/2)."""
+    if not math.isfinite(t):
+        return 0.0 if math.isinf(t) else math.nan
+    return _ibeta(0.5 * nu, 0.5, nu / (nu + t * t))
+
+
 _TQ = {}
 
 
@@ -214,12 +222,12 @@ def t_quantile(p, nu):
     if key in _TQ:
         return _TQ[key]
     lo, hi, tail = 0.0, 1.0, 1.0 - p
-    while 0.5 * _ibeta(0.5 * nu, 0.5, nu / (nu + hi * hi)) > tail and hi < 1e12:
+    while 0.5 * t_pvalue(hi, nu) > tail and hi < 1e12:
         hi *= 2.0
     it = 0
     while it < 200 and hi - lo > 1e-14 * hi:
         mid = 0.5 * (lo + hi)
-        if 0.5 * _ibeta(0.5 * nu, 0.5, nu / (nu + mid * mid)) > tail:
+        if 0.5 * t_pvalue(mid, nu) > tail:
             lo = mid
         else:
             hi = mid
@@ -228,21 +236,13 @@ def t_quantile(p, nu):
     return _TQ[key]
 
 
-def t_pvalue(t, nu):
-    """Two-sided p-value of Student's t statistic t with nu (> 0, real) degrees of
-    freedom: P(|T| >= |t|) = I_{nu/(nu+t^2)}(nu/2, 1/2)."""
-    if not math.isfinite(t):
-        return 0.0 if math.isinf(t) else math.nan
-    return _ibeta(0.5 * nu, 0.5, nu / (nu + t * t))
-
-
 class Trend:
     """An ordinary least-squares line y = a + b x: the slope b, its confidence
     interval [lo, hi] at ``level`` (b -+ t_{(1+level)/2, n-2} se), the two-sided
-    p-value of b = 0, the intercept a and the mean of y, over n points."""
+    p-value of b = 0 and the mean of y, over n points."""
 
-    def __init__(self, b, lo, hi, p, a, ymean, n, level=LEVEL):
-        self.b, self.lo, self.hi, self.p, self.a, self.ymean, self.n = b, lo, hi, p, a, ymean, n
+    def __init__(self, b, lo, hi, p, ymean, n, level=LEVEL):
+        self.b, self.lo, self.hi, self.p, self.ymean, self.n = b, lo, hi, p, ymean, n
         self.level = level
 
     def text(self, unit, spec=".1f"):
@@ -272,7 +272,7 @@ def linear_trend(x, y, level=LEVEL):
     se = math.sqrt(rss / nu / sxx)
     q = t_quantile(0.5 * (1.0 + level), nu)
     p = t_pvalue(b / se, nu) if se > 0 else (0.0 if b != 0 else 1.0)
-    return Trend(b, b - q * se, b + q * se, p, a, float(ym), n, level)
+    return Trend(b, b - q * se, b + q * se, p, float(ym), n, level)
 
 
 def welch(y1, y2):
