@@ -19,9 +19,13 @@ enum { AT_OPTIMUM = 0, AT_CONNECTOR = 1 };
 enum { AT_OPTIMA_BIT = 1, AT_CONNECTORS_BIT = 2 };
 /* An HVP costs two gradients, ~3 forward passes each over the probe set. */
 #define FLOPS_PER_HVP 6.0
+/* Points of a 1-connector that `points` can name (connectors.points is at most this). */
+#define MAX_POINTS 100
 
 typedef struct hessian_opts {
     int at;                      /* AT_*_BIT */
+    int points[MAX_POINTS];      /* 1-connector points counted, X_k by k; none: all */
+    int npoints;
     int method;                  /* wg_hessian_method */
     double threshold;            /* lambda_thr, one number for the whole study */
     int budget;                  /* HVPs (Lanczos) */
@@ -40,6 +44,10 @@ static const char *const PRODUCTS[] = {"difference", "exact"};
 static const wg_option OPTIONS[] = {
     {"at", WG_OPT_SET, .deflt = "optima", O(at), .choices = PLACES, .nchoices = 2,
      .plan_only = 1, .doc = "where: trained optima and/or every connector point"},
+    {"points", WG_OPT_INTS, 1, MAX_POINTS, O(points), .count_off = offsetof(hessian_opts, npoints),
+     .max = MAX_POINTS, .plan_only = 1,
+     .doc = "at: connectors: only these points X_k of each 1-connector (k = 1..K; empty: "
+            "all K); m-connector centres are always counted"},
     {"method", WG_OPT_ENUM, .deflt = "lanczos", O(method), .choices = METHODS, .nchoices = 3,
      .doc = "lanczos: converged counts (lower bounds if the budget runs out); full: every "
             "eigenvalue (LAPACK; D^2 doubles of memory); slq: density and counts with "
@@ -309,6 +317,21 @@ static int plan(wg_planner *pl, const void *opts)
     if ((o->at & AT_CONNECTORS_BIT) && !wg_kind_enabled(p, WG_TASK_CONNECT))
         return wg_planner_fail(pl, WG_TASK_HESSIAN, NULL, WG_EARG,
                                "probes.hessian.at: connectors needs a `connectors:` section");
+    if (o->npoints && !(o->at & AT_CONNECTORS_BIT))
+        return wg_planner_fail(pl, WG_TASK_HESSIAN, "points", WG_EARG,
+                               "probes.hessian.points: names connector points, but `at` "
+                               "has no connectors");
+    return 0;
+}
+
+/* Whether point q (0-based; X_{q+1}) of a connector of K points is counted. */
+static int counted(const hessian_opts *o, int m, int q)
+{
+    if (m != 1 || !o->npoints)
+        return 1;
+    for (int i = 0; i < o->npoints; i++)
+        if (o->points[i] == q + 1)
+            return 1;
     return 0;
 }
 
@@ -319,8 +342,15 @@ static int attach(wg_planner *pl, const void *opts, const wg_task *conn)
     if (conn->kind != WG_TASK_CONNECT || !(o->at & AT_CONNECTORS_BIT))
         return 0;
     const size_t id = conn->id, first = conn->deps[0];
-    const int K = conn->arg[1]; /* the connector's points */
+    const int m = conn->arg[0], K = conn->arg[1]; /* the connector's order and points */
+    for (int i = 0; m == 1 && i < o->npoints; i++)
+        if (o->points[i] > K)
+            return wg_planner_fail(pl, WG_TASK_HESSIAN, "points", WG_EARG,
+                                   "probes.hessian.points: X_%d, but the 1-connectors have "
+                                   "K = %d points (connectors.points)", o->points[i], K);
     for (int q = 0; q < K; q++) {
+        if (!counted(o, m, q))
+            continue;
         wg_task *h = wg_planner_add(pl, WG_TASK_HESSIAN, first);
         if (!h)
             return WG_ENOMEM;
@@ -340,11 +370,12 @@ static int attach(wg_planner *pl, const void *opts, const wg_task *conn)
 
 static void describe(const wg_plan *p, const wg_task *t, char *buf, size_t cap)
 {
-    (void)p;
     if (t->arg[A_AT] == AT_OPTIMUM)
         snprintf(buf, cap, "at optimum");
+    else if (p->tasks[t->deps[0]].arg[0] == 1)
+        snprintf(buf, cap, "at X_%d", t->arg[A_POINT] + 1);
     else
-        snprintf(buf, cap, "at point %d", t->arg[A_POINT]);
+        snprintf(buf, cap, "at the centre");
 }
 
 const wg_kind wg_kind_hessian = {

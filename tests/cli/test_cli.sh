@@ -253,6 +253,31 @@ run run "$tmp/ov.yaml" train.epochs=3 -o "$tmp/ov.nc" --resume --quiet
 run run "$tmp/ov.yaml" train.epochs=2 -o "$tmp/ov.nc" --resume --quiet
 [ "$rc" = 0 ] || { fail "--resume with the same override: exit $rc"; show; }
 
+# probes.hessian.points: the plan counts the named points X_k of each 1-connector
+# and every m-connector centre; a point beyond K, or points without connectors in
+# `at`, is refused naming the line
+cat >"$tmp/hp.yaml" <<'EOF'
+name: hp
+data: {name: synthetic, synthetic_train: 64, synthetic_test: 32, synthetic_size: 8}
+model: {arch: mlp, depth: 1, hidden: 4}
+train: {epochs: 1, batch_size: 16}
+sweep: {seed: [0, 1, 2]}
+connectors: {m: [1, 2], points: 3, steps: 1}
+probes:
+  hessian: {at: [connectors], points: [3, 2]}
+EOF
+run expand "$tmp/hp.yaml"
+got=$(grep ' hessian ' "$tmp/out" | sed 's/.* at \(.*\)  deps.*/\1/' | tr '\n' ',')
+[ "$rc" = 0 ] && [ "$got" = "X_2,X_3,the centre," ] ||
+    { fail "expand with points: [3, 2]: exit $rc, counts at '$got', want X_2,X_3,the centre,"; show; }
+run expand "$tmp/hp.yaml" 'probes.hessian.points=[2,4]'
+[ "$rc" = 1 ] && grep -q "probes.hessian.points: X_4, but the 1-connectors have K = 3 points" "$tmp/err" ||
+    { fail "expand with points: [2, 4] and K = 3: exit $rc, want 1 naming X_4"; show; }
+sed -i 's/at: \[connectors\]/at: [optima]/' "$tmp/hp.yaml"
+run expand "$tmp/hp.yaml"
+[ "$rc" = 1 ] && grep -q "hp.yaml:8:.*probes.hessian.points: names connector points, but .at. has no connectors" "$tmp/err" ||
+    { fail "expand with points and at: [optima]: exit $rc, want 1 naming hp.yaml:8"; show; }
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

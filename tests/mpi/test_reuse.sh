@@ -15,7 +15,8 @@
 #     every task, and with batch_size set only the trainings;
 #   - with probes.hessian.at grown by connectors and probes.subspace.dims by a
 #     value (options that say which tasks exist): every task already run is
-#     reused, and the output equals a fresh run;
+#     reused, and the output equals a fresh run; so with probes.hessian.points
+#     (one connector point counted, then all);
 #   - --reuse of the output itself, of a missing file, of a file that is not an
 #     output: exit 1 with a message naming it, and no output is created.
 # ~30 s on 2 cores.
@@ -135,6 +136,30 @@ wedge_run run "$tmp/h.yaml" $HGROW -o "$tmp/h-fresh.nc" --quiet
 "$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-grown.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
     echo "ok: grown Hessian/subspace sweep with --reuse: $(tail -1 "$tmp/cmp")" ||
     { fail "grown Hessian/subspace sweep with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+
+# probes.hessian.points (which connector points are counted) is no part of an
+# identity either: counting X_2 alone plans one count at the connector, and growing
+# it to every point from that output computes only X_1; the result equals the
+# fresh run of every point
+mpi_run 3 run "$tmp/h.yaml" probes.hessian.at=[optima,connectors] probes.hessian.points=[2] \
+    -o "$tmp/h-x2.nc" --reuse "$tmp/h-old.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 9 of this sweep's 10 tasks" "$tmp/out"; then
+    echo "ok: hessian points: [2]: $(grep 'reuse:' "$tmp/out")"
+else
+    fail "hessian points: [2]: exit $rc, want 9 of 10 reused (the count at X_2 alone run)"
+    show
+fi
+# shellcheck disable=SC2086
+mpi_run 3 run "$tmp/h.yaml" $HGROW -o "$tmp/h-all.nc" --reuse "$tmp/h-x2.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 10 of this sweep's 13 tasks" "$tmp/out"; then
+    echo "ok: points grown to all: $(grep 'reuse:' "$tmp/out")"
+else
+    fail "points grown to all: exit $rc, want 10 of 13 reused (X_1 and the subspaces of dim 8 run)"
+    show
+fi
+"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-all.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
+    echo "ok: points grown with --reuse equals a fresh run: $(tail -1 "$tmp/cmp")" ||
+    { fail "points grown with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
 
 # refusals, before anything is created
 echo "not netcdf" >"$tmp/junk.nc"
