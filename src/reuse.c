@@ -64,16 +64,16 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], wg_buf *
         wg_buf_printf(t, "dep=%s\n", ids[k->deps[d]]);
 }
 
-int wg_task_identities(const wg_plan *plan, char (*id)[65])
+/* The plan's tasks in dependency order (a task after the tasks it reads; the plan is
+ * acyclic) into order[plan->ntasks].  0 or WG_ENOMEM. */
+static int dependency_order(const wg_plan *plan, size_t *order)
 {
     const size_t N = plan->ntasks;
-    /* dependency order: a task after its dependencies (the plan is acyclic) */
-    size_t *order = wg_alloc(N ? N : 1, sizeof *order, "task identities");
-    size_t *stack = wg_alloc(N ? N : 1, sizeof *stack, "task identities");
+    size_t *stack = wg_alloc(N ? N : 1, sizeof *stack, "task order");
     uint8_t *state = calloc(N ? N : 1, 1); /* 0 new, 1 on the stack, 2 placed */
-    if (!order || !stack || !state) {
-        free(order), free(stack), free(state);
-        return WG_FAIL(WG_ENOMEM, "out of memory for %zu task identities", N);
+    if (!stack || !state) {
+        free(stack), free(state);
+        return WG_FAIL(WG_ENOMEM, "out of memory for the order of %zu tasks", N);
     }
     size_t n = 0;
     for (size_t r = 0; r < N; r++) {
@@ -97,16 +97,65 @@ int wg_task_identities(const wg_plan *plan, char (*id)[65])
             top--;
         }
     }
+    free(stack), free(state);
+    return 0;
+}
+
+int wg_task_identities(const wg_plan *plan, char (*id)[65])
+{
+    const size_t N = plan->ntasks;
+    size_t *order = wg_alloc(N ? N : 1, sizeof *order, "task identities");
+    int rc = order ? dependency_order(plan, order) : WG_ENOMEM;
+    if (rc) {
+        free(order);
+        return rc;
+    }
     wg_buf t = {0};
-    for (size_t i = 0; i < n && !t.oom; i++) {
+    for (size_t i = 0; i < N && !t.oom; i++) {
         identity_text(plan, order[i], id, &t);
         if (!t.oom)
             wg_sha256_hex(t.data, t.len, id[order[i]]);
     }
     int oom = t.oom;
     wg_buf_free(&t);
-    free(order), free(stack), free(state);
+    free(order);
     return oom ? WG_FAIL(WG_ENOMEM, "out of memory for task identities") : 0;
+}
+
+/* The digest of what a row computed: its status and every slot it set, bytes and
+ * all (not its wall time, rank or message, which differ between equal computations).
+ * 0 or WG_ENOMEM. */
+static int result_digest(const wg_result *r, char out[65])
+{
+    wg_buf b = {0};
+    wg_buf_printf(&b, "status=%d\nslots=%d\n", r->status, r->nslots);
+    for (int i = 0; i < r->nslots; i++) {
+        const wg_slot *sl = &r->slots[i];
+        wg_buf_printf(&b, "slot %d set=%d\n", i, sl->set);
+        if (!sl->set)
+            continue;
+        wg_buf_printf(&b, "type=%d ndims=%d n=%zu\n", (int)sl->type, sl->ndims, sl->n);
+        for (int d = 0; d < sl->ndims; d++)
+            wg_buf_printf(&b, "start=%zu count=%zu\n", sl->start[d], sl->count[d]);
+        wg_buf_put(&b, sl->data, sl->n * wg_type_size(sl->type));
+    }
+    int oom = b.oom;
+    if (!oom)
+        wg_sha256_hex(b.data, b.len, out);
+    wg_buf_free(&b);
+    return oom ? WG_FAIL(WG_ENOMEM, "out of memory for a row's digest") : 0;
+}
+
+/* The digest of row `task` (of kind) of store s into out.  0 or an error. */
+static int row_digest(wg_store *s, size_t task, int kind, char out[65])
+{
+    wg_result r;
+    memset(&r, 0, sizeof r);
+    int rc = wg_store_read_result(s, task, kind, &r);
+    if (rc == 0)
+        rc = result_digest(&r, out);
+    wg_result_free(&r);
+    return rc;
 }
 
 /* Index of a sorted identity table entry equal to key, or -1. */
@@ -125,9 +174,39 @@ static int is_final(int s)
     return s == WG_STATUS_DONE || s == WG_STATUS_DIVERGED || s == WG_STATUS_SKIPPED;
 }
 
+/* Whether task t's old row (in old, whose tasks are tab[0..nt) by identity) was
+ * computed from the rows the new output holds for t's dependencies: each of them
+ * final there, and its row in old equal (result_digest) to the one taken, digest[d].
+ * odig[] memoises the old rows' digests ("" not yet).  *dep: the first dependency
+ * that differs.  1 yes, 0 no, or an error (< 0). */
+static int same_inputs(const wg_plan *plan, size_t t, char (*nid)[65], const uint8_t *status,
+                       char (*digest)[65], wg_store *old, const idx *tab, size_t nt,
+                       char (*odig)[65], size_t *dep)
+{
+    const wg_task *k = &plan->tasks[t];
+    for (size_t i = 0; i < k->ndeps; i++) {
+        size_t d = k->deps[i];
+        *dep = d;
+        if (!is_final(status[d]) || !digest[d][0])
+            return 0; /* it runs again: t's old row was computed from another one */
+        idx key = {nid[d], 0};
+        const idx *hit = bsearch(&key, tab, nt, sizeof *tab, by_id);
+        if (!hit)
+            return 0;
+        if (!odig[hit->task][0]) {
+            int rc = row_digest(old, hit->task, plan->tasks[d].kind, odig[hit->task]);
+            if (rc)
+                return rc;
+        }
+        if (strcmp(odig[hit->task], digest[d]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
                   wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
-                  wg_reuse_stats *st)
+                  char (*digest)[65], wg_reuse_stats *st)
 {
     memset(st, 0, sizeof *st);
     wg_store old;
@@ -151,20 +230,25 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
                      "(another wedge version?)", old_path, old.ntasks, op.ntasks);
     free(otext);
     const size_t N = plan->ntasks, M = op.ntasks;
-    char(*nid)[65] = NULL, (*oid)[65] = NULL;
+    char(*nid)[65] = NULL, (*oid)[65] = NULL, (*odig)[65] = NULL;
     uint8_t *ost = NULL;
     idx *tab = NULL;
+    size_t *order = NULL;
     if (rc == 0) {
         nid = wg_alloc(N ? N : 1, sizeof *nid, "task identities");
         oid = wg_alloc(M ? M : 1, sizeof *oid, "task identities");
+        odig = calloc(M ? M : 1, sizeof *odig);
         ost = wg_alloc(M ? M : 1, 1, "old statuses");
         tab = wg_alloc(M ? M : 1, sizeof *tab, "task identities");
-        rc = nid && oid && ost && tab ? 0 : WG_ENOMEM;
+        order = wg_alloc(N ? N : 1, sizeof *order, "task order");
+        rc = nid && oid && odig && ost && tab && order ? 0 : WG_ENOMEM;
     }
     if (rc == 0)
         rc = wg_task_identities(plan, nid);
     if (rc == 0)
         rc = wg_task_identities(&op, oid);
+    if (rc == 0)
+        rc = dependency_order(plan, order);
     if (rc == 0)
         rc = wg_store_read_status(&old, ost);
     size_t nt = 0;
@@ -175,13 +259,25 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
     st->finished = nt;
     if (rc == 0)
         qsort(tab, nt, sizeof *tab, by_id);
-    for (size_t t = 0; rc == 0 && t < N; t++) {
+    /* in dependency order, so that a task's inputs are decided before it is */
+    for (size_t o = 0; rc == 0 && o < N; o++) {
+        size_t t = order[o], dep = 0;
         if (is_final(status[t]))
             continue;
         idx key = {nid[t], 0};
         const idx *hit = nt ? bsearch(&key, tab, nt, sizeof *tab, by_id) : NULL;
         if (!hit)
             continue;
+        int same = same_inputs(plan, t, nid, status, digest, &old, tab, nt, odig, &dep);
+        if (same < 0) {
+            rc = same;
+            break;
+        }
+        if (!same) {
+            if (st->other_inputs++ == 0)
+                st->first_task = t, st->first_dep = dep;
+            continue;
+        }
         wg_result r;
         rc = wg_store_read_result(&old, hit->task, plan->tasks[t].kind, &r);
         if (rc) {
@@ -191,8 +287,9 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
             rc = WG_FAIL(rc, "--reuse %s: task %zu: %s", old_path, hit->task, why);
             break;
         }
+        rc = result_digest(&r, digest[t]);
         r.task = t;
-        if (seg->fd < 0)
+        if (rc == 0 && seg->fd < 0)
             rc = wg_segment_open(seg, journal, segname);
         if (rc == 0)
             rc = wg_segment_append(seg, &r, &loc[t]);
@@ -204,7 +301,7 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
         }
         wg_result_free(&r);
     }
-    free(nid), free(oid), free(ost), free(tab);
+    free(nid), free(oid), free(odig), free(ost), free(tab), free(order);
     wg_plan_free(&op);
     wg_store_close(&old);
     return rc;

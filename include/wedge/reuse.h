@@ -8,7 +8,13 @@
  * arguments and probed epoch, and the identities of the tasks it reads.  Two tasks
  * with the same identity compute the same numbers, so a finished row of OLD whose
  * identity a task of the new plan has is copied, with its wall time, rank and
- * message, instead of being run. */
+ * message, instead of being run.
+ *
+ * Same numbers on one machine: trainings repeated on another node need not be
+ * bitwise equal, so two outputs can hold different rows for one identity.  A row
+ * is therefore copied only if the rows its task read in OLD equal, bit for bit in
+ * everything computed, the rows the new output took for them (from OLD or from an
+ * earlier --reuse); else it runs again, on the inputs the new output holds. */
 #ifndef WEDGE_REUSE_H
 #define WEDGE_REUSE_H
 
@@ -27,15 +33,20 @@ typedef struct wg_reuse_stats {
     size_t old_tasks;   /* tasks of the old output */
     size_t finished;    /* of them final (done, diverged, skipped) */
     size_t reused;      /* new tasks given an old row */
+    size_t other_inputs; /* old rows not taken: computed from other inputs */
+    size_t first_task, first_dep; /* the first of them, and its differing input */
 } wg_reuse_stats;
 
 /* Copy into dst (open for writing) and into the journal segment seg (opened on first
  * use, in directory journal) the finished rows of the output at old_path whose
- * identity a task of plan has and that status[] does not already hold as final;
- * sets status[t] and loc[t] of each such task.  Reads the old output's sweep text
- * to plan it again.  0, or WG_EIO/WG_EFORMAT/WG_EARG naming old_path. */
+ * identity a task of plan has, that status[] does not already hold as final and
+ * whose inputs are the new output's (above); sets status[t], loc[t] and digest[t]
+ * (hex SHA-256 of what the row computed) of each such task.  digest[] starts as ""
+ * for every task and carries over between calls (one per --reuse, in order).  Reads
+ * the old output's sweep text to plan it again.  0, or WG_EIO/WG_EFORMAT/WG_EARG
+ * naming old_path. */
 int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
                   wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
-                  wg_reuse_stats *st);
+                  char (*digest)[65], wg_reuse_stats *st);
 
 #endif

@@ -17,6 +17,9 @@
 #     value (options that say which tasks exist): every task already run is
 #     reused, and the output equals a fresh run; so with probes.hessian.points
 #     (one connector point counted, then all);
+#   - two --reuse files: rows computed from equal inputs are all taken; a count whose
+#     training differs (bitwise) between the files runs again, and the output equals
+#     a run from the file of the training alone;
 #   - --reuse of the output itself, of a missing file, of a file that is not an
 #     output: exit 1 with a message naming it, and no output is created.
 # ~30 s on 2 cores.
@@ -160,6 +163,41 @@ fi
 "$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-all.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
     echo "ok: points grown with --reuse equals a fresh run: $(tail -1 "$tmp/cmp")" ||
     { fail "points grown with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+
+# several --reuse files: a row is taken only if the rows its task read there are,
+# bit for bit, the ones this output took (trainings repeated on another node need
+# not be).  Trained apart on this machine, c-old's and h-old's trainings are equal:
+# everything is taken.  With c-alt's training of seed 0 scaled by 1.001 (as a rerun
+# elsewhere would differ), h-old's count at that optimum is not taken but run again
+# on c-alt's training, and the output equals a run from c-alt alone
+wedge_run run "$tmp/h.yaml" -o "$tmp/h-two.nc" --reuse "$tmp/c-old.nc" --reuse "$tmp/h-old.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 6 of this sweep's 9 tasks taken from $tmp/h-old.nc" "$tmp/out" &&
+    ! grep -q "not taken" "$tmp/out" && grep -q "all 9 tasks done" "$tmp/out"; then
+    echo "ok: two --reuse files with equal trainings: 3 + 6 of 9 taken, none run"
+else
+    fail "two --reuse files with equal trainings: exit $rc, want 3 + 6 taken, none run"; show
+fi
+cp "$tmp/c-old.nc" "$tmp/c-alt.nc"
+"$PYTHON3" - "$tmp/c-alt.nc" <<'EOF' || die "cannot alter c-alt.nc"
+import sys, netCDF4
+with netCDF4.Dataset(sys.argv[1], "a") as f:
+    f["params"][0, :] = f["params"][0, :] * 1.001   # task 0: the training of seed 0
+EOF
+wedge_run run "$tmp/h.yaml" -o "$tmp/h-mix.nc" --reuse "$tmp/c-alt.nc" --reuse "$tmp/h-old.nc"
+if [ "$rc" = 0 ] && grep -q "reuse: 3 of this sweep's 9 tasks taken from $tmp/c-alt.nc" "$tmp/out" &&
+    grep -q "reuse: 5 of this sweep's 9 tasks taken from $tmp/h-old.nc" "$tmp/out" &&
+    grep -q "reuse: 1 finished task of $tmp/h-old.nc not taken (task 2 first): .*(task 0); it runs again" "$tmp/out" &&
+    grep -q "9 tasks, 1 to run" "$tmp/out"; then
+    echo "ok: a training that differs between the files: $(grep 'not taken' "$tmp/out")"
+else
+    fail "a training that differs between the --reuse files: exit $rc, want 3 + 5 taken, the count at seed 0 run"
+    show
+fi
+wedge_run run "$tmp/h.yaml" -o "$tmp/h-alt.nc" --reuse "$tmp/c-alt.nc" --quiet
+[ "$rc" = 0 ] || die "the sweep from c-alt.nc alone: exit $rc"
+"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-mix.nc" "$tmp/h-alt.nc" >"$tmp/cmp" 2>&1 &&
+    echo "ok: the mixed output equals the run from c-alt.nc alone: $(tail -1 "$tmp/cmp")" ||
+    { fail "the mixed output differs from the run from c-alt.nc alone:"; sed 's/^/    /' "$tmp/cmp"; }
 
 # refusals, before anything is created
 echo "not netcdf" >"$tmp/junk.nc"
