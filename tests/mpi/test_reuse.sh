@@ -27,6 +27,23 @@ set -u
 t=test_reuse
 . "${top_srcdir:-.}/tests/mpi/lib.sh"
 
+# want_reused N OF WHAT WHY: the last run exited 0 and took N of its OF tasks
+want_reused() {
+    if [ "$rc" = 0 ] && grep -q "reuse: $1 of this sweep's $2 tasks" "$tmp/out"; then
+        echo "ok: $3: $(grep 'reuse:' "$tmp/out")"
+    else
+        fail "$3: exit $rc, want $1 of $2 reused ($4)"; show
+    fi
+}
+# want_same A.nc B.nc WHAT: the two outputs are equal but for rank and wall_time
+want_same() {
+    if "$PYTHON3" "$MPI_DIR/compare.py" "$1" "$2" >"$tmp/cmp" 2>&1; then
+        echo "ok: $3: $(tail -1 "$tmp/cmp")"
+    else
+        fail "$3: differs:"; sed 's/^/    /' "$tmp/cmp"
+    fi
+}
+
 cat >"$tmp/g.yaml" <<'EOF'
 name: grow
 data: {name: synthetic, synthetic_train: 256, synthetic_test: 64, synthetic_size: 8}
@@ -53,11 +70,7 @@ fi
 # shellcheck disable=SC2086
 wedge_run run "$tmp/g.yaml" $GROW -o "$tmp/fresh.nc" --quiet
 [ "$rc" = 0 ] || die "the fresh grown sweep: exit $rc"
-if "$PYTHON3" "$MPI_DIR/compare.py" "$tmp/new.nc" "$tmp/fresh.nc" >"$tmp/cmp" 2>&1; then
-    echo "ok: $(tail -1 "$tmp/cmp")"
-else
-    fail "grown with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"
-fi
+want_same "$tmp/new.nc" "$tmp/fresh.nc" "grown with --reuse against a fresh run"
 # the reused rows are the old rows: same wall_time and rank, matched by settings
 if "$PYTHON3" - "$tmp/old.nc" "$tmp/new.nc" >"$tmp/kept" 2>&1 <<'EOF'
 import sys, netCDF4, numpy as np
@@ -88,9 +101,7 @@ mpi_run 3 run "$tmp/g.yaml" probes.tunnel.directions=6 -o "$tmp/dir6.nc" --reuse
 grep -q "reuse: 2 of this sweep's 4 tasks" "$tmp/out" ||
     { fail "directions 6: want 2 of 4 reused (the trainings)"; show; }
 wedge_run run "$tmp/g.yaml" probes.tunnel.directions=6 -o "$tmp/dir6-fresh.nc" --quiet
-"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/dir6.nc" "$tmp/dir6-fresh.nc" >"$tmp/cmp" 2>&1 &&
-    echo "ok: directions 6: trainings reused, $(tail -1 "$tmp/cmp")" ||
-    { fail "directions 6 with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+want_same "$tmp/dir6.nc" "$tmp/dir6-fresh.nc" "directions 6, trainings reused, against a fresh run"
 
 # a setting changed: nothing reused
 wedge_run run "$tmp/g.yaml" train.epochs=3 -o "$tmp/e3.nc" --reuse "$tmp/old.nc"
@@ -128,17 +139,11 @@ wedge_run run "$tmp/h.yaml" -o "$tmp/h-old.nc" --quiet
 HGROW="probes.hessian.at=[optima,connectors] probes.subspace.dims=[2,4,8]"
 # shellcheck disable=SC2086 # HGROW is two arguments
 mpi_run 3 run "$tmp/h.yaml" $HGROW -o "$tmp/h-grown.nc" --reuse "$tmp/h-old.nc"
-if [ "$rc" = 0 ] && grep -q "reuse: 9 of this sweep's 13 tasks" "$tmp/out"; then
-    echo "ok: hessian at: + connectors, subspace dims: + 8: $(grep 'reuse:' "$tmp/out")"
-else
-    fail "hessian at / subspace dims grown: exit $rc, want 9 of 13 reused (2 trainings, the connector, 2 counts, 4 subspaces)"
-    show
-fi
+want_reused 9 13 "hessian at: + connectors, subspace dims: + 8" \
+    "2 trainings, the connector, 2 counts, 4 subspaces"
 # shellcheck disable=SC2086
 wedge_run run "$tmp/h.yaml" $HGROW -o "$tmp/h-fresh.nc" --quiet
-"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-grown.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
-    echo "ok: grown Hessian/subspace sweep with --reuse: $(tail -1 "$tmp/cmp")" ||
-    { fail "grown Hessian/subspace sweep with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+want_same "$tmp/h-grown.nc" "$tmp/h-fresh.nc" "grown Hessian/subspace sweep with --reuse against a fresh run"
 
 # probes.hessian.points (which connector points are counted) is no part of an
 # identity either: counting X_2 alone plans one count at the connector, and growing
@@ -146,23 +151,11 @@ wedge_run run "$tmp/h.yaml" $HGROW -o "$tmp/h-fresh.nc" --quiet
 # fresh run of every point
 mpi_run 3 run "$tmp/h.yaml" probes.hessian.at=[optima,connectors] probes.hessian.points=[2] \
     -o "$tmp/h-x2.nc" --reuse "$tmp/h-old.nc"
-if [ "$rc" = 0 ] && grep -q "reuse: 9 of this sweep's 10 tasks" "$tmp/out"; then
-    echo "ok: hessian points: [2]: $(grep 'reuse:' "$tmp/out")"
-else
-    fail "hessian points: [2]: exit $rc, want 9 of 10 reused (the count at X_2 alone run)"
-    show
-fi
+want_reused 9 10 "hessian points: [2]" "the count at X_2 alone run"
 # shellcheck disable=SC2086
 mpi_run 3 run "$tmp/h.yaml" $HGROW -o "$tmp/h-all.nc" --reuse "$tmp/h-x2.nc"
-if [ "$rc" = 0 ] && grep -q "reuse: 10 of this sweep's 13 tasks" "$tmp/out"; then
-    echo "ok: points grown to all: $(grep 'reuse:' "$tmp/out")"
-else
-    fail "points grown to all: exit $rc, want 10 of 13 reused (X_1 and the subspaces of dim 8 run)"
-    show
-fi
-"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-all.nc" "$tmp/h-fresh.nc" >"$tmp/cmp" 2>&1 &&
-    echo "ok: points grown with --reuse equals a fresh run: $(tail -1 "$tmp/cmp")" ||
-    { fail "points grown with --reuse differs from a fresh run:"; sed 's/^/    /' "$tmp/cmp"; }
+want_reused 10 13 "points grown to all" "X_1 and the subspaces of dim 8 run"
+want_same "$tmp/h-all.nc" "$tmp/h-fresh.nc" "points grown with --reuse against a fresh run"
 
 # several --reuse files: a row is taken only if the rows its task read there are,
 # bit for bit, the ones this output took (trainings repeated on another node need
@@ -195,9 +188,7 @@ else
 fi
 wedge_run run "$tmp/h.yaml" -o "$tmp/h-alt.nc" --reuse "$tmp/c-alt.nc" --quiet
 [ "$rc" = 0 ] || die "the sweep from c-alt.nc alone: exit $rc"
-"$PYTHON3" "$MPI_DIR/compare.py" "$tmp/h-mix.nc" "$tmp/h-alt.nc" >"$tmp/cmp" 2>&1 &&
-    echo "ok: the mixed output equals the run from c-alt.nc alone: $(tail -1 "$tmp/cmp")" ||
-    { fail "the mixed output differs from the run from c-alt.nc alone:"; sed 's/^/    /' "$tmp/cmp"; }
+want_same "$tmp/h-mix.nc" "$tmp/h-alt.nc" "the mixed output against the run from c-alt.nc alone"
 
 # refusals, before anything is created
 echo "not netcdf" >"$tmp/junk.nc"
