@@ -58,7 +58,8 @@ static void identity_text(const wg_plan *p, size_t id, char (*ids)[65], wg_buf *
         }
     }
     for (int a = 0; a < WG_TASK_ARGS; a++)
-        wg_buf_printf(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
+        if (!(kd->label_args >> a & 1u))
+            wg_buf_printf(t, "arg[%d]=%d\n", a, (int)k->arg[a]);
     wg_buf_printf(t, "probe_epoch=%d\nprobe_final=%d\n", k->probe_epoch, k->probe_final);
     for (size_t d = 0; d < k->ndeps; d++)
         wg_buf_printf(t, "dep=%s\n", ids[k->deps[d]]);

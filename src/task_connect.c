@@ -356,6 +356,7 @@ const wg_kind wg_kind_connect = {
     .plan_order = 40,
     .plan = plan,
     .args = {"m", "points", "set"},
+    .label_args = 1u << A_SET, /* the optima it joins are its dependencies */
     .dims = DIMS,
     .ndims = sizeof DIMS / sizeof *DIMS,
     .vars = VARS,

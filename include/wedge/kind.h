@@ -142,6 +142,9 @@ typedef struct wg_kind {
     int (*attach)(wg_planner *pl, const void *opts, const wg_task *t);
     /* names of the task's args (t->arg[i]), for `wedge schema` */
     const char *args[WG_TASK_ARGS];
+    /* bit i: arg i only labels the task (which set of optima it is in the plan), and
+     * what it computes does not depend on it: no part of its identity (reuse.h) */
+    unsigned label_args;
     const wg_dim *dims;
     int ndims;
     const wg_var *vars;

@@ -5,7 +5,8 @@
  * A task's identity is the SHA-256 of everything its result depends on: its kind,
  * every setting of its training (as the output's coordinates see them, the derived
  * training seed and the master seed included), its kind's options, its own
- * arguments and probed epoch, and the identities of the tasks it reads.  Two tasks
+ * arguments but those that only label it (a connector's set) and probed epoch, and
+ * the identities of the tasks it reads.  Two tasks
  * with the same identity compute the same numbers, so a finished row of OLD whose
  * identity a task of the new plan has is copied, with its wall time, rank and
  * message, instead of being run.

@@ -17,6 +17,8 @@
 #     value (options that say which tasks exist): every task already run is
 #     reused, and the output equals a fresh run; so with probes.hessian.points
 #     (one connector point counted, then all);
+#   - a tunnel of a 4-seed sweep (set 1) is taken into the sweep of its 2 seeds (set
+#     0 there) and equals that sweep's fresh run;
 #   - two --reuse files: rows computed from equal inputs are all taken; a count whose
 #     training differs (bitwise) between the files runs again, and the output equals
 #     a run from the file of the training alone;
@@ -156,6 +158,18 @@ want_reused 9 10 "hessian points: [2]" "the count at X_2 alone run"
 mpi_run 3 run "$tmp/h.yaml" $HGROW -o "$tmp/h-all.nc" --reuse "$tmp/h-x2.nc"
 want_reused 10 13 "points grown to all" "X_1 and the subspaces of dim 8 run"
 want_same "$tmp/h-all.nc" "$tmp/h-fresh.nc" "points grown with --reuse against a fresh run"
+
+# a connector's set number labels it and is no part of its identity: the tunnel
+# between seeds 2 and 3, set 1 of four seeds, is taken into the sweep of those two
+# seeds alone (set 0 there), with its trainings, and equals that sweep's fresh run
+sed 's/^sweep: {seed: \[0, 1\]}$/sweep: {seed: [0, 1, 2, 3]}/' "$tmp/c.yaml" >"$tmp/c4.yaml"
+wedge_run run "$tmp/c4.yaml" connectors.sets=2 -o "$tmp/c4.nc" --quiet
+[ "$rc" = 0 ] || die "the 4-seed connector sweep: exit $rc"
+wedge_run run "$tmp/c4.yaml" 'sweep.seed=[2,3]' -o "$tmp/c23.nc" --reuse "$tmp/c4.nc"
+want_reused 3 3 "the tunnel 2-3 taken from set 1 of c4.nc as set 0" "the 2 trainings and the connector"
+wedge_run run "$tmp/c4.yaml" 'sweep.seed=[2,3]' -o "$tmp/c23-fresh.nc" --quiet
+[ "$rc" = 0 ] || die "the 2-seed connector sweep: exit $rc"
+want_same "$tmp/c23.nc" "$tmp/c23-fresh.nc" "the tunnel 2-3 taken from c4.nc against a fresh run"
 
 # several --reuse files: a row is taken only if the rows its task read there are,
 # bit for bit, the ones this output took (trainings repeated on another node need
