@@ -289,6 +289,7 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
             break;
         }
         rc = result_digest(&r, digest[t]);
+        memcpy(odig[hit->task], digest[t], sizeof *odig); /* its dependents compare it */
         r.task = t;
         if (rc == 0 && seg->fd < 0)
             rc = wg_segment_open(seg, journal, segname);
