@@ -102,25 +102,55 @@ static int dependency_order(const wg_plan *plan, size_t *order)
     return 0;
 }
 
-int wg_task_identities(const wg_plan *plan, char (*id)[65])
+/* Every task's identity into id[], the tasks taken in dependency order.  0 or
+ * WG_ENOMEM. */
+static int identities(const wg_plan *plan, const size_t *order, char (*id)[65])
 {
-    const size_t N = plan->ntasks;
-    size_t *order = wg_alloc(N ? N : 1, sizeof *order, "task identities");
-    int rc = order ? dependency_order(plan, order) : WG_ENOMEM;
-    if (rc) {
-        free(order);
-        return rc;
-    }
     wg_buf t = {0};
-    for (size_t i = 0; i < N && !t.oom; i++) {
+    for (size_t i = 0; i < plan->ntasks && !t.oom; i++) {
         identity_text(plan, order[i], id, &t);
         if (!t.oom)
             wg_sha256_hex(t.data, t.len, id[order[i]]);
     }
     int oom = t.oom;
     wg_buf_free(&t);
-    free(order);
     return oom ? WG_FAIL(WG_ENOMEM, "out of memory for task identities") : 0;
+}
+
+int wg_task_identities(const wg_plan *plan, char (*id)[65])
+{
+    const size_t N = plan->ntasks;
+    size_t *order = wg_alloc(N ? N : 1, sizeof *order, "task identities");
+    int rc = order ? dependency_order(plan, order) : WG_ENOMEM;
+    if (rc == 0)
+        rc = identities(plan, order, id);
+    free(order);
+    return rc;
+}
+
+int wg_reuse_target_init(wg_reuse_target *tg, const wg_plan *plan)
+{
+    const size_t N = plan->ntasks ? plan->ntasks : 1;
+    *tg = (wg_reuse_target){.plan = plan};
+    tg->id = wg_alloc(N, sizeof *tg->id, "task identities");
+    tg->order = wg_alloc(N, sizeof *tg->order, "task order");
+    tg->digest = calloc(N, sizeof *tg->digest);
+    int rc = 0;
+    if (!tg->id || !tg->order || !tg->digest)
+        rc = WG_FAIL(WG_ENOMEM, "out of memory for %zu task identities", N);
+    if (rc == 0)
+        rc = dependency_order(plan, tg->order);
+    if (rc == 0)
+        rc = identities(plan, tg->order, tg->id);
+    if (rc)
+        wg_reuse_target_free(tg);
+    return rc;
+}
+
+void wg_reuse_target_free(wg_reuse_target *tg)
+{
+    free(tg->id), free(tg->order), free(tg->digest);
+    tg->id = NULL, tg->order = NULL, tg->digest = NULL;
 }
 
 /* The digest of what a row computed: its status and every slot it set, bytes and
@@ -177,20 +207,21 @@ static int is_final(int s)
 
 /* Whether task t's old row (in old, whose tasks are tab[0..nt) by identity) was
  * computed from the rows the new output holds for t's dependencies: each of them
- * final there, and its row in old equal (result_digest) to the one taken, digest[d].
+ * final there, and its row in old equal (result_digest) to the one taken,
+ * tg->digest[d].
  * odig[] memoises the old rows' digests ("" not yet).  *dep: the first dependency
  * that differs.  1 yes, 0 no, or an error (< 0). */
-static int same_inputs(const wg_plan *plan, size_t t, char (*nid)[65], const uint8_t *status,
-                       char (*digest)[65], wg_store *old, const idx *tab, size_t nt,
-                       char (*odig)[65], size_t *dep)
+static int same_inputs(const wg_reuse_target *tg, size_t t, const uint8_t *status,
+                       wg_store *old, const idx *tab, size_t nt, char (*odig)[65], size_t *dep)
 {
+    const wg_plan *plan = tg->plan;
     const wg_task *k = &plan->tasks[t];
     for (size_t i = 0; i < k->ndeps; i++) {
         size_t d = k->deps[i];
         *dep = d;
-        if (!is_final(status[d]) || !digest[d][0])
+        if (!is_final(status[d]) || !tg->digest[d][0])
             return 0; /* it runs again: t's old row was computed from another one */
-        idx key = {nid[d], 0};
+        idx key = {tg->id[d], 0};
         const idx *hit = bsearch(&key, tab, nt, sizeof *tab, by_id);
         if (!hit)
             return 0;
@@ -199,16 +230,17 @@ static int same_inputs(const wg_plan *plan, size_t t, char (*nid)[65], const uin
             if (rc)
                 return rc;
         }
-        if (strcmp(odig[hit->task], digest[d]) != 0)
+        if (strcmp(odig[hit->task], tg->digest[d]) != 0)
             return 0;
     }
     return 1;
 }
 
-int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
-                  wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
-                  char (*digest)[65], wg_reuse_stats *st)
+int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst,
+                  const char *journal, wg_segment *seg, const char *segname, uint8_t *status,
+                  wg_jloc *loc, wg_reuse_stats *st)
 {
+    const wg_plan *plan = tg->plan;
     memset(st, 0, sizeof *st);
     wg_store old;
     int rc = wg_store_attach(&old, old_path, 0, MPI_COMM_SELF);
@@ -231,25 +263,18 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
                      "(another wedge version?)", old_path, old.ntasks, op.ntasks);
     free(otext);
     const size_t N = plan->ntasks, M = op.ntasks;
-    char(*nid)[65] = NULL, (*oid)[65] = NULL, (*odig)[65] = NULL;
+    char(*oid)[65] = NULL, (*odig)[65] = NULL;
     uint8_t *ost = NULL;
     idx *tab = NULL;
-    size_t *order = NULL;
     if (rc == 0) {
-        nid = wg_alloc(N ? N : 1, sizeof *nid, "task identities");
         oid = wg_alloc(M ? M : 1, sizeof *oid, "task identities");
         odig = calloc(M ? M : 1, sizeof *odig);
         ost = wg_alloc(M ? M : 1, 1, "old statuses");
         tab = wg_alloc(M ? M : 1, sizeof *tab, "task identities");
-        order = wg_alloc(N ? N : 1, sizeof *order, "task order");
-        rc = nid && oid && odig && ost && tab && order ? 0 : WG_ENOMEM;
+        rc = oid && odig && ost && tab ? 0 : WG_ENOMEM;
     }
     if (rc == 0)
-        rc = wg_task_identities(plan, nid);
-    if (rc == 0)
         rc = wg_task_identities(&op, oid);
-    if (rc == 0)
-        rc = dependency_order(plan, order);
     if (rc == 0)
         rc = wg_store_read_status(&old, ost);
     size_t nt = 0;
@@ -262,14 +287,14 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
         qsort(tab, nt, sizeof *tab, by_id);
     /* in dependency order, so that a task's inputs are decided before it is */
     for (size_t o = 0; rc == 0 && o < N; o++) {
-        size_t t = order[o], dep = 0;
+        size_t t = tg->order[o], dep = 0;
         if (is_final(status[t]))
             continue;
-        idx key = {nid[t], 0};
+        idx key = {tg->id[t], 0};
         const idx *hit = nt ? bsearch(&key, tab, nt, sizeof *tab, by_id) : NULL;
         if (!hit)
             continue;
-        int same = same_inputs(plan, t, nid, status, digest, &old, tab, nt, odig, &dep);
+        int same = same_inputs(tg, t, status, &old, tab, nt, odig, &dep);
         if (same < 0) {
             rc = same;
             break;
@@ -288,8 +313,8 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
             rc = WG_FAIL(rc, "--reuse %s: task %zu: %s", old_path, hit->task, why);
             break;
         }
-        rc = result_digest(&r, digest[t]);
-        memcpy(odig[hit->task], digest[t], sizeof *odig); /* its dependents compare it */
+        rc = result_digest(&r, tg->digest[t]);
+        memcpy(odig[hit->task], tg->digest[t], sizeof *odig); /* its dependents compare it */
         r.task = t;
         if (rc == 0 && seg->fd < 0)
             rc = wg_segment_open(seg, journal, segname);
@@ -303,7 +328,7 @@ int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, cons
         }
         wg_result_free(&r);
     }
-    free(nid), free(oid), free(odig), free(ost), free(tab), free(order);
+    free(oid), free(odig), free(ost), free(tab);
     wg_plan_free(&op);
     wg_store_close(&old);
     return rc;

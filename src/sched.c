@@ -861,13 +861,13 @@ static int reuse(const wg_plan *plan, const wg_run_opts *opts, const char *out,
     wg_segment seg = {.fd = -1};
     char segname[48];
     wg_segment_name(pr->run, 0, segname, sizeof segname);
-    char(*digest)[65] = calloc(plan->ntasks ? plan->ntasks : 1, sizeof *digest);
-    if (rc == 0 && !digest)
-        rc = WG_FAIL(WG_ENOMEM, "out of memory for %zu row digests", plan->ntasks);
+    wg_reuse_target tg = {0};
+    if (rc == 0)
+        rc = wg_reuse_target_init(&tg, plan);
     for (int i = 0; rc == 0 && i < opts->nreuse; i++) {
         wg_reuse_stats st;
-        rc = wg_reuse_rows(plan, opts->reuse[i], &s, journal, &seg, segname, pr->status,
-                           pr->loc, digest, &st);
+        rc = wg_reuse_rows(&tg, opts->reuse[i], &s, journal, &seg, segname, pr->status,
+                           pr->loc, &st);
         if (rc == 0 && !opts->quiet)
             printf("[wedge] reuse: %zu of this sweep's %zu tasks taken from %s (%zu of its "
                    "%zu tasks finished)\n", st.reused, plan->ntasks, opts->reuse[i],
@@ -881,7 +881,7 @@ static int reuse(const wg_plan *plan, const wg_run_opts *opts, const char *out,
                    pr->status[st.first_dep] == WG_STATUS_PENDING ? ", to be run" : "",
                    st.other_inputs == 1 ? "it runs" : "they run");
     }
-    free(digest);
+    wg_reuse_target_free(&tg);
     int crc = s.open ? wg_store_close(&s) : 0;
     wg_segment_close(&seg);
     return rc ? rc : crc;

@@ -29,6 +29,19 @@
 /* Every task's identity, hex, into id[plan->ntasks][65].  0 or WG_ENOMEM. */
 int wg_task_identities(const wg_plan *plan, char (*id)[65]);
 
+/* The new plan's side of a reuse, computed once for all the --reuse files. */
+typedef struct wg_reuse_target {
+    const wg_plan *plan;
+    char (*id)[65];     /* each task's identity (hex) */
+    size_t *order;      /* the tasks in dependency order */
+    char (*digest)[65]; /* hex SHA-256 of what the row taken for a task computed; "" none */
+} wg_reuse_target;
+
+/* Identities and order of plan's tasks, no digest yet.  0 or WG_ENOMEM (nothing to
+ * free then). */
+int wg_reuse_target_init(wg_reuse_target *tg, const wg_plan *plan);
+void wg_reuse_target_free(wg_reuse_target *tg);
+
 /* What a reuse found. */
 typedef struct wg_reuse_stats {
     size_t old_tasks;   /* tasks of the old output */
@@ -40,14 +53,13 @@ typedef struct wg_reuse_stats {
 
 /* Copy into dst (open for writing) and into the journal segment seg (opened on first
  * use, in directory journal) the finished rows of the output at old_path whose
- * identity a task of plan has, that status[] does not already hold as final and
- * whose inputs are the new output's (above); sets status[t], loc[t] and digest[t]
- * (hex SHA-256 of what the row computed) of each such task.  digest[] starts as ""
- * for every task and carries over between calls (one per --reuse, in order).  Reads
- * the old output's sweep text to plan it again.  0, or WG_EIO/WG_EFORMAT/WG_EARG
- * naming old_path. */
-int wg_reuse_rows(const wg_plan *plan, const char *old_path, wg_store *dst, const char *journal,
-                  wg_segment *seg, const char *segname, uint8_t *status, wg_jloc *loc,
-                  char (*digest)[65], wg_reuse_stats *st);
+ * identity a task of tg->plan has, that status[] does not already hold as final and
+ * whose inputs are the new output's (above); sets status[t], loc[t] and
+ * tg->digest[t] of each such task (digests carry over between calls: one per
+ * --reuse, in order).  Reads the old output's sweep text to plan it again.  0, or
+ * WG_EIO/WG_EFORMAT/WG_EARG naming old_path. */
+int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst,
+                  const char *journal, wg_segment *seg, const char *segname, uint8_t *status,
+                  wg_jloc *loc, wg_reuse_stats *st);
 
 #endif
