@@ -16,6 +16,10 @@
 #     hessian_point = k-1; points 0 and K+1 = the optima; m = 1 = the mean over the
 #     points; m > 1 = the centre's row), as ">= N (not converged)" exactly where
 #     the file's hessian_lower_bound is 1 (a mean: where any of its terms is);
+#     its "profile:" line says the counts are lower bounds (demo's Lanczos budget);
+#   - profiles: demo with two 1-connectors and SLQ counts: each tunnel's "profile:"
+#     line (its points' mean against its ends' mean, highest and lowest points) and
+#     the line over both, recomputed from the file;
 #   - plot-fig3's tables: connectors m = 1..3 with barrier_path / barrier_line of
 #     the file, tunnel points 0..K+1 with the probe-set loss at X_k =
 #     path_train_loss[segment k, u = 0] and objective = connector_loss[k-1];
@@ -179,6 +183,23 @@ for r in tun["rows"]:
     want = shown(0, o1) if k == 0 else shown(0, o2) if k == K + 1 else shown(1, c1, k - 1)
     if r["N_short"] != want:
         bad.append(f"tunnel point {k}: printed N_short {r['N_short']!r} != {want!r}")
+# the profile line under the tunnel: its points' mean against its ends' (recomputed)
+prof = [l for l in t4.splitlines() if l.startswith("profile:")]
+ends = [hess(0, o1), hess(0, o2)]
+inner = [hess(1, c1, q) for q in range(K)]
+if any(shown(0, o).startswith(">=") for o in (o1, o2)) or \
+        any(shown(1, c1, q).startswith(">=") for q in range(K)):
+    if prof != ["profile: some counts are lower bounds (Lanczos not converged)"]:
+        bad.append(f"profile with lower bounds: {prof}")
+else:
+    hi, lo = int(np.argmax(inner)), int(np.argmin(inner))
+    want = (f"profile: the mean of {K} of the {K} points {np.mean(inner):.1f} against the "
+            f"ends' {np.mean(ends):.1f} ({100 * (np.mean(inner) / np.mean(ends) - 1):+.1f}%); "
+            f"highest X_{hi + 1} {inner[hi]:.1f} ({100 * (inner[hi] / max(ends) - 1):+.1f}% "
+            f"against the higher end), lowest X_{lo + 1} {inner[lo]:.1f} "
+            f"({100 * (inner[lo] / min(ends) - 1):+.1f}% against the lower)")
+    if prof != [want]:
+        bad.append(f"profile line {prof} != [{want!r}]")
 ms = [r["m"] for r in mc["rows"]]
 if ms != ["1", "2", "3", "optima"]:
     bad.append(f"m-connector table rows {ms} != 1, 2, 3, optima")
@@ -219,7 +240,7 @@ if bad:
     sys.exit("\n".join(bad) + "\n--- fig4:\n" + t4 + "\n--- fig3:\n" + t3)
 EOF
 then
-    ok "tables: optima seeds 0-3, tunnel points 0..K+1, m = 1..3, barriers; counts = the file's n_short"
+    ok "tables: optima seeds 0-3, tunnel points 0..K+1 and its profile line, m = 1..3, barriers; counts = the file's n_short"
 else
     fail "tables vs the file (above)"
 fi
@@ -468,6 +489,53 @@ EOF
     fi
 else
     fail "trend sweeps / plot-fig4"; sed 's/^/    /' "$tmp/run-trend.log"
+fi
+
+# ---- tunnel profiles: SLQ counts (unrounded) along two tunnels and at their ends
+# (demo's sweep with 1-connectors only, two disjoint pairs): each "profile:" line and
+# the line over both tunnels, recomputed here from the file.
+if "$WEDGE" run "$tmp/demo.yaml" -o "$tmp/prof.nc" --quiet 'connectors.m=[1]' connectors.sets=2 \
+        probes.hessian.method=slq probes.hessian.nprobe=3 probes.hessian.nsteps=20 \
+        >"$tmp/run-prof.log" 2>&1 &&
+    "$PYTHON3" "$TOOLS/plot-fig4.py" "$tmp/prof.nc" -o "$tmp/prof.png" >"$tmp/prof.txt" \
+        2>>"$tmp/run-prof.log"; then
+    if "$PYTHON3" - "$tmp/prof.nc" "$tmp/prof.txt" >"$tmp/prof.out" 2>&1 <<'EOF'
+import sys
+import numpy as np
+import netCDF4
+
+with netCDF4.Dataset(sys.argv[1]) as f:
+    f.set_auto_mask(False)
+    kind, src, at, hp = f["kind"][:], f["source_task"][:], f["hessian_at"][:], f["hessian_point"][:]
+    ns = f["slq_count"][:, list(f["count_level"][:]).index(1.0)]   # unrounded, at lambda_thr
+    ends = f["connector_optima"][:]
+    K = f.dimensions["conn_point"].size
+want, rels = [], []
+for c in [i for i in range(len(kind)) if kind[i] == 3]:
+    o1, o2 = (int(v) for v in ends[c][:2])
+    e = [float(ns[(kind == 4) & (at == 0) & (src == o)][0]) for o in (o1, o2)]
+    v = np.array([float(ns[(kind == 4) & (at == 1) & (src == c) & (hp == q)][0]) for q in range(K)])
+    hi, lo = int(np.argmax(v)), int(np.argmin(v))
+    rel = v.mean() / np.mean(e) - 1
+    rels.append(rel)
+    want.append(f"profile: the mean of {K} of the {K} points {v.mean():.1f} against the ends' "
+                f"{np.mean(e):.1f} ({100 * rel:+.1f}%); highest X_{hi + 1} {v[hi]:.1f} "
+                f"({100 * (v[hi] / max(e) - 1):+.1f}% against the higher end), lowest X_{lo + 1} "
+                f"{v[lo]:.1f} ({100 * (v[lo] / min(e) - 1):+.1f}% against the lower)")
+want.append(f"profile: over 2 tunnels the points' mean is {100 * np.mean(rels):+.1f}% against "
+            f"their ends' ({', '.join(f'{100 * r:+.1f}%' for r in rels)})")
+got = [l for l in open(sys.argv[2]).read().splitlines() if l.startswith("profile:")]
+if len(rels) != 2 or got != want:
+    sys.exit("profile lines:\n  " + "\n  ".join(got) + "\nwant:\n  " + "\n  ".join(want))
+print("\n".join(got))
+EOF
+    then
+        ok "tunnel profiles (2 tunnels, SLQ) = the file's counts:"; sed 's/^/    /' "$tmp/prof.out"
+    else
+        fail "tunnel profiles:"; sed 's/^/    /' "$tmp/prof.out"
+    fi
+else
+    fail "profile sweep / plot-fig4"; sed 's/^/    /' "$tmp/run-prof.log"
 fi
 
 # ---- no Hessians, no connectors, an m > 1 connector

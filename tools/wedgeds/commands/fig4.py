@@ -20,7 +20,11 @@ panels, each drawn only if the file has the data for it:
           line each.
 Prints the numbers as markdown tables on stdout: the optima (one row per
 training), the tunnel (points 0..K+1), the m-connectors (one row per m, then the
-optima reference) and the KEY aggregate; under the last two, "trend:" lines: the
+optima reference) and the KEY aggregate.  Under each tunnel's table a "profile:"
+line: the mean N_short of its counted points against the mean of its two ends (in
+percent), its highest point against the higher end and its lowest against the
+lower; with several tunnels, one more line with the mean of those percentages.
+Under the last two tables, "trend:" lines: the
 least-squares slope of N_short against m at the centres (3 or more centres at 2 or
 more m), against KEY at the optima (against log10 KEY when it spans a decade), each
 with its 95% interval and two-sided p-value, and Welch's t-test of the centres
@@ -153,6 +157,7 @@ def _run(argv):
 
     # ---- left: along each 1-connector
     tunnels = []
+    profiles = []  # each tunnel's points against its ends, relative
     if cf is not None:
         for _, c in cf[(cf.m == 1)].iterrows():
             pts = at_conn[at_conn.connector == c.task_id].set_index("point")
@@ -174,6 +179,15 @@ def _run(argv):
             print_table(f"{title}: N_short along the 1-connector task {c.task_id} "
                         f"(O1 = task {o1}, O2 = task {o2}{', ' + g if g else ''}), K = {K}",
                         hdr, rows)
+            rel = print_tunnel_profile(seq, K)
+            if rel is not None:
+                profiles.append(rel)
+
+    if len(profiles) > 1:
+        print(f"profile: over {len(profiles)} tunnels the points' mean is "
+              f"{100 * np.mean(profiles):+.1f}% against their ends' "
+              f"({', '.join(f'{100 * r:+.1f}%' for r in profiles)})")
+        print()
 
     # ---- middle: at the m-connector centres, against m
     mconn = {}  # group label -> list of (m, task, n, half, double, nvals, capped)
@@ -408,6 +422,33 @@ def _trend_note(cs):
     if any(c.is_lower for c in cs):
         return "no trend: some counts are lower bounds (Lanczos not converged)"
     return None
+
+
+def print_tunnel_profile(seq, K):
+    """The 'profile:' line under a tunnel's table: the mean N_short of its counted
+    points X_k against the mean of its two ends O1, O2 (both counted), and its highest
+    and lowest points.  Returns the points' mean relative to the ends' (None: no
+    line, as when an end or every point is missing or a count is a lower bound)."""
+    cs = [(name, count_of(r)) for name, _, r in seq]
+    ends = [cs[0][1], cs[-1][1]]
+    pts = [(name, c) for name, c in cs[1:-1] if c.kind != "missing"]
+    if not pts or any(c.kind == "missing" for c in ends):
+        return None
+    why = _trend_note([c for _, c in pts] + ends)
+    if why:
+        print(f"profile: {why.removeprefix('no trend: ')}\n")
+        return None
+    v = np.array([c.value for _, c in pts], dtype=float)
+    e = float(np.mean([c.value for c in ends]))
+    hi, lo = int(np.argmax(v)), int(np.argmin(v))
+    top = max(c.value for c in ends)
+    bot = min(c.value for c in ends)
+    print(f"profile: the mean of {len(v)} of the {K} points {v.mean():.1f} against the "
+          f"ends' {e:.1f} ({100 * (v.mean() / e - 1):+.1f}%); highest {pts[hi][0]} "
+          f"{v[hi]:.1f} ({100 * (v[hi] / top - 1):+.1f}% against the higher end), lowest "
+          f"{pts[lo][0]} {v[lo]:.1f} ({100 * (v[lo] / bot - 1):+.1f}% against the lower)")
+    print()
+    return float(v.mean() / e - 1)
 
 
 def print_centre_trend(lst, opt, g):
