@@ -15,6 +15,7 @@
 #include "wedge/kind.h"
 #include "wedge/lock.h"
 #include "wedge/result.h"
+#include "wedge/reuse.h"
 #include "wedge/sched.h"
 #include "wedge/sweep.h"
 
@@ -33,29 +34,75 @@ static int only_overrides(int argc, char **argv, int from)
 
 static void expand_usage(FILE *f)
 {
-    fprintf(f, "usage: wedge expand SWEEP.yaml [KEY=VALUE ...] [--count]\n"
+    fprintf(f, "usage: wedge expand SWEEP.yaml [KEY=VALUE ...] [--reuse OLD.nc ...] [--count]\n"
                "\n"
                "Validate a sweep and print its plan: one line per task (id, kind, the\n"
                "swept values, dependencies) and the totals.  Runs nothing.\n"
-               "  KEY=VALUE    override a value of the sweep file: the key dotted as in the\n"
-               "               file, the value YAML (train.epochs=2, sweep.seed=[0,1,2],\n"
-               "               probes.tunnel.directions=8); as `wedge run` takes them\n"
-               "  --count      print only the number of tasks\n"
-               "  -h, --help   this text\n");
+               "  KEY=VALUE       override a value of the sweep file: the key dotted as in\n"
+               "                  the file, the value YAML (train.epochs=2, sweep.seed=[0,1,2],\n"
+               "                  probes.tunnel.directions=8); as `wedge run` takes them\n"
+               "  --reuse OLD.nc  what `wedge run --reuse OLD.nc` would take from earlier\n"
+               "                  outputs (repeatable, in order, as there): each task taken\n"
+               "                  ends \"taken from OLD.nc\", the last line counts the tasks\n"
+               "                  still to run; the same checks, nothing written\n"
+               "  --count         print only the number of tasks (with --reuse: of the\n"
+               "                  tasks still to run)\n"
+               "  -h, --help      this text\n");
+}
+
+/* Which tasks of plan the outputs reuse[0..nreuse) would give a new run (as `wedge
+ * run --reuse` decides, nothing written): taken[t] = the path, else NULL.  The
+ * reuse lines of the run on stderr (with --count) or stdout. */
+static int expand_reuse(const wg_plan *plan, char **reuse, int nreuse, const char **taken,
+                        FILE *out)
+{
+    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+        fprintf(stderr, "wedge expand: MPI_Init failed\n");
+        return -1;
+    }
+    uint8_t *status = calloc(plan->ntasks ? plan->ntasks : 1, 1);
+    uint8_t *before = calloc(plan->ntasks ? plan->ntasks : 1, 1);
+    wg_reuse_target tg = {0};
+    int rc = status && before ? wg_reuse_target_init(&tg, plan) : WG_ENOMEM;
+    for (int i = 0; rc == 0 && i < nreuse; i++) {
+        wg_reuse_stats st;
+        memcpy(before, status, plan->ntasks);
+        rc = wg_reuse_rows(&tg, reuse[i], NULL, NULL, NULL, NULL, status, NULL, &st);
+        if (rc)
+            break;
+        for (size_t t = 0; t < plan->ntasks; t++)
+            if (status[t] != before[t])
+                taken[t] = reuse[i];
+        wg_reuse_report(out, plan, reuse[i], &st, status, 0);
+    }
+    if (rc)
+        fprintf(stderr, "wedge expand: --reuse: %s\n", wg_err_msg());
+    wg_reuse_target_free(&tg);
+    free(status), free(before);
+    MPI_Finalize();
+    return rc ? -1 : 0;
 }
 
 int wg_cli_expand(int argc, char **argv)
 {
-    int count = 0;
-    static const struct option opts[] = {
-        {"count", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int count = 0, nreuse = 0;
+    char *reuse[8];
+    static const struct option opts[] = {{"count", no_argument, 0, 'c'},
+                                         {"reuse", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int ch;
     optind = 1;
     argv[0] = "wedge expand";
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'c')
             count = 1;
-        else if (ch == 'h') {
+        else if (ch == 'r' && nreuse < (int)(sizeof reuse / sizeof reuse[0]))
+            reuse[nreuse++] = optarg;
+        else if (ch == 'r') {
+            fprintf(stderr, "wedge expand: at most %d --reuse\n", nreuse);
+            return WG_EXIT_USAGE;
+        } else if (ch == 'h') {
             expand_usage(stdout);
             return WG_EXIT_OK;
         } else {
@@ -75,12 +122,21 @@ int wg_cli_expand(int argc, char **argv)
         wg_plan_free(&plan);
         return WG_EXIT_FAIL;
     }
-    if (count)
-        printf("%zu\n", plan.ntasks);
-    else
-        wg_plan_print(&plan, stdout);
+    const char **taken = nreuse ? calloc(plan.ntasks ? plan.ntasks : 1, sizeof *taken) : NULL;
+    int rc = WG_EXIT_OK;
+    if (nreuse && (!taken || expand_reuse(&plan, reuse, nreuse, taken,
+                                          count ? stderr : stdout) != 0))
+        rc = WG_EXIT_FAIL;
+    if (rc == WG_EXIT_OK && count) {
+        size_t n = 0;
+        for (size_t t = 0; t < plan.ntasks; t++)
+            n += !taken || !taken[t];
+        printf("%zu\n", n);
+    } else if (rc == WG_EXIT_OK)
+        wg_plan_print_taken(&plan, taken, stdout);
+    free(taken);
     wg_plan_free(&plan);
-    return WG_EXIT_OK;
+    return rc;
 }
 
 /* ---- wedge run ---------------------------------------------------------------------- */

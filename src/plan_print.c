@@ -1,5 +1,6 @@
 /* plan_print.c: a plan as text (`wedge expand`): one line per task with its swept
- * values, what its kind says distinguishes it, and its dependencies; then totals. */
+ * values, what its kind says distinguishes it, its dependencies and, with --reuse,
+ * the output it would be taken from; then totals. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +14,25 @@ static int axis_item(const wg_axis *ax, size_t i, char *buf, size_t cap)
     return snprintf(buf, cap, "%s=%g", ax->name, ax->num[i]);
 }
 
+/* "N task(s): a train, b hessian, ..." of the tasks not taken (all: taken NULL). */
+static void kind_totals(const wg_plan *plan, const char *const *taken, FILE *f)
+{
+    size_t nk[WG_TASK_KINDS] = {0}, n = 0;
+    for (size_t id = 0; id < plan->ntasks; id++)
+        if (!taken || !taken[id])
+            nk[plan->tasks[id].kind]++, n++;
+    fprintf(f, "%zu task%s: %zu train", n, n == 1 ? "" : "s", nk[WG_TASK_TRAIN]);
+    for (int k = 1; k < WG_TASK_KINDS; k++)
+        if (nk[k])
+            fprintf(f, ", %zu %s", nk[k], wg_task_kind_name((wg_task_kind)k));
+}
+
 void wg_plan_print(const wg_plan *plan, FILE *f)
+{
+    wg_plan_print_taken(plan, NULL, f);
+}
+
+void wg_plan_print_taken(const wg_plan *plan, const char *const *taken, FILE *f)
 {
     /* Pad every key=value to its axis's widest, so that columns line up. */
     int width[WG_MAX_AXES] = {0};
@@ -39,16 +58,11 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
             fprintf(f, " -");
         for (size_t d = 0; d < t->ndeps; d++)
             fprintf(f, " %zu", t->deps[d]);
+        if (taken && taken[id])
+            fprintf(f, "  taken from %s", taken[id]);
         fputc('\n', f);
     }
-    fprintf(f, "%zu task%s: %zu train", plan->ntasks, plan->ntasks == 1 ? "" : "s",
-            plan->ntrain);
-    size_t nk[WG_TASK_KINDS] = {0};
-    for (size_t id = 0; id < plan->ntasks; id++)
-        nk[plan->tasks[id].kind]++;
-    for (int k = 1; k < WG_TASK_KINDS; k++)
-        if (nk[k])
-            fprintf(f, ", %zu %s", nk[k], wg_task_kind_name((wg_task_kind)k));
+    kind_totals(plan, NULL, f);
     fprintf(f, "; %zu ax%s", plan->naxes, plan->naxes == 1 ? "is" : "es");
     for (size_t a = 0; a < plan->naxes;) {
         size_t b = a + 1;
@@ -65,4 +79,9 @@ void wg_plan_print(const wg_plan *plan, FILE *f)
         a = b;
     }
     fprintf(f, "%s\n", plan->naxes ? ")" : "");
+    if (taken) {
+        fputs("to run: ", f);
+        kind_totals(plan, taken, f);
+        fputc('\n', f);
+    }
 }

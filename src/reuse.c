@@ -316,11 +316,11 @@ int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst
         rc = result_digest(&r, tg->digest[t]);
         memcpy(odig[hit->task], tg->digest[t], sizeof *odig); /* its dependents compare it */
         r.task = t;
-        if (rc == 0 && seg->fd < 0)
+        if (rc == 0 && dst && seg->fd < 0)
             rc = wg_segment_open(seg, journal, segname);
-        if (rc == 0)
+        if (rc == 0 && dst)
             rc = wg_segment_append(seg, &r, &loc[t]);
-        if (rc == 0)
+        if (rc == 0 && dst)
             rc = wg_store_write(dst, &r);
         if (rc == 0) {
             status[t] = (uint8_t)r.status;
@@ -332,4 +332,20 @@ int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst
     wg_plan_free(&op);
     wg_store_close(&old);
     return rc;
+}
+
+void wg_reuse_report(FILE *f, const wg_plan *plan, const char *old_path,
+                     const wg_reuse_stats *st, const uint8_t *status, int quiet)
+{
+    if (!quiet)
+        fprintf(f, "[wedge] reuse: %zu of this sweep's %zu tasks taken from %s (%zu of its %zu "
+                   "tasks finished)\n", st->reused, plan->ntasks, old_path, st->finished,
+                st->old_tasks);
+    if (st->other_inputs)
+        fprintf(f, "[wedge] reuse: %zu finished task%s of %s not taken (task %zu first): "
+                   "computed there from a row that differs from the one this output holds "
+                   "(task %zu%s); %s again\n", st->other_inputs,
+                st->other_inputs == 1 ? "" : "s", old_path, st->first_task, st->first_dep,
+                status[st->first_dep] == WG_STATUS_PENDING ? ", to be run" : "",
+                st->other_inputs == 1 ? "it runs" : "they run");
 }

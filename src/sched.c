@@ -868,18 +868,8 @@ static int reuse(const wg_plan *plan, const wg_run_opts *opts, const char *out,
         wg_reuse_stats st;
         rc = wg_reuse_rows(&tg, opts->reuse[i], &s, journal, &seg, segname, pr->status,
                            pr->loc, &st);
-        if (rc == 0 && !opts->quiet)
-            printf("[wedge] reuse: %zu of this sweep's %zu tasks taken from %s (%zu of its "
-                   "%zu tasks finished)\n", st.reused, plan->ntasks, opts->reuse[i],
-                   st.finished, st.old_tasks);
-        if (rc == 0 && st.other_inputs)
-            printf("[wedge] reuse: %zu finished task%s of %s not taken (task %zu first): "
-                   "computed there from a row that differs from the one this output holds "
-                   "(task %zu%s); %s again\n", st.other_inputs,
-                   st.other_inputs == 1 ? "" : "s", opts->reuse[i], st.first_task,
-                   st.first_dep,
-                   pr->status[st.first_dep] == WG_STATUS_PENDING ? ", to be run" : "",
-                   st.other_inputs == 1 ? "it runs" : "they run");
+        if (rc == 0)
+            wg_reuse_report(stdout, plan, opts->reuse[i], &st, pr->status, opts->quiet);
     }
     wg_reuse_target_free(&tg);
     int crc = s.open ? wg_store_close(&s) : 0;

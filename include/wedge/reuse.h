@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "wedge/journal.h"
 #include "wedge/store.h"
@@ -57,9 +58,17 @@ typedef struct wg_reuse_stats {
  * whose inputs are the new output's (above); sets status[t], loc[t] and
  * tg->digest[t] of each such task (digests carry over between calls: one per
  * --reuse, in order).  Reads the old output's sweep text to plan it again.  0, or
- * WG_EIO/WG_EFORMAT/WG_EARG naming old_path. */
+ * WG_EIO/WG_EFORMAT/WG_EARG naming old_path.
+ * dst NULL: decide only (`wedge expand --reuse`): status[] and the digests are set as
+ * above, nothing is written, and journal, seg, segname and loc are not used. */
 int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst,
                   const char *journal, wg_segment *seg, const char *segname, uint8_t *status,
                   wg_jloc *loc, wg_reuse_stats *st);
+
+/* The lines `wedge run` prints for one --reuse file: how many tasks it gave, and the
+ * finished ones it could not give because they were computed from other inputs
+ * (status: the new output's, after the call); quiet: only the second kind. */
+void wg_reuse_report(FILE *f, const wg_plan *plan, const char *old_path,
+                     const wg_reuse_stats *st, const uint8_t *status, int quiet);
 
 #endif

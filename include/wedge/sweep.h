@@ -102,6 +102,9 @@ double wg_plan_option(const wg_plan *plan, int kind, const char *key, int i);
 
 /* One line per task ("id kind key=value ... deps: ...") and the totals. */
 void wg_plan_print(const wg_plan *plan, FILE *f);
+/* The same, each task t with taken[t] != NULL ending "  taken from TAKEN[t]", and a
+ * last line with the totals of the others ("to run: N tasks: ..."). */
+void wg_plan_print_taken(const wg_plan *plan, const char *const *taken, FILE *f);
 
 /* Value of axis a for task t as a double (names: their index in the axis). */
 double wg_task_axis_value(const wg_plan *plan, const wg_task *t, size_t a);

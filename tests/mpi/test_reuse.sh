@@ -22,6 +22,8 @@
 #   - two --reuse files: rows computed from equal inputs are all taken; a count whose
 #     training differs (bitwise) between the files runs again, and the output equals
 #     a run from the file of the training alone;
+#   - `wedge expand --reuse` with those two files lists the tasks taken from each
+#     and the one to run, as the run then does, and writes nothing;
 #   - --reuse of the output itself, of a missing file, of a file that is not an
 #     output: exit 1 with a message naming it, and no output is created.
 # ~30 s on 2 cores.
@@ -190,6 +192,32 @@ import sys, netCDF4
 with netCDF4.Dataset(sys.argv[1], "a") as f:
     f["params"][0, :] = f["params"][0, :] * 1.001   # task 0: the training of seed 0
 EOF
+# `wedge expand --reuse` says the same beforehand, writing nothing: the tasks taken
+# from each file, the count not taken, and what remains to run
+sums() { md5sum "$tmp/c-alt.nc" "$tmp/h-old.nc"; ls "$tmp"; }
+sums >"$tmp/before"
+wedge_run expand "$tmp/h.yaml" --reuse "$tmp/c-alt.nc" --reuse "$tmp/h-old.nc"
+taken=$(grep -c "deps: .*  taken from $tmp/" "$tmp/out")
+if [ "$rc" = 0 ] && [ "$taken" = 8 ] && grep -q "reuse: 5 of this sweep's 9 tasks taken from $tmp/h-old.nc" "$tmp/out" &&
+    grep -q "reuse: 1 finished task of $tmp/h-old.nc not taken (task 2 first)" "$tmp/out" &&
+    grep -Eq "^ +2  hessian .*deps: 0$" "$tmp/out" && grep -q "^to run: 1 task: 0 train, 1 hessian$" "$tmp/out" &&
+    sums | cmp -s - "$tmp/before"; then
+    echo "ok: expand --reuse: 8 of 9 taken, task 2 to run, nothing written: $(tail -1 "$tmp/out")"
+else
+    fail "expand --reuse: exit $rc, $taken taken; want 8, task 2 to run, the files unchanged"; show
+fi
+wedge_run expand "$tmp/h.yaml" --reuse "$tmp/c-alt.nc" --reuse "$tmp/h-old.nc" --count
+if [ "$rc" = 0 ] && [ "$(cat "$tmp/out")" = 1 ] && grep -q "not taken" "$tmp/err"; then
+    echo "ok: expand --reuse --count: 1 to run (the reuse lines on stderr)"
+else
+    fail "expand --reuse --count: exit $rc, want 1 on stdout, the reuse lines on stderr"; show
+fi
+wedge_run expand "$tmp/h.yaml" --reuse "$tmp/missing.nc"
+if [ "$rc" = 1 ] && grep -q -- "--reuse: $tmp/missing.nc: cannot open" "$tmp/err"; then
+    echo "ok: expand --reuse of a missing file: $(cat "$tmp/err")"
+else
+    fail "expand --reuse of a missing file: exit $rc, want 1 naming it"; show
+fi
 wedge_run run "$tmp/h.yaml" -o "$tmp/h-mix.nc" --reuse "$tmp/c-alt.nc" --reuse "$tmp/h-old.nc"
 if [ "$rc" = 0 ] && grep -q "reuse: 3 of this sweep's 9 tasks taken from $tmp/c-alt.nc" "$tmp/out" &&
     grep -q "reuse: 5 of this sweep's 9 tasks taken from $tmp/h-old.nc" "$tmp/out" &&
