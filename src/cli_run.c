@@ -60,25 +60,23 @@ static int expand_reuse(const wg_plan *plan, char **reuse, int nreuse, const cha
         fprintf(stderr, "wedge expand: MPI_Init failed\n");
         return -1;
     }
-    uint8_t *status = calloc(plan->ntasks ? plan->ntasks : 1, 1);
-    uint8_t *before = calloc(plan->ntasks ? plan->ntasks : 1, 1);
+    uint8_t *status = calloc(plan->ntasks ? plan->ntasks : 1, 1); /* all pending */
     wg_reuse_target tg = {0};
-    int rc = status && before ? wg_reuse_target_init(&tg, plan) : WG_ENOMEM;
+    int rc = status ? wg_reuse_target_init(&tg, plan) : WG_ENOMEM;
     for (int i = 0; rc == 0 && i < nreuse; i++) {
         wg_reuse_stats st;
-        memcpy(before, status, plan->ntasks);
         rc = wg_reuse_rows(&tg, reuse[i], NULL, NULL, NULL, NULL, status, NULL, &st);
         if (rc)
             break;
-        for (size_t t = 0; t < plan->ntasks; t++)
-            if (status[t] != before[t])
+        for (size_t t = 0; t < plan->ntasks; t++) /* a task is taken once, by one file */
+            if (status[t] != WG_STATUS_PENDING && !taken[t])
                 taken[t] = reuse[i];
         wg_reuse_report(out, plan, reuse[i], &st, status, 0);
     }
     if (rc)
         fprintf(stderr, "wedge expand: --reuse: %s\n", wg_err_msg());
     wg_reuse_target_free(&tg);
-    free(status), free(before);
+    free(status);
     MPI_Finalize();
     return rc ? -1 : 0;
 }

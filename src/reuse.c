@@ -316,12 +316,14 @@ int wg_reuse_rows(const wg_reuse_target *tg, const char *old_path, wg_store *dst
         rc = result_digest(&r, tg->digest[t]);
         memcpy(odig[hit->task], tg->digest[t], sizeof *odig); /* its dependents compare it */
         r.task = t;
-        if (rc == 0 && dst && seg->fd < 0)
-            rc = wg_segment_open(seg, journal, segname);
-        if (rc == 0 && dst)
-            rc = wg_segment_append(seg, &r, &loc[t]);
-        if (rc == 0 && dst)
-            rc = wg_store_write(dst, &r);
+        if (rc == 0 && dst) { /* else only deciding */
+            if (seg->fd < 0)
+                rc = wg_segment_open(seg, journal, segname);
+            if (rc == 0)
+                rc = wg_segment_append(seg, &r, &loc[t]);
+            if (rc == 0)
+                rc = wg_store_write(dst, &r);
+        }
         if (rc == 0) {
             status[t] = (uint8_t)r.status;
             st->reused++;
