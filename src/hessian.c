@@ -280,19 +280,13 @@ static void lz_reset(lanczos *L)
     L->tnorm = 0.0;
 }
 
-/* One Lanczos step on q_m (row m): w = H q_m orthogonalised against rows 0..m twice
- * (classical Gram-Schmidt), alpha_m, beta_m = |w|; m grows by one.  The caller
- * normalises w into row m (if it continues without a restart). */
-static int lz_step(lanczos *L, const wg_objective *f, const float *X, double h)
+/* Orthogonalise w = H q_m (already in L->w) against rows 0..m twice (classical
+ * Gram-Schmidt): alpha_m, beta_m = |w|; m grows by one.  The caller normalises w into
+ * row m (if it continues without a restart). */
+static void lz_absorb(lanczos *L)
 {
     const size_t D = L->D;
     const int j = L->m;
-    const double *q = L->Q + (size_t)j * D;
-    for (size_t i = 0; i < D; i++)
-        L->v[i] = (float)q[i];
-    int rc = wg_hvp_apply(f, X, L->v, 1, h, L->w);
-    if (rc)
-        return rc;
     double a = 0.0;
     for (int pass = 0; pass < 2; pass++) {
         cblas_dgemv(CblasRowMajor, CblasNoTrans, j + 1, (int)D, 1.0, L->Q, (int)D, L->w, 1, 0.0,
@@ -310,7 +304,24 @@ static int lz_step(lanczos *L, const wg_objective *f, const float *X, double h)
         prev = L->beta[j - 1];
     L->tnorm = fmax(L->tnorm, fabs(a) + prev + L->beta[j]);
     L->m = j + 1;
-    return 0;
+}
+
+/* q_m in float into v[D], the direction the HVP takes. */
+static void lz_direction(const lanczos *L, float *v)
+{
+    const double *q = L->Q + (size_t)L->m * L->D;
+    for (size_t i = 0; i < L->D; i++)
+        v[i] = (float)q[i];
+}
+
+/* One Lanczos step on q_m (row m): w = H q_m, then lz_absorb. */
+static int lz_step(lanczos *L, const wg_objective *f, const float *X, double h)
+{
+    lz_direction(L, L->v);
+    int rc = wg_hvp_apply(f, X, L->v, 1, h, L->w);
+    if (rc == 0)
+        lz_absorb(L);
+    return rc;
 }
 
 /* q_m = w / beta_{m-1} into row m. */
@@ -431,6 +442,11 @@ static void start_vector(lanczos *L, uint64_t seed, uint64_t stream, int rademac
 static double basis_bytes(double S, double D, int restartable)
 {
     return 8.0 * (S * D + S * S + (restartable ? S * S + S * RESTART_BLOCK : 0.0));
+}
+
+double wg_hessian_lockstep_bytes(int nprobe, int nsteps, size_t dim)
+{
+    return (double)nprobe * basis_bytes(fmin((double)nsteps, (double)dim), (double)dim, 0);
 }
 
 /* Thick restart at a full basis (m = slots): keep the Ritz vectors chosen by
@@ -858,16 +874,128 @@ double wg_hessian_slq_sigma(const double *nodes, const double *weights, int npro
     return sqrt(1e-5 * fmax(1.0, range));
 }
 
+/* A Lanczos step ends its probe when the basis is full or the Krylov space became
+ * invariant. */
+static int slq_done(const lanczos *L, int maxm)
+{
+    return L->m == maxm || L->beta[L->m - 1] <= 1e-12 * L->tnorm;
+}
+
+/* Probe p's quadrature from its finished tridiagonal matrix: nodes and weights into
+ * row p of r's arrays, its Hutchinson sample into hutch[p]. */
+static int slq_record(const lanczos *L, int p, tri_ws *T, double *theta, double *Z,
+                      double *hutch, wg_hessian_result *r)
+{
+    const int S = r->nsteps;
+    int found = 0;
+    int rc = tri_eig(T, L->alpha, L->beta, L->m, "A", 0.0, 0.0, 1, L->m, theta, Z, &found);
+    if (rc)
+        return rc;
+    /* v^T H v with v = sqrt(D) q_0 (entries +-1): D alpha_0 */
+    hutch[p] = (double)L->D * L->alpha[0];
+    for (int k = 0; k < L->m; k++) {
+        double z0 = Z[(size_t)k * L->m];
+        r->nodes[(size_t)p * S + k] = theta[k];
+        r->weights[(size_t)p * S + k] = z0 * z0;
+    }
+    r->lambda_min = fmin(r->lambda_min, theta[0]);
+    return 0;
+}
+
+static void slq_start(lanczos *L, const wg_hessian_opts *o, int p)
+{
+    start_vector(L, o->seed, wg_rng_stream(WG_RNG_DIRECTION, o->stream, 0x534C51, (uint64_t)p),
+                 1);
+    lz_reset(L);
+}
+
+/* The probes one after another, one HVP per step. */
+static int slq_serial(const wg_objective *f, const float *X, const wg_hessian_opts *o,
+                      double h, int maxm, tri_ws *T, double *theta, double *Z, double *hutch,
+                      wg_hessian_result *r)
+{
+    lanczos L;
+    int rc = lz_init(&L, f->dim, maxm);
+    for (int p = 0; rc == 0 && p < o->nprobe; p++) {
+        slq_start(&L, o, p);
+        for (;;) {
+            if (o->stop && o->stop(o->stop_user)) {
+                rc = WG_EINTR;
+                break;
+            }
+            rc = lz_step(&L, f, X, h);
+            if (rc)
+                break;
+            r->hvps++;
+            if (slq_done(&L, maxm))
+                break;
+            lz_advance(&L);
+        }
+        if (rc == 0)
+            rc = slq_record(&L, p, T, theta, Z, hutch, r);
+    }
+    lz_free(&L);
+    return rc;
+}
+
+/* The probes side by side: each step one block HVP for every probe still running
+ * (cheaper per vector than single products).  Each probe's Lanczos is the serial
+ * one's; only the products differ, in their last bits, where the block product
+ * rounds differently.  nprobe bases in memory. */
+static int slq_lockstep(const wg_objective *f, const float *X, const wg_hessian_opts *o,
+                        double h, int maxm, tri_ws *T, double *theta, double *Z,
+                        double *hutch, wg_hessian_result *r)
+{
+    const size_t D = f->dim;
+    const int P = o->nprobe;
+    lanczos *L = calloc((size_t)P, sizeof *L);
+    int *run = wg_alloc((size_t)P, sizeof *run, "SLQ probes"); /* running probes' indices */
+    float *V = wg_alloc((size_t)P * D, sizeof *V, "SLQ block of directions");
+    double *HV = wg_alloc((size_t)P * D, sizeof *HV, "SLQ block of products");
+    int rc = L && run && V && HV ? 0 : WG_FAIL(WG_ENOMEM, "out of memory for %d SLQ probes", P);
+    for (int p = 0; rc == 0 && p < P; p++)
+        if ((rc = lz_init(&L[p], D, maxm)) == 0)
+            slq_start(&L[p], o, p);
+    int nrun = rc == 0 ? P : 0;
+    for (int p = 0; p < nrun; p++)
+        run[p] = p;
+    while (rc == 0 && nrun > 0) {
+        if (o->stop && o->stop(o->stop_user)) {
+            rc = WG_EINTR;
+            break;
+        }
+        for (int k = 0; k < nrun; k++)
+            lz_direction(&L[run[k]], V + (size_t)k * D);
+        if ((rc = wg_hvp_apply(f, X, V, (size_t)nrun, h, HV)) != 0)
+            break;
+        r->hvps += nrun;
+        int left = 0;
+        for (int k = 0; k < nrun; k++) {
+            lanczos *l = &L[run[k]];
+            memcpy(l->w, HV + (size_t)k * D, D * sizeof *HV);
+            lz_absorb(l);
+            if (!slq_done(l, maxm)) {
+                lz_advance(l);
+                run[left++] = run[k];
+            }
+        }
+        nrun = left;
+    }
+    for (int p = 0; rc == 0 && p < P; p++)
+        rc = slq_record(&L[p], p, T, theta, Z, hutch, r);
+    for (int p = 0; L && p < P; p++)
+        lz_free(&L[p]);
+    free(L), free(run), free(V), free(HV);
+    return rc;
+}
+
 static int run_slq(const wg_objective *f, const float *X, const wg_hessian_opts *o, double h,
                    wg_hessian_result *r)
 {
     const size_t D = f->dim;
     const int P = o->nprobe, S = o->nsteps, maxm = (size_t)S < D ? S : (int)D;
-    lanczos L;
     tri_ws T;
-    int rc = lz_init(&L, D, maxm);
-    int rc2 = tri_ws_init(&T, maxm);
-    rc = rc ? rc : rc2;
+    int rc = tri_ws_init(&T, maxm);
     double *Z = wg_alloc((size_t)maxm * (size_t)maxm, sizeof *Z, "SLQ eigenvectors");
     double *theta = wg_alloc((size_t)maxm, sizeof *theta, "SLQ nodes");
     double *hutch = wg_alloc((size_t)P, sizeof *hutch, "SLQ quadratic forms");
@@ -879,37 +1007,9 @@ static int run_slq(const wg_objective *f, const float *X, const wg_hessian_opts 
     r->nsteps = S;
     r->level = o->level;
     r->lambda_min = INFINITY;
-    for (int p = 0; rc == 0 && p < P; p++) {
-        start_vector(&L, o->seed, wg_rng_stream(WG_RNG_DIRECTION, o->stream, 0x534C51, (uint64_t)p),
-                     1);
-        lz_reset(&L);
-        for (;;) {
-            if (o->stop && o->stop(o->stop_user)) {
-                rc = WG_EINTR;
-                break;
-            }
-            rc = lz_step(&L, f, X, h);
-            if (rc)
-                break;
-            r->hvps++;
-            if (L.m == maxm || L.beta[L.m - 1] <= 1e-12 * L.tnorm)
-                break;
-            lz_advance(&L);
-        }
-        int found = 0;
-        if (rc == 0)
-            rc = tri_eig(&T, L.alpha, L.beta, L.m, "A", 0.0, 0.0, 1, L.m, theta, Z, &found);
-        if (rc)
-            break;
-        /* v^T H v with v = sqrt(D) q_0 (entries +-1): D alpha_0 */
-        hutch[p] = (double)D * L.alpha[0];
-        for (int k = 0; k < L.m; k++) {
-            double z0 = Z[(size_t)k * L.m];
-            r->nodes[(size_t)p * S + k] = theta[k];
-            r->weights[(size_t)p * S + k] = z0 * z0;
-        }
-        r->lambda_min = fmin(r->lambda_min, theta[0]);
-    }
+    if (rc == 0)
+        rc = (o->slq_lockstep ? slq_lockstep : slq_serial)(f, X, o, h, maxm, &T, theta, Z,
+                                                            hutch, r);
     if (rc == 0) {
         double sum = 0.0, sum2 = 0.0;
         for (int p = 0; p < P; p++)
@@ -934,7 +1034,6 @@ static int run_slq(const wg_objective *f, const float *X, const wg_hessian_opts 
         r->count_double = (int)lround(r->est_double.mean);
         r->count_negative = (int)lround(r->est_negative.mean);
     }
-    lz_free(&L);
     tri_ws_free(&T);
     free(Z), free(theta), free(hutch);
     return rc;
@@ -973,6 +1072,15 @@ static int check_opts(const wg_objective *f, const wg_hessian_opts *o)
                            o->nsteps, o->level);
         if ((size_t)o->nprobe * (size_t)o->nsteps > (size_t)INT_MAX)
             return WG_FAIL(WG_EARG, "Hessian probe (SLQ): %d x %d nodes", o->nprobe, o->nsteps);
+        if (o->slq_lockstep) {
+            double need = wg_hessian_lockstep_bytes(o->nprobe, o->nsteps, f->dim);
+            if (need > (double)o->max_bytes)
+                return WG_FAIL(WG_ENOMEM, "Hessian probe (SLQ in lockstep): %d bases of %.0f "
+                               "x %zu need %.1f MB, more than the %.0f MB allowed (fewer "
+                               "probes or steps, more memory, or the probes one at a time)",
+                               o->nprobe, fmin((double)o->nsteps, (double)f->dim), f->dim,
+                               need / 1048576.0, (double)o->max_bytes / 1048576.0);
+        }
         break;
     }
     return 0;

@@ -30,6 +30,7 @@ typedef struct hessian_opts {
     double threshold;            /* lambda_thr, one number for the whole study */
     int budget;                  /* HVPs (Lanczos) */
     int nprobe, nsteps;          /* SLQ */
+    int lockstep;                /* SLQ: probes side by side, block HVPs */
     int exact;                   /* exact HVPs (R-operator) or central differences */
     int include_l2;              /* the training's L2 term is part of the landscape */
     int memory_mb;               /* Lanczos basis cap (thick restart beyond it) */
@@ -60,12 +61,17 @@ static const wg_option OPTIONS[] = {
      .doc = "slq: random probe vectors"},
     {"nsteps", WG_OPT_INT, 1, 100000, .deflt = "100", O(nsteps),
      .doc = "slq: Lanczos steps per probe vector"},
+    {"lockstep", WG_OPT_BOOL, .deflt = "no", O(lockstep),
+     .doc = "slq: the probes advance together, one block Hessian-vector product per step "
+            "(faster; nprobe bases in memory_mb; counts differ in their last digits from "
+            "a run without it)"},
     {"hvp", WG_OPT_ENUM, .deflt = "exact", O(exact), .choices = PRODUCTS, .nchoices = 2,
      .doc = "Hessian-vector products: exact (R-operator) or central differences of gradients"},
     {"include_l2", WG_OPT_BOOL, .deflt = "no", O(include_l2),
      .doc = "the landscape includes the training's L2 term"},
     {"memory_mb", WG_OPT_INT, 16, 1e7, .deflt = "2048", O(memory_mb),
-     .doc = "lanczos: memory of the basis; beyond it thick restarts"},
+     .doc = "lanczos: memory of the basis, beyond it thick restarts; slq with lockstep: "
+            "of the nprobe bases, beyond it an error"},
     {"probe_size", WG_OPT_SIZE, 1, 1e8, .deflt = "10000", O(probe_size),
      .doc = "images of the probe set"},
 };
@@ -271,6 +277,7 @@ static int run(wg_exec *x, const wg_plan *plan, const wg_task *t, const wg_resul
     o.max_hvp = hp->budget;
     o.nprobe = hp->nprobe;
     o.nsteps = hp->nsteps;
+    o.slq_lockstep = hp->lockstep;
     o.max_bytes = (size_t)hp->memory_mb << 20;
     o.seed = s->train.seed;
     o.stream = (uint64_t)t->arg[A_AT] * 1000 + (uint64_t)t->arg[A_POINT];
@@ -294,12 +301,34 @@ static double cost(const hessian_opts *o, const wg_task *t)
     return FLOPS_PER_HVP * hvps * (double)o->probe_size * wg_setting_flops(&t->set);
 }
 
+/* SLQ in lockstep holds nprobe bases: refused before any training when a setting's
+ * would not fit in memory_mb (every probe of a setting has its training's D). */
+static int check_lockstep(wg_planner *pl, const hessian_opts *o)
+{
+    const wg_plan *p = wg_planner_plan(pl);
+    for (size_t i = 0; o->method == WG_HESSIAN_SLQ && o->lockstep && i < p->ntrain; i++) {
+        size_t D = wg_setting_nparams(&p->tasks[i].set);
+        double need = wg_hessian_lockstep_bytes(o->nprobe, o->nsteps, D) / 1048576.0;
+        if (need > o->memory_mb)
+            return wg_planner_fail(pl, WG_TASK_HESSIAN, "lockstep", WG_EARG,
+                                   "probes.hessian.lockstep: %d bases of %d x %zu need %.1f "
+                                   "MB, more than memory_mb (%d); fewer probes or steps, a "
+                                   "larger memory_mb, or lockstep: no", o->nprobe,
+                                   (size_t)o->nsteps < D ? o->nsteps : (int)D, D, need,
+                                   o->memory_mb);
+    }
+    return 0;
+}
+
 /* A task per trained optimum (at: optima); at: connectors needs connectors. */
 static int plan(wg_planner *pl, const void *opts)
 {
     const hessian_opts *o = opts;
     wg_plan *p = wg_planner_plan(pl);
     const size_t ntrain = p->ntrain;
+    int crc = check_lockstep(pl, o);
+    if (crc)
+        return crc;
     for (size_t i = 0; (o->at & AT_OPTIMA_BIT) && i < ntrain; i++) {
         wg_task *t = wg_planner_add(pl, WG_TASK_HESSIAN, i);
         if (!t)

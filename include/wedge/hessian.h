@@ -71,7 +71,8 @@ typedef struct wg_hessian_opts {
     double conv_frac;   /* Ritz values above conv_frac x threshold must converge (0.5) */
     int check_every;    /* convergence test interval in iterations, while the basis
                            is whole (10); after a restart the test runs once per cycle */
-    size_t max_bytes;   /* Lanczos vectors plus the projected problem (2 GiB) */
+    size_t max_bytes;   /* Lanczos vectors plus the projected problem (2 GiB); SLQ
+                           in lockstep: its nprobe bases */
     double keep_frac;   /* a restart keeps the Ritz vectors above keep_frac x
                            threshold and below -keep_frac x threshold (0.4) */
 
@@ -84,9 +85,18 @@ typedef struct wg_hessian_opts {
     int nprobe;         /* Rademacher probes, >= 2 for an interval (10) */
     int nsteps;         /* Lanczos steps per probe (100) */
     double level;       /* confidence level of the count intervals (0.95) */
+    int slq_lockstep;   /* 1: the probes advance together, one block HVP per step
+                           (cheaper per product; nprobe bases, within max_bytes, else
+                           WG_ENOMEM before any work; the block product rounds
+                           differently, so the nodes differ in their last bits from a
+                           run one probe at a time); 0: one after another (0) */
 } wg_hessian_opts;
 
 void wg_hessian_opts_default(wg_hessian_opts *o);
+
+/* Bytes SLQ in lockstep holds for its nprobe bases of min(nsteps, dim) vectors in
+ * dimension dim (with their projected problems); more than max_bytes is WG_ENOMEM. */
+double wg_hessian_lockstep_bytes(int nprobe, int nsteps, size_t dim);
 
 /* A count estimated by SLQ at one threshold t.  Per probe p,
  * c_p = D * sum of the weights of the nodes above t (a Hutchinson sample of

@@ -4,7 +4,8 @@
  * tools/bench-torch.py prints the same table for PyTorch; run both in one sitting
  * and compare ratios (absolute figures drift with machine load).  Then the cost of
  * exact Hessian-vector products on a probe set against the gradient over the same
- * set (the unit the Hessian probe's budget is spent in).
+ * set (the unit the Hessian probe's budget is spent in), and SLQ with its probes one
+ * after another against the same in lockstep (block products).
  * Usage: bench_net [SECONDS [NAME]]: NAME selects the models containing it ("hvp":
  * the Hessian-vector table alone). */
 #include <cblas.h>
@@ -161,6 +162,45 @@ static double time_hvp(hvp_ctx *c, double budget)
     return best;
 }
 
+/* SLQ (5 probes x 10 steps) with its probes one after another against the same in
+ * lockstep (a block of 5 products per step), alternated twice, each keeping its best:
+ * seconds per product, and how far the lockstep nodes are from the serial ones. */
+static int bench_slq(const wg_objective *f, const float *theta)
+{
+    enum { P = 5, S = 10 };
+    double best[2] = {INFINITY, INFINITY}, diff = 0.0, top = 0.0;
+    wg_hessian_result r[2] = {{0}};
+    for (int round = 0; round < 2; round++)
+        for (int lock = 0; lock < 2; lock++) {
+            wg_hessian_opts o;
+            wg_hessian_opts_default(&o);
+            o.method = WG_HESSIAN_SLQ;
+            o.nprobe = P;
+            o.nsteps = S;
+            o.threshold = 0.01;
+            o.slq_lockstep = lock;
+            wg_hessian_result_free(&r[lock]);
+            double t0 = now();
+            if (wg_hessian_probe(f, theta, &o, &r[lock]) != 0)
+                return -1;
+            best[lock] = fmin(best[lock], now() - t0);
+        }
+    for (size_t i = 0; i < (size_t)P * S; i++) {
+        top = fmax(top, fabs(r[0].nodes[i]));
+        diff = fmax(diff, fabs(r[1].nodes[i] - r[0].nodes[i]));
+    }
+    printf("\n# SLQ, %d probes x %d steps on the same probe set (best of 2, alternated)\n", P, S);
+    printf("%-26s %10s %12s %12s\n", "probes", "seconds", "s/product", "/serial");
+    printf("%-26s %10.3f %12.3f %12.2f\n", "one after another", best[0], best[0] / (P * S), 1.0);
+    printf("%-26s %10.3f %12.3f %12.2f\n", "lockstep (block of 5)", best[1], best[1] / (P * S),
+           best[1] / best[0]);
+    printf("# lockstep nodes differ from the serial ones by %.2g of the largest (%.3g)\n",
+           diff / top, top);
+    wg_hessian_result_free(&r[0]);
+    wg_hessian_result_free(&r[1]);
+    return 0;
+}
+
 /* SimpleCNN c = 1 on the first 1000 training images, in batches of 500 (as the
  * Hessian probe evaluates), at its Glorot initialisation. */
 static int bench_hvp(const wg_dataset *train, double budget)
@@ -216,9 +256,10 @@ static int bench_hvp(const wg_dataset *train, double budget)
         fflush(stdout);
     }
     printf("# /gradient: seconds per vector over seconds per gradient (target <= 2.5 for one)\n");
+    int rc = bench_slq(&f, theta);
     free(theta), free(grad), free(V), free(HV);
     wg_objective_free(&f);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -18,7 +18,14 @@
 #   - full and SLQ see the same points: their mean densities at the optima put the
 #     same mass above lambda_thr to within 0.05 (the probes' noise of that mean is about
 #     0.005 here: 8 probes);
-#   - a Lanczos study: exit 2, "no quadrature weights", no PNG; --xlim 1 0: exit 2.
+#   - a Lanczos study: exit 2, "no quadrature weights", no PNG; --xlim 1 0: exit 2;
+#   - the slq sweep again with `lockstep: yes` (the probes advance together, one
+#     block product per step): the same trainings and connectors bitwise, the same
+#     products spent, SLQ nodes within 1e-5 of the largest of the serial run's and
+#     counts within 0.01 (the block product rounds differently, ~1e-7 relative),
+#     but not bitwise equal (which would mean the option was not used);
+#     with `memory_mb: 16` and 100 probes x 60 steps (30.7 MB of bases) the sweep
+#     is refused at its line before any training: exit 1, no output.
 # Uses $WEDGE (default ./wedge), $top_srcdir (default .), $PYTHON3 (default
 # /usr/bin/python3).  Exits 0 if every check passes, 1 otherwise.  ~15 s.
 test_name=test_density
@@ -30,10 +37,11 @@ png_ok() { # FILE: a PNG of more than 10 kB
         [ "$(wc -c <"$1")" -gt 10240 ]
 }
 
-for m in full slq lanczos; do
+for m in full slq lanczos slq-lock; do
     case $m in
         full) extra="method: full" ;;
         slq) extra="method: slq, nprobe: 8, nsteps: 60" ;;
+        slq-lock) extra="method: slq, nprobe: 8, nsteps: 60, lockstep: yes" ;;
         lanczos) extra="method: lanczos, budget: 50" ;;
     esac
     cat >"$tmp/$m.yaml" <<EOF
@@ -196,6 +204,54 @@ then
     ok "table (places, traces, counts, sigma) and the curves (= plain sum, integral 1, means) of full and slq"
 else
     fail "density table and curves (above)"; sed 's/^/    /' "$tmp/full.txt" "$tmp/slq.txt"
+fi
+
+if "$PYTHON3" - "$tmp" <<'EOF'
+import sys
+import numpy as np
+import netCDF4
+tmp, bad = sys.argv[1], []
+a, b = (netCDF4.Dataset(f"{tmp}/{m}.nc") for m in ("slq", "slq-lock"))
+for f in (a, b):
+    f.set_auto_mask(False)
+K = dict(zip(a["kind"].flag_meanings.split(), a["kind"].flag_values))
+kind = a["kind"][:]
+H = np.flatnonzero(kind == K["hessian"])
+if "lockstep: yes" not in b.sweep_text or "lockstep" in a.sweep_text:
+    bad.append("sweep_text does not tell the lockstep run")
+for v in ("params", "connector_points"):
+    if v in a.variables and not np.array_equal(a[v][:], b[v][:]):
+        bad.append(f"{v} differ: the trainings or connectors are not the same")
+if not np.array_equal(a["hessian_hvps"][H], b["hessian_hvps"][H]):
+    bad.append(f"products spent {a['hessian_hvps'][H]} against {b['hessian_hvps'][H]}")
+na, nb = a["slq_nodes"][H], b["slq_nodes"][H]
+rel = float(np.max(np.abs(na - nb)) / np.max(np.abs(na)))
+dc = float(np.max(np.abs(a["slq_count"][H] - b["slq_count"][H])))
+if rel > 1e-5 or dc > 0.01:
+    bad.append(f"lockstep nodes differ by {rel:.2g} of the largest, counts by {dc:.2g}")
+# the block product of this MLP rounds differently from single ones (1.2e-7 of the
+# largest node measured): equal bits would mean the option never reached the probe
+if rel == 0:
+    bad.append("lockstep nodes are bitwise the serial ones: was lockstep used?")
+print(f"{len(H)} counts: nodes within {rel:.2g} of the largest, counts within {dc:.2g}")
+if bad:
+    sys.exit("\n".join(bad))
+EOF
+then
+    ok "lockstep: yes gives the serial SLQ's spectra and counts to rounding"
+else
+    fail "lockstep against serial SLQ (above)"
+fi
+sed -e 's/lockstep: yes/lockstep: yes, memory_mb: 16/' -e 's/nprobe: 8/nprobe: 100/' \
+    -e 's/name: d-slq-lock/name: d-mem/' "$tmp/slq-lock.yaml" >"$tmp/mem.yaml"
+"$WEDGE" run "$tmp/mem.yaml" -o "$tmp/mem.nc" >"$tmp/mem.log" 2>&1
+rc=$?
+# 100 probes x 8 (60 x 610 + 60^2) bytes = 30.7 MB of 2^20 bytes
+if [ $rc -eq 1 ] && grep -q "mem.yaml:7:[0-9]*: probes.hessian.lockstep: 100 bases of 60 x 610 need 30.7 MB, more than memory_mb (16)" \
+    "$tmp/mem.log" && ! ls -d "$tmp"/mem.nc* >/dev/null 2>&1; then
+    ok "lockstep beyond memory_mb: refused before any training, exit 1, $(cut -c1-90 "$tmp/mem.log" | sed 's|.*/||')"
+else
+    fail "lockstep beyond memory_mb: exit $rc"; sed 's/^/    /' "$tmp/mem.log"; ls -d "$tmp"/mem.nc*
 fi
 
 "$PYTHON3" "$PLOT" "$tmp/lanczos.nc" -o "$tmp/l.png" >/dev/null 2>"$tmp/l.err"

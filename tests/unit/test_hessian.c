@@ -327,7 +327,7 @@ typedef struct quad {
     double *sg;  /* random signs (mode 2) */
     float *c;    /* the minimum */
     double *y;   /* work */
-    long evals, hvps;
+    long evals, hvps, calls; /* calls: of quad_hvp, each a block of products */
     long nan_after;  /* from this evaluation (gradient or HVP) on, the output has a NaN (-1: never) */
     long fail_after; /* from this evaluation on, it fails with WG_EIO (-1: never) */
 } quad;
@@ -409,6 +409,7 @@ static int quad_hvp(void *ctx, const float *theta, const float *V, size_t nv, do
 {
     (void)theta;
     quad *q = ctx;
+    q->calls++;
     for (size_t j = 0; j < nv; j++) {
         long k = q->evals++;
         q->hvps++;
@@ -1404,6 +1405,91 @@ static void test_hessian_slq_short_probe(void **state)
     quad_free(&q, X);
 }
 
+/* SLQ with its probes in lockstep against one probe at a time on the same quadratic,
+ * whose product is computed vector by vector either way: the same Lanczos runs, so
+ * the same bits (nodes, weights, trace, counts), from nsteps block products instead
+ * of nprobe x nsteps single ones; also when every probe's Krylov space is exhausted
+ * early (D = 16 < nsteps). */
+static void slq_lockstep_same(size_t D, int nprobe, int nsteps, uint64_t seed)
+{
+    double *lam = real_spectrum(D, 60.0, 3, 4);
+    quad q;
+    wg_objective f;
+    float *X;
+    quad_init_hvp(&q, &f, &X, lam, D, 2, seed, 1);
+    wg_hessian_result r[2];
+    long calls[2];
+    for (int lock = 0; lock < 2; lock++) {
+        wg_hessian_opts o;
+        wg_hessian_opts_default(&o);
+        o.method = WG_HESSIAN_SLQ;
+        o.nprobe = nprobe;
+        o.nsteps = nsteps;
+        o.seed = 5;
+        o.slq_lockstep = lock;
+        q.calls = 0;
+        assert_int_equal(wg_hessian_probe(&f, X, &o, &r[lock]), 0);
+        calls[lock] = q.calls;
+    }
+    const size_t n = (size_t)nprobe * (size_t)nsteps;
+    assert_int_equal(r[1].hvps, r[0].hvps);
+    assert_int_equal(calls[0], r[0].hvps);               /* one product per call */
+    assert_int_equal(calls[1], (size_t)nsteps < D ? nsteps : (long)D); /* a block per step */
+    assert_memory_equal(r[1].nodes, r[0].nodes, n * sizeof *r[0].nodes);
+    assert_memory_equal(r[1].weights, r[0].weights, n * sizeof *r[0].weights);
+    assert_memory_equal(&r[1].est, &r[0].est, sizeof r[0].est);
+    assert_memory_equal(&r[1].est_negative, &r[0].est_negative, sizeof r[0].est);
+    assert_true(r[1].trace == r[0].trace && r[1].lambda_min == r[0].lambda_min);
+    for (int lock = 0; lock < 2; lock++)
+        wg_hessian_result_free(&r[lock]);
+    quad_free(&q, X);
+    free(lam);
+}
+
+static void test_hessian_slq_lockstep_same_runs(void **state)
+{
+    (void)state;
+    slq_lockstep_same(SD, 6, 50, 37);
+    slq_lockstep_same(16, 3, 40, 38);
+}
+
+/* SLQ in lockstep needs nprobe bases: beyond max_bytes it refuses before any product,
+ * naming what it would need. */
+static void test_hessian_slq_lockstep_memory(void **state)
+{
+    (void)state;
+    double *lam = real_spectrum(SD, 60.0, 3, 4);
+    quad q;
+    wg_objective f;
+    float *X;
+    quad_init_hvp(&q, &f, &X, lam, SD, 2, 39, 1);
+    wg_hessian_opts o;
+    wg_hessian_opts_default(&o);
+    o.method = WG_HESSIAN_SLQ;
+    o.nprobe = 10;
+    o.nsteps = 100;
+    o.slq_lockstep = 1;
+    /* 10 x 8 (100 x 2048 + 100^2) bytes = 16.4 MB of 2^20 bytes (memory_mb's unit); 16
+     * are too few */
+    o.max_bytes = (size_t)16 << 20;
+    wg_hessian_result r;
+    wg_err_clear();
+    assert_int_equal(wg_hessian_probe(&f, X, &o, &r), WG_ENOMEM);
+    assert_non_null(strstr(wg_err_msg(), "10 bases of 100 x 2048 need 16.4 MB"));
+    assert_int_equal(q.evals, 0);
+    wg_hessian_result_free(&r);
+    o.slq_lockstep = 0; /* one basis at a time fits */
+    o.nsteps = 20;
+    assert_int_equal(wg_hessian_probe(&f, X, &o, &r), 0);
+    wg_hessian_result_free(&r);
+    o.slq_lockstep = 1; /* and so do 10 of 20 vectors */
+    assert_int_equal(wg_hessian_probe(&f, X, &o, &r), 0);
+    wg_hessian_result_free(&r);
+    wg_err_clear();
+    quad_free(&q, X);
+    free(lam);
+}
+
 static void test_hessian_slq_errors(void **state)
 {
     (void)state;
@@ -1479,11 +1565,15 @@ static void test_hessian_method_errors(void **state)
     wg_objective f;
     float *X;
     quad_init_hvp(&q, &f, &X, lam, D, 2, 36, 1);
-    for (int method = 0; method < WG_HESSIAN_METHODS; method++)
+    /* method WG_HESSIAN_METHODS: SLQ with its probes in lockstep (blocks of 10) */
+    for (int variant = 0; variant <= WG_HESSIAN_METHODS; variant++)
         for (int kind = 0; kind < 3; kind++) {
+            const int lock = variant == WG_HESSIAN_METHODS;
+            const int method = lock ? WG_HESSIAN_SLQ : variant;
             wg_hessian_opts o;
             wg_hessian_opts_default(&o);
             o.method = method;
+            o.slq_lockstep = lock;
             o.block = 16;
             o.tol = 1e-300; /* LANCZOS must not converge before the failure */
             long left = 3;
@@ -1499,15 +1589,15 @@ static void test_hessian_method_errors(void **state)
             int rc = wg_hessian_probe(&f, X, &o, &r);
             int want = kind == 0 ? WG_EDIVERGED : kind == 1 ? WG_EIO : WG_EINTR;
             if (rc != want)
-                fail_msg("method %s kind %d: %d, want %d", wg_hessian_method_name(method), kind,
-                         rc, want);
+                fail_msg("method %s%s kind %d: %d, want %d", wg_hessian_method_name(method),
+                         lock ? " (lockstep)" : "", kind, rc, want);
             assert_null(r.ritz);
             assert_null(r.nodes);
             assert_int_equal(r.n, 0);
             assert_int_equal(r.converged, 0);
             /* HVPs told: 40 before the failing one (FULL: whole blocks of 16 before
-             * it); 3 (blocks) before the stop */
-            long told = kind == 2 ? (method == WG_HESSIAN_FULL ? 48 : 3)
+             * it; lockstep: 4 blocks of 10); 3 (blocks) before the stop */
+            long told = kind == 2 ? (method == WG_HESSIAN_FULL ? 48 : lock ? 30 : 3)
                                   : (method == WG_HESSIAN_FULL ? 32 : 40);
             assert_int_equal(r.hvps, told);
             wg_hessian_result_free(&r);
@@ -1662,6 +1752,45 @@ static void unit_direction(float *v, size_t D, uint64_t which)
     }
     for (size_t i = 0; i < D; i++)
         v[i] = (float)(tmp[i] / sqrt(s));
+}
+
+/* SLQ in lockstep on a network, whose block product rounds differently from one
+ * product at a time (float activations, other summation orders: ~1e-7 relative per
+ * entry): the same probes give the same spectra to rounding.  Nodes within 1e-5 of
+ * the largest (a Lanczos run carries its products' rounding into the Ritz values
+ * about linearly, 40 steps x 1e-7; measured 2.2e-7); the count at the threshold
+ * within 0.01 (D = 245 times the weights' change of ~1e-6 at most; measured 5e-5). */
+static void test_hessian_slq_lockstep_network(void **state)
+{
+    (void)state;
+    tiny t;
+    tiny_init(&t);
+    wg_hessian_result r[2];
+    for (int lock = 0; lock < 2; lock++) {
+        wg_hessian_opts o;
+        wg_hessian_opts_default(&o);
+        o.method = WG_HESSIAN_SLQ;
+        o.nprobe = 4;
+        o.nsteps = 40;
+        o.threshold = 0.01;
+        o.seed = 9;
+        o.slq_lockstep = lock;
+        assert_int_equal(wg_hessian_probe(&t.f, t.X, &o, &r[lock]), 0);
+    }
+    assert_int_equal(r[1].hvps, r[0].hvps);
+    double top = 0.0, worst = 0.0;
+    for (size_t i = 0; i < 4 * 40; i++)
+        top = fmax(top, fabs(r[0].nodes[i]));
+    for (size_t i = 0; i < 4 * 40; i++)
+        worst = fmax(worst, fabs(r[1].nodes[i] - r[0].nodes[i]));
+    if (!(worst <= 1e-5 * top))
+        fail_msg("lockstep nodes differ by %.3g (largest node %.3g)", worst, top);
+    if (!(fabs(r[1].est.mean - r[0].est.mean) <= 0.01))
+        fail_msg("counts %.2f (lockstep) against %.2f", r[1].est.mean, r[0].est.mean);
+    assert_true(fabs(r[1].trace - r[0].trace) <= 1e-5 * fabs(r[0].trace));
+    for (int lock = 0; lock < 2; lock++)
+        wg_hessian_result_free(&r[lock]);
+    tiny_free(&t);
 }
 
 /* wg_hvp against our own central difference with three times the step. */
@@ -1830,6 +1959,9 @@ int main(void)
         cmocka_unit_test(test_hessian_slq_coverage),
         cmocka_unit_test(test_hessian_slq_nodes_density),
         cmocka_unit_test(test_hessian_slq_short_probe),
+        cmocka_unit_test(test_hessian_slq_lockstep_same_runs),
+        cmocka_unit_test(test_hessian_slq_lockstep_memory),
+        cmocka_unit_test(test_hessian_slq_lockstep_network),
         cmocka_unit_test(test_hessian_slq_errors),
         cmocka_unit_test(test_hessian_method_errors),
         cmocka_unit_test(test_hessian_hvp_central_difference),
