@@ -1207,6 +1207,18 @@ static void test_hessian_lanczos_not_converged(void **state)
 
 enum { SD = 2048 };
 
+/* SLQ options: nprobe x nsteps from seed, the rest default (probes one at a time). */
+static wg_hessian_opts slq_opts(int nprobe, int nsteps, uint64_t seed)
+{
+    wg_hessian_opts o;
+    wg_hessian_opts_default(&o);
+    o.method = WG_HESSIAN_SLQ;
+    o.nprobe = nprobe;
+    o.nsteps = nsteps;
+    o.seed = seed;
+    return o;
+}
+
 /* SLQ counts with intervals on a Hadamard-rotated quadratic (dense eigenvectors, so
  * the Rademacher probes really vary), 20 fixed seeds: the 95% intervals at 0.5x, 1x
  * and 2x must contain the exact count for at least 16 of 20 seeds each (nominal
@@ -1231,12 +1243,7 @@ static void test_hessian_slq_coverage(void **state)
     int covered[3] = {0, 0, 0}, tr_covered = 0;
     char msg[512] = "";
     for (uint64_t seed = 0; seed < 20; seed++) {
-        wg_hessian_opts o;
-        wg_hessian_opts_default(&o);
-        o.method = WG_HESSIAN_SLQ;
-        o.nprobe = 10;
-        o.nsteps = 80;
-        o.seed = 1000 + seed;
+        wg_hessian_opts o = slq_opts(10, 80, 1000 + seed);
         wg_hessian_result r;
         assert_int_equal(wg_hessian_probe(&f, X, &o, &r), 0);
         assert_int_equal(r.hvps, 800);
@@ -1279,12 +1286,7 @@ static void test_hessian_slq_nodes_density(void **state)
     wg_objective f;
     float *X;
     quad_init_hvp(&q, &f, &X, lam, SD, 2, 33, 1);
-    wg_hessian_opts o;
-    wg_hessian_opts_default(&o);
-    o.method = WG_HESSIAN_SLQ;
-    o.nprobe = 6;
-    o.nsteps = 50;
-    o.seed = 77;
+    wg_hessian_opts o = slq_opts(6, 50, 77);
     wg_hessian_result r, r2, r3;
     assert_int_equal(wg_hessian_probe(&f, X, &o, &r), 0);
     assert_int_equal(r.nprobe, 6);
@@ -1376,11 +1378,7 @@ static void test_hessian_slq_short_probe(void **state)
     wg_objective f;
     float *X;
     quad_init_hvp(&q, &f, &X, lam, D, 2, 34, 1);
-    wg_hessian_opts o;
-    wg_hessian_opts_default(&o);
-    o.method = WG_HESSIAN_SLQ;
-    o.nprobe = 3;
-    o.nsteps = 40;
+    wg_hessian_opts o = slq_opts(3, 40, 0);
     wg_hessian_result r;
     assert_int_equal(wg_hessian_probe(&f, X, &o, &r), 0);
     assert_true(r.hvps <= 3 * D);
@@ -1420,12 +1418,7 @@ static void slq_lockstep_same(size_t D, int nprobe, int nsteps, uint64_t seed)
     wg_hessian_result r[2];
     long calls[2];
     for (int lock = 0; lock < 2; lock++) {
-        wg_hessian_opts o;
-        wg_hessian_opts_default(&o);
-        o.method = WG_HESSIAN_SLQ;
-        o.nprobe = nprobe;
-        o.nsteps = nsteps;
-        o.seed = 5;
+        wg_hessian_opts o = slq_opts(nprobe, nsteps, 5);
         o.slq_lockstep = lock;
         q.calls = 0;
         assert_int_equal(wg_hessian_probe(&f, X, &o, &r[lock]), 0);
@@ -1463,11 +1456,7 @@ static void test_hessian_slq_lockstep_memory(void **state)
     wg_objective f;
     float *X;
     quad_init_hvp(&q, &f, &X, lam, SD, 2, 39, 1);
-    wg_hessian_opts o;
-    wg_hessian_opts_default(&o);
-    o.method = WG_HESSIAN_SLQ;
-    o.nprobe = 10;
-    o.nsteps = 100;
+    wg_hessian_opts o = slq_opts(10, 100, 0);
     o.slq_lockstep = 1;
     /* 10 x 8 (100 x 2048 + 100^2) bytes = 16.4 MB of 2^20 bytes (memory_mb's unit); 16
      * are too few */
@@ -1767,13 +1756,8 @@ static void test_hessian_slq_lockstep_network(void **state)
     tiny_init(&t);
     wg_hessian_result r[2];
     for (int lock = 0; lock < 2; lock++) {
-        wg_hessian_opts o;
-        wg_hessian_opts_default(&o);
-        o.method = WG_HESSIAN_SLQ;
-        o.nprobe = 4;
-        o.nsteps = 40;
+        wg_hessian_opts o = slq_opts(4, 40, 9);
         o.threshold = 0.01;
-        o.seed = 9;
         o.slq_lockstep = lock;
         assert_int_equal(wg_hessian_probe(&t.f, t.X, &o, &r[lock]), 0);
     }
