@@ -33,7 +33,8 @@ typedef struct hessian_opts {
     int lockstep;                /* SLQ: probes side by side, block HVPs */
     int exact;                   /* exact HVPs (R-operator) or central differences */
     int include_l2;              /* the training's L2 term is part of the landscape */
-    int memory_mb;               /* Lanczos basis cap (thick restart beyond it) */
+    int memory_mb;               /* Lanczos basis cap (thick restart beyond it); SLQ in
+                                    lockstep: its bases must fit */
     size_t probe_size;
 } hessian_opts;
 
