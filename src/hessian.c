@@ -948,11 +948,11 @@ static int slq_lockstep(const wg_objective *f, const float *X, const wg_hessian_
 {
     const size_t D = f->dim;
     const int P = o->nprobe;
-    lanczos *L = calloc((size_t)P, sizeof *L);
+    lanczos *L = wg_calloc((size_t)P, sizeof *L, "SLQ probes' Lanczos runs");
     int *run = wg_alloc((size_t)P, sizeof *run, "SLQ probes"); /* running probes' indices */
     float *V = wg_alloc((size_t)P * D, sizeof *V, "SLQ block of directions");
     double *HV = wg_alloc((size_t)P * D, sizeof *HV, "SLQ block of products");
-    int rc = L && run && V && HV ? 0 : WG_FAIL(WG_ENOMEM, "out of memory for %d SLQ probes", P);
+    int rc = L && run && V && HV ? 0 : WG_ENOMEM; /* wg_alloc said which */
     for (int p = 0; rc == 0 && p < P; p++)
         if ((rc = lz_init(&L[p], D, maxm)) == 0)
             slq_start(&L[p], o, p);
